@@ -1,0 +1,100 @@
+"""``@pytest.mark.allow_cycles``: which of a test's cycles it may leave behind.
+
+The marker's signature is the contract (as pytest-memray and pytest-timeout
+do): Python's own argument binding rejects unknown or extra arguments, and
+the values are checked here.  Errors are ``ValueError``/``TypeError`` with a
+message the plugin turns into a usage error naming the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_gcguard.findings import CYCLE
+from pytest_gcguard.findings import Cycle
+from pytest_gcguard.labels import type_name
+
+
+@dataclass(frozen=True)
+class CycleAllowance:
+    """What one ``allow_cycles`` marker allows."""
+
+    reason: str | None = None
+    types: frozenset[str] | None = None  # qualified type names; None allows any type
+    max_objects: int | None = None  # at most this many objects in allowed cycles
+
+    def covers(self, cycle: Cycle) -> bool:
+        """Whether the marker's ``types`` cover this cycle (every non-container member)."""
+        if self.types is None:
+            return True
+        if not cycle.member_types:
+            return False
+        return all(self.types.intersection(mro) for mro in cycle.member_types)
+
+
+def allow_cycles(
+    reason: str | None = None,
+    *,
+    types: Iterable[type | str] | type | str | None = None,
+    max_objects: int | None = None,
+) -> CycleAllowance:
+    """Build the allowance from the marker's arguments, or raise ``ValueError``/``TypeError``."""
+    if reason is not None and not isinstance(reason, str):
+        raise TypeError(f"reason must be a string, got {type(reason).__name__}")
+    names: frozenset[str] | None = None
+    if types is not None:
+        if isinstance(types, (type, str)):
+            types = [types]
+        try:
+            entries: list[object] = list(types)
+        except TypeError:
+            raise TypeError(
+                f"types must be a class, a qualified name or a list of them, got {type(types).__name__}"
+            ) from None
+        if not entries:
+            raise ValueError("types must name at least one class")
+        collected = set()
+        for entry in entries:
+            if isinstance(entry, type):
+                collected.add(type_name(entry))
+            elif isinstance(entry, str) and entry.strip():
+                collected.add(entry.strip())
+            else:
+                raise TypeError(f"types entries must be classes or qualified names like 'pkg.mod.Class', got {entry!r}")
+        names = frozenset(collected)
+    if max_objects is not None and (type(max_objects) is not int or max_objects < 0):
+        raise TypeError(f"max_objects must be a non-negative int, got {max_objects!r}")
+    return CycleAllowance(reason=reason, types=names, max_objects=max_objects)
+
+
+def parse_marker(args: Sequence[Any], kwargs: dict[str, Any]) -> CycleAllowance:
+    """Bind the marker's arguments as a call of ``allow_cycles`` would."""
+    return allow_cycles(*args, **kwargs)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    failing: tuple[Cycle, ...]  # cycles that fail the gate
+    allowed: tuple[Cycle, ...]  # the test's own cycles the marker allows
+    exceeded: str | None = None  # why the allowance does not hold, if it does not
+
+
+def judge(cycles: Sequence[Cycle], allowance: CycleAllowance | None) -> Verdict:
+    """Split a test's failing-kind cycles into failing and allowed."""
+    own = [c for c in cycles if c.kind == CYCLE]
+    if allowance is None:
+        return Verdict(failing=tuple(own), allowed=())
+    allowed = [c for c in own if allowance.covers(c)]
+    failing = [c for c in own if not allowance.covers(c)]
+    if allowance.max_objects is not None:
+        total = sum(c.objects for c in allowed)
+        if total > allowance.max_objects:
+            return Verdict(
+                failing=tuple(own),
+                allowed=(),
+                exceeded=f"allow_cycles(max_objects={allowance.max_objects}) exceeded: {total} objects in cycles",
+            )
+    return Verdict(failing=tuple(failing), allowed=tuple(allowed))

@@ -1,0 +1,217 @@
+"""Turn a test's cyclic garbage (live objects) into findings (plain data).
+
+The steps follow docs/how-it-works.md:
+
+1. Build the reference graph among the garbage objects only.
+2. Cut the references held by test code (``ownership``) and find the
+   strongly connected components that remain: those are the cycles of the
+   code under test (or of the standard library).  Components of the full
+   graph that do not survive the cut are the test's own ("test-local").
+3. For each cycle, print one shortest cycle through its most telling member,
+   every edge labelled; summarise what it keeps alive.
+4. Group cycles of one shape.
+
+Nothing returned refers to an analysed object.
+"""
+
+from __future__ import annotations
+
+import types
+from collections import Counter
+from collections.abc import Sequence
+
+from pytest_gcguard.findings import CYCLE
+from pytest_gcguard.findings import STDLIB
+from pytest_gcguard.findings import TEST_LOCAL
+from pytest_gcguard.findings import Cycle
+from pytest_gcguard.findings import Hop
+from pytest_gcguard.graph import ObjectGraph
+from pytest_gcguard.graph import is_cycle
+from pytest_gcguard.graph import reachable
+from pytest_gcguard.graph import shortest_cycle
+from pytest_gcguard.graph import strongly_connected_components
+from pytest_gcguard.labels import Labeller
+from pytest_gcguard.labels import is_instance_dict
+from pytest_gcguard.labels import object_label
+from pytest_gcguard.labels import short_type_name
+from pytest_gcguard.labels import type_name
+from pytest_gcguard.ownership import CodeOwners
+from pytest_gcguard.ownership import Origin
+
+
+_KIND_ORDER = {CYCLE: 0, STDLIB: 1, TEST_LOCAL: 2}
+_PLAIN_CONTAINERS = (dict, list, tuple, set, frozenset)
+_CODE_TYPES = (types.FrameType, types.FunctionType, types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+
+
+def explain_garbage(
+    garbage: Sequence[object],
+    owners: CodeOwners | None = None,
+    labeller: Labeller | None = None,
+) -> list[Cycle]:
+    """The reference cycles among ``garbage``, grouped by shape, failing kinds first."""
+    if not garbage:
+        return []
+    owners = owners or CodeOwners()
+    labeller = labeller or Labeller()
+    graph = ObjectGraph(garbage)
+    objects = graph.objects
+    full = graph.children
+    cut = [owners.held_by_test(obj) for obj in objects]
+    reduced = [[] if cut[v] else kids for v, kids in enumerate(full)]
+
+    found: list[tuple[str, list[int], list[list[int]]]] = []
+    in_cycle: set[int] = set()
+    for component in strongly_connected_components(reduced):
+        if is_cycle(component, reduced):
+            found.append((_classify(component, objects, owners), component, reduced))
+            in_cycle.update(component)
+    for component in strongly_connected_components(full):
+        if is_cycle(component, full) and in_cycle.isdisjoint(component):
+            found.append((TEST_LOCAL, component, full))
+    found.sort(key=lambda entry: (_KIND_ORDER[entry[0]], min(entry[1])))
+
+    blocked = set().union(*(component for _, component, _ in found)) if found else set()
+    parents = graph.parents()
+    cycles: list[Cycle] = []
+    for kind, component, children in found:
+        hangers = reachable(component, full, blocked=blocked)
+        cycles.append(_describe(kind, component, children, hangers, objects, parents, labeller))
+    return _group(cycles)
+
+
+def _classify(component: list[int], objects: Sequence[object], owners: CodeOwners) -> str:
+    origins = {owners.origin(objects[v]) for v in component}
+    if origins & {Origin.USER, Origin.TEST}:
+        return CYCLE
+    if Origin.STDLIB in origins:
+        return STDLIB
+    return CYCLE
+
+
+def _telling(obj: object) -> int:
+    """Lower is more telling: a user-class instance before a dict, a dict before a tuple."""
+    tp = type(obj)
+    if tp.__flags__ & _HEAPTYPE and not isinstance(obj, type):
+        return 0
+    if tp in _CODE_TYPES or tp is types.MethodType or isinstance(obj, type):
+        return 2
+    if tp is types.TracebackType or tp is types.CellType:
+        return 3
+    if tp is dict:
+        return 4
+    if tp in _PLAIN_CONTAINERS:
+        return 5
+    if isinstance(obj, BaseException):
+        return 1
+    return 3  # interpreter internals: descriptors, iterators, ...
+
+
+def _shape_token(obj: object) -> str:
+    tp = type(obj)
+    if tp is types.FrameType or tp is types.FunctionType:
+        code = obj.f_code if tp is types.FrameType else obj.__code__  # type: ignore[attr-defined]
+        return f"{tp.__name__}:{getattr(code, 'co_qualname', code.co_name)}"
+    if isinstance(obj, type):
+        return f"class:{type_name(obj)}"
+    return type_name(tp)
+
+
+def _describe(
+    kind: str,
+    component: list[int],
+    children: list[list[int]],
+    hangers: list[int],
+    objects: Sequence[object],
+    parents: list[list[int]],
+    labeller: Labeller,
+) -> Cycle:
+    start = min(component, key=lambda v: (_telling(objects[v]), v))
+    path = shortest_cycle(start, component, children)
+    hops = []
+    for position, vertex in enumerate(path):
+        obj = objects[vertex]
+        head = objects[path[(position + 1) % len(path)]]
+        hops.append(Hop(object_label(obj), _shape_token(obj), labeller.edge_label(obj, head)))
+    members = set(component)
+    folded = 0
+    for v in component:
+        candidate = objects[v]
+        if type(candidate) is dict and any(
+            p in members and is_instance_dict(objects[p], candidate) for p in parents[v]
+        ):
+            folded += 1
+    hanger_types = Counter(short_type_name(type(objects[v])) for v in hangers)
+    member_types = sorted(
+        {
+            tuple(type_name(k) for k in type(objects[v]).__mro__[:-1])
+            for v in component
+            if type(objects[v]).__flags__ & _HEAPTYPE
+        }
+    )
+    return Cycle(
+        kind=kind,
+        path=_fold_instance_dicts(tuple(hops)),
+        count=1,
+        objects=len(component) - folded,
+        kept_alive=len(hangers),
+        kept_alive_types=tuple(hanger_types.most_common(3)),
+        member_types=tuple(member_types),
+    )
+
+
+def _fold_instance_dicts(hops: tuple[Hop, ...]) -> tuple[Hop, ...]:
+    """``obj .__dict__ -> dict ['name'] -> x`` reads as ``obj .name -> x``.
+
+    On 3.9/3.10 (and on 3.11+ once a ``__dict__`` was materialised) the
+    instance dict is a separate object in the cycle; users think in attributes.
+    """
+    if len(hops) < 2:
+        return hops
+    result = list(hops)
+    changed = True
+    while changed and len(result) > 1:
+        changed = False
+        for i, hop in enumerate(result):
+            nxt = result[(i + 1) % len(result)]
+            if (
+                hop.edge == ".__dict__"
+                and nxt.shape == "dict"
+                and nxt.edge.startswith("['")
+                and nxt.edge.endswith("']")
+            ):
+                name = nxt.edge[2:-2]
+                if name.isidentifier():
+                    result[i] = Hop(hop.label, hop.shape, f".{name}")
+                    del result[(i + 1) % len(result)]
+                    changed = True
+                    break
+    return tuple(result)
+
+
+def _group(cycles: list[Cycle]) -> list[Cycle]:
+    grouped: dict[str, Cycle] = {}
+    for cycle in cycles:
+        key = f"{cycle.kind}|{cycle.shape}"
+        seen = grouped.get(key)
+        if seen is None:
+            grouped[key] = cycle
+            continue
+        grouped[key] = Cycle(
+            kind=seen.kind,
+            path=seen.path,
+            count=seen.count + cycle.count,
+            objects=seen.objects + cycle.objects,
+            kept_alive=seen.kept_alive + cycle.kept_alive,
+            kept_alive_types=_merge_counts(seen.kept_alive_types, cycle.kept_alive_types),
+            member_types=tuple(sorted(set(seen.member_types) | set(cycle.member_types))),
+            shape=seen.shape,
+        )
+    return list(grouped.values())
+
+
+def _merge_counts(a: tuple[tuple[str, int], ...], b: tuple[tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:
+    total: Counter[str] = Counter(dict(a))
+    total.update(dict(b))
+    return tuple(total.most_common(3))

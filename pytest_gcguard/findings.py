@@ -1,0 +1,100 @@
+"""Findings as plain data: what the engine hands to reports, the summary and other processes.
+
+Everything here is built from strings and ints only, so a finding can cross
+to the pytest-xdist controller on a test report and never keeps a garbage
+object alive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+
+# Kinds of cycle finding.
+CYCLE = "cycle"  # made by the code under test: fails the gate
+TEST_LOCAL = "test-local"  # only the test's own references close it: never fails
+STDLIB = "stdlib"  # lies wholly inside the standard library: never fails
+
+_INDEX = re.compile(r"\[[^\]]*\]")
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One object on a printed path, and the reference that leaves it."""
+
+    label: str  # safe, truncated label of the object: Graph('one'), frame f (x.py:3)
+    shape: str  # what the object is, without identity: module.Type, or frame:qualname
+    edge: str  # label of the reference to the next hop: .next, [0], local 'self'
+
+    def to_dict(self) -> dict[str, str]:
+        return {"label": self.label, "shape": self.shape, "edge": self.edge}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Hop:
+        return cls(str(data["label"]), str(data["shape"]), str(data["edge"]))
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """One shape of reference cycle a test left as garbage, with an exemplar path."""
+
+    kind: str
+    path: tuple[Hop, ...]  # closed: the last hop's edge leads back to the first
+    count: int  # cycles of this shape the test made
+    objects: int  # objects in those cycles (instance __dict__s not counted)
+    kept_alive: int  # objects only these cycles kept alive (hangers-on)
+    kept_alive_types: tuple[tuple[str, int], ...] = ()  # most common hanger-on types
+    member_types: tuple[tuple[str, ...], ...] = ()  # MRO names of each non-container member type
+    shape: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.shape:
+            object.__setattr__(self, "shape", cycle_shape(self.path))
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across runs, machines and memory addresses: a hash of the shape."""
+        return hashlib.sha1(f"{self.kind}|{self.shape}".encode()).hexdigest()[:12]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "path": [hop.to_dict() for hop in self.path],
+            "count": self.count,
+            "objects": self.objects,
+            "kept_alive": self.kept_alive,
+            "kept_alive_types": [list(pair) for pair in self.kept_alive_types],
+            "member_types": [list(names) for names in self.member_types],
+            "shape": self.shape,
+            "fingerprint": self.fingerprint,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Cycle:
+        return cls(
+            kind=str(data["kind"]),
+            path=tuple(Hop.from_dict(hop) for hop in data["path"]),
+            count=int(data["count"]),
+            objects=int(data["objects"]),
+            kept_alive=int(data["kept_alive"]),
+            kept_alive_types=tuple((str(name), int(n)) for name, n in data.get("kept_alive_types", ())),
+            member_types=tuple(tuple(str(n) for n in names) for names in data.get("member_types", ())),
+            shape=str(data.get("shape", "")),
+        )
+
+
+def cycle_shape(path: tuple[Hop, ...]) -> str:
+    """The cycle's types and edge labels, rotated to a canonical start.
+
+    Indices and dict keys are dropped (``[3]`` and ``['k']`` both become
+    ``[]``) so that the same structure built with other values has one shape.
+    """
+    tokens = [f"{hop.shape} {_INDEX.sub('[]', hop.edge)}" for hop in path]
+    if not tokens:
+        return ""
+    rotations = [tokens[i:] + tokens[:i] for i in range(len(tokens))]
+    return " -> ".join(min(rotations)) + " -> (back)"

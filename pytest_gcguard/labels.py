@@ -1,0 +1,521 @@
+"""Readable, side-effect-free labels for objects and for the references between them.
+
+Two rules shape this module:
+
+* **Never materialise an instance ``__dict__`` to find a label.**  On CPython
+  3.11/3.12 the first read of ``obj.__dict__`` (also ``vars``, ``dir``,
+  ``hasattr(obj, "__dict__")``) allocates a dict and switches the object to
+  dict storage; on 3.13 it still allocates.  We would change the heap we are
+  diagnosing (see docs/how-it-works.md).  Attribute names are found from
+  candidate names instead -- ``__static_attributes__`` (3.13+), ``__slots__``,
+  the names the class's and its module's code stores -- read with
+  ``object.__getattribute__`` and matched by identity.
+* **User code may be hostile.**  ``repr`` may raise, lie, be huge or recursive;
+  ``__getattr__``/``__getattribute__`` may have side effects (``Mock`` creates
+  children); ``__class__`` may be a property.  So: ``type(obj)`` never
+  ``obj.__class__``, ``object.__getattribute__`` never ``getattr``, no
+  descriptor that could run user code, and every ``repr`` guarded.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import types
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+
+# Longest object label we print; memray uses 100, our paths put several on a line.
+MAX_LABEL_LEN = 60
+# Longest dict key repr inside an edge label such as ['key'].
+MAX_KEY_LEN = 40
+
+_MISSING = object()
+# 3.11+ stores instance attributes inline; reading __dict__ then allocates it.
+_INLINE_VALUES = sys.version_info >= (3, 11)
+_FRAME_FILENAME_LIMIT = 30
+_CONTAINERS = (dict, list, tuple, set, frozenset)
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+_MemberDescriptor = types.MemberDescriptorType
+_GetSetDescriptor = types.GetSetDescriptorType
+# Class attributes whose __get__ is C code without side effects; an instance
+# attribute of the same name still shadows them.
+_SAFE_NON_DATA = (
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodDescriptorType,
+    types.WrapperDescriptorType,
+    types.ClassMethodDescriptorType,
+    staticmethod,
+    classmethod,
+)
+# Attribute names of C types that hold references; read only on non-heap types.
+_C_ATTRIBUTES = (
+    "__self__",
+    "__func__",
+    "__wrapped__",
+    "__objclass__",
+    "__callback__",
+    "func",
+    "args",
+    "keywords",
+    "fget",
+    "fset",
+    "fdel",
+    "default_factory",
+    "gi_frame",
+    "gi_code",
+    "cr_frame",
+    "cr_code",
+    "ag_frame",
+    "ag_code",
+    "__traceback__",
+    "__context__",
+    "__cause__",
+)
+
+_type_dict = type.__dict__["__dict__"].__get__
+_type_qualname = type.__dict__["__qualname__"].__get__
+_type_module = type.__dict__["__module__"].__get__
+_object_getattribute = object.__getattribute__
+
+
+def type_name(tp: type) -> str:
+    """``module.Qualname`` of a type, read without running metaclass code."""
+    try:
+        qualname = _type_qualname(tp)
+        module = _type_module(tp)
+    except Exception:
+        return "?"
+    if not isinstance(qualname, str):
+        qualname = "?"
+    if module == "builtins" or not isinstance(module, str):
+        return str(qualname)
+    return f"{module}.{qualname}"
+
+
+def short_type_name(tp: type) -> str:
+    try:
+        qualname = _type_qualname(tp)
+    except Exception:
+        return "?"
+    return qualname if isinstance(qualname, str) else "?"
+
+
+def _class_dict(tp: type) -> Any:
+    try:
+        return _type_dict(tp)
+    except Exception:
+        return {}
+
+
+def mro_lookup(tp: type, name: str) -> object:
+    """The class attribute ``name`` as ``type.__getattribute__`` would find it."""
+    try:
+        mro = _type_dict(type)["__mro__"].__get__(tp)
+    except Exception:
+        return _MISSING
+    for klass in mro:
+        value = _class_dict(klass).get(name, _MISSING)
+        if value is not _MISSING:
+            return value
+    return _MISSING
+
+
+def _is_data_descriptor(attr: object) -> bool:
+    kind = type(attr)
+    return mro_lookup(kind, "__set__") is not _MISSING or mro_lookup(kind, "__delete__") is not _MISSING
+
+
+def read_attribute(obj: object, name: str) -> object:
+    """Read the instance attribute ``name`` without running user code.
+
+    Returns ``_MISSING`` when it is absent, or when reading it could run code
+    (a property, ``cached_property`` or any other Python descriptor).
+    """
+    tp = type(obj)
+    attr = mro_lookup(tp, name)
+    if attr is not _MISSING:
+        if type(attr) is _MemberDescriptor:
+            try:
+                return attr.__get__(obj, tp)
+            except Exception:
+                return _MISSING
+        if _is_data_descriptor(attr):
+            return _MISSING
+        if not isinstance(attr, _SAFE_NON_DATA) and mro_lookup(type(attr), "__get__") is not _MISSING:
+            return _MISSING
+    try:
+        return _object_getattribute(obj, name)
+    except Exception:
+        return _MISSING
+
+
+# -- object labels -----------------------------------------------------------
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _code_location(code: types.CodeType, lineno: int | None = None) -> str:
+    filename = code.co_filename
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    base = _truncate(base, _FRAME_FILENAME_LIMIT)
+    return f"{base}:{code.co_firstlineno if lineno is None else lineno}"
+
+
+def _code_name(code: types.CodeType) -> str:
+    return str(getattr(code, "co_qualname", code.co_name))
+
+
+def fallback_label(obj: object) -> str:
+    return f"<{short_type_name(type(obj))} at {id(obj):#x}>"
+
+
+def safe_repr(obj: object, limit: int = MAX_LABEL_LEN) -> str:
+    """``repr(obj)``, guarded: raising, non-str, recursive or huge output falls back."""
+    try:
+        text: object = repr(obj)
+    except Exception:
+        return fallback_label(obj)
+    if not isinstance(text, str):
+        return fallback_label(obj)
+    return _truncate(str.__str__(text), limit)
+
+
+def object_label(obj: object) -> str:
+    """A short label for an object in a path: its repr for user objects,
+    a description for interpreter objects (whose repr is long or useless)."""
+    tp = type(obj)
+    try:
+        if tp is types.FrameType:
+            frame: types.FrameType = obj  # type: ignore[assignment]
+            code = frame.f_code
+            return f"frame {_code_name(code)} ({_code_location(code, frame.f_lineno)})"
+        if tp is types.FunctionType:
+            fn: types.FunctionType = obj  # type: ignore[assignment]
+            return f"function {_code_name(fn.__code__)} ({_code_location(fn.__code__)})"
+        if tp is types.MethodType:
+            return (
+                f"bound method {_code_name(obj.__func__.__code__) if type(obj.__func__) is types.FunctionType else '?'}"  # type: ignore[attr-defined]
+            )
+        if tp is types.CodeType:
+            return f"code {_code_name(obj)} ({_code_location(obj)})"  # type: ignore[arg-type]
+        if tp is types.TracebackType:
+            return "traceback"
+        if tp is types.CellType:
+            return "cell"
+        if tp in (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType):
+            code = _object_getattribute(
+                obj, {types.GeneratorType: "gi_code", types.CoroutineType: "cr_code"}.get(tp, "ag_code")
+            )
+            return f"{tp.__name__} {_code_name(code)}"
+        if tp is types.ModuleType:
+            return f"module {safe_repr(_object_getattribute(obj, '__name__'))}"
+        if isinstance(obj, type):
+            return f"class {type_name(obj)}"
+        if tp in _CONTAINERS:
+            return f"{tp.__name__} (len={len(obj)})"  # type: ignore[arg-type]
+        if tp is str or tp is bytes:
+            return safe_repr(obj[:MAX_LABEL_LEN])  # type: ignore[index]
+        if tp is types.BuiltinFunctionType:
+            return f"builtin method {safe_repr(_object_getattribute(obj, '__qualname__'))[1:-1]}"
+        if isinstance(obj, BaseException):
+            return _exception_label(obj)
+        if not (tp.__flags__ & _HEAPTYPE):
+            # C types (descriptors, builtins' internals): the type says enough.
+            return short_type_name(tp)
+        if mro_lookup(tp, "__repr__") is object.__repr__:
+            # The default repr adds only an address: the class name reads better.
+            return short_type_name(tp)
+    except Exception:
+        return fallback_label(obj)
+    return safe_repr(obj)
+
+
+def _exception_label(exc: BaseException) -> str:
+    """``ValueError('boom')``: the class and its arguments, whatever its ``__repr__`` does."""
+    try:
+        args = BaseException.__dict__["args"].__get__(exc, type(exc))
+    except Exception:
+        args = ()
+    name = short_type_name(type(exc))
+    if type(args) is not tuple or not args:
+        return name
+    shown = safe_repr(args[0], MAX_LABEL_LEN - len(name) - 2)
+    return f"{name}({shown}{', …' if len(args) > 1 else ''})"
+
+
+# -- edge labels ---------------------------------------------------------------
+
+
+def _code_names(code: types.CodeType, out: set[str]) -> None:
+    stack = [code]
+    while stack:
+        current = stack.pop()
+        out.update(current.co_names)
+        stack.extend(c for c in current.co_consts if type(c) is types.CodeType)
+
+
+def _function_code(value: object) -> types.CodeType | None:
+    if type(value) in (staticmethod, classmethod):
+        value = value.__func__  # type: ignore[attr-defined]
+    if type(value) is property:
+        value = value.fget
+    if type(value) is types.FunctionType:
+        return value.__code__
+    return None
+
+
+class Labeller:
+    """Labels the references from one object to another.
+
+    Caches candidate attribute names per type and per module for the duration
+    of one analysis; make a new one for each analysis so no type is kept alive.
+    """
+
+    def __init__(self, context_modules: Iterable[str] = ()) -> None:
+        self._context_modules = tuple(context_modules)
+        self._names_by_type: dict[int, tuple[type, frozenset[str]]] = {}
+        self._names_by_module: dict[str, frozenset[str]] = {}
+
+    # ---- candidate attribute names
+
+    def _module_names(self, module_name: str) -> frozenset[str]:
+        cached = self._names_by_module.get(module_name)
+        if cached is not None:
+            return cached
+        names: set[str] = set()
+        module = sys.modules.get(module_name)
+        if type(module) is types.ModuleType:
+            try:
+                for value in list(module.__dict__.values()):
+                    code = _function_code(value)
+                    if code is not None:
+                        _code_names(code, names)
+                    elif isinstance(value, type) and _type_module(value) == module_name:
+                        names |= self._type_names(value)
+            except Exception:
+                pass
+        result = frozenset(names)
+        self._names_by_module[module_name] = result
+        return result
+
+    def _type_names(self, tp: type) -> frozenset[str]:
+        cached = self._names_by_type.get(id(tp))
+        if cached is not None and cached[0] is tp:
+            return cached[1]
+        names: set[str] = set()
+        try:
+            mro = _type_dict(type)["__mro__"].__get__(tp)
+        except Exception:
+            mro = (tp,)
+        for klass in mro:
+            namespace = _class_dict(klass)
+            try:
+                static = namespace.get("__static_attributes__", ())
+                names.update(n for n in static if isinstance(n, str))
+                slots = namespace.get("__slots__", ())
+                if isinstance(slots, str):
+                    slots = (slots,)
+                for slot in slots if isinstance(slots, (tuple, list)) else ():
+                    if isinstance(slot, str):
+                        names.add(slot)
+                        if slot.startswith("__") and not slot.endswith("__"):
+                            names.add(f"_{_type_qualname(klass).rsplit('.', 1)[-1].lstrip('_')}{slot}")
+                for value in list(namespace.values()):
+                    code = _function_code(value)
+                    if code is not None:
+                        _code_names(code, names)
+            except Exception:
+                continue
+        result = frozenset(names)
+        self._names_by_type[id(tp)] = (tp, result)
+        return result
+
+    def _candidate_names(self, tp: type) -> Iterable[str]:
+        yield from sorted(self._type_names(tp))
+        modules = [_type_module(tp), *self._context_modules]
+        seen = set(self._type_names(tp))
+        for module_name in modules:
+            if isinstance(module_name, str):
+                for name in sorted(self._module_names(module_name) - seen):
+                    seen.add(name)
+                    yield name
+
+    # ---- the labels
+
+    def edge_labels(self, tail: object, head: object) -> list[str]:
+        """Every label under which ``tail`` refers to ``head`` (may be empty)."""
+        try:
+            return self._edge_labels(tail, head)
+        except Exception:
+            return []
+
+    def edge_label(self, tail: object, head: object) -> str:
+        labels = self.edge_labels(tail, head)
+        if labels:
+            return labels[0]
+        tp = type(tail)
+        return "<attribute>" if tp.__flags__ & _HEAPTYPE else "<reference>"
+
+    def _edge_labels(self, tail: object, head: object) -> list[str]:
+        tp = type(tail)
+        if isinstance(tail, dict):
+            labels = []
+            for key, value in dict.items(tail):
+                if value is head:
+                    labels.append(f"[{safe_repr(key, MAX_KEY_LEN)}]")
+                if key is head:
+                    labels.append("key")
+            return labels
+        if isinstance(tail, (list, tuple, deque)):
+            return [f"[{i}]" for i, item in enumerate(tail) if item is head]
+        if isinstance(tail, (set, frozenset)):
+            return ["element"]
+        if tp is types.FrameType:
+            return self._frame_labels(tail, head)  # type: ignore[arg-type]
+        if tp is types.CellType:
+            return [".cell_contents"]
+        if tp is types.TracebackType:
+            tb: types.TracebackType = tail  # type: ignore[assignment]
+            return [f".{name}" for name, value in (("tb_frame", tb.tb_frame), ("tb_next", tb.tb_next)) if value is head]
+        if tp is types.FunctionType:
+            return self._named(
+                tail,
+                head,
+                (
+                    "__closure__",
+                    "__globals__",
+                    "__defaults__",
+                    "__kwdefaults__",
+                    "__dict__",
+                    "__code__",
+                    "__annotations__",
+                    "__module__",
+                    "__name__",
+                    "__qualname__",
+                    "__doc__",
+                ),
+            )
+        if tp is types.MethodType:
+            return self._named(tail, head, ("__self__", "__func__"))
+        if tp is types.MappingProxyType:
+            return ["mapping"]
+        if isinstance(tail, type):
+            return self._type_labels(tail, head)
+        if tp is types.ModuleType:
+            return ["__dict__"] if _object_getattribute(tail, "__dict__") is head else []
+        labels = []
+        if isinstance(tail, BaseException):
+            labels = self._named(tail, head, ("__traceback__", "__context__", "__cause__", "args"))
+            if type(head) is dict and _exception_dict(tail) is head:
+                labels.append(".__dict__")
+        if not (tp.__flags__ & _HEAPTYPE):
+            return labels or self._named(tail, head, _C_ATTRIBUTES)
+        if head is tp:
+            return ["__class__"]
+        return labels + self._instance_labels(tail, head)
+
+    def _named(self, tail: object, head: object, names: Iterable[str]) -> list[str]:
+        labels = []
+        for name in names:
+            try:
+                value = _object_getattribute(tail, name)
+            except Exception:
+                continue
+            if value is head:
+                labels.append(f".{name}")
+        return labels
+
+    def _type_labels(self, tail: type, head: object) -> list[str]:
+        labels = self._named(tail, head, ("__mro__", "__bases__", "__base__"))
+        try:
+            namespace = _type_dict(tail)
+            # The mapping proxy refers to the type's real dict, which is what
+            # gc.get_referents(type) reports.
+            if any(r is head for r in gc.get_referents(namespace)):
+                labels.append(".__dict__")
+            for key, value in namespace.items():
+                if value is head:
+                    labels.append(f".{key}" if isinstance(key, str) else f"[{safe_repr(key, MAX_KEY_LEN)}]")
+        except Exception:
+            pass
+        return labels
+
+    def _frame_labels(self, frame: types.FrameType, head: object) -> list[str]:
+        labels = []
+        for name in ("f_back", "f_code", "f_globals", "f_builtins", "f_trace"):
+            if getattr(frame, name, None) is head:
+                labels.append(f".{name}")
+        try:
+            local_items = list(frame.f_locals.items())
+        except Exception:
+            local_items = []
+        cell_contents = _MISSING
+        if type(head) is types.CellType:
+            try:
+                cell_contents = head.cell_contents
+            except ValueError:
+                pass
+        for name, value in local_items:
+            if value is head:
+                labels.append(f"local {name!r}")
+            elif cell_contents is not _MISSING and value is cell_contents:
+                labels.append(f"local {name!r} (cell)")
+        if not labels and type(frame.f_locals) is dict and frame.f_locals is head:
+            labels.append(".f_locals")
+        return labels
+
+    def _instance_labels(self, obj: object, head: object) -> list[str]:
+        tp = type(obj)
+        labels = []
+        for name in self._candidate_names(tp):
+            if read_attribute(obj, name) is head:
+                labels.append(f".{name}")
+        if not labels and type(head) is dict and is_instance_dict(obj, head):
+            labels.append(".__dict__")
+        return labels
+
+
+def _exception_dict(exc: BaseException) -> object:
+    try:
+        return BaseException.__dict__["__dict__"].__get__(exc, type(exc))
+    except Exception:
+        return _MISSING
+
+
+def is_instance_dict(obj: object, candidate: dict[Any, Any]) -> bool:
+    """Whether ``candidate`` is ``obj.__dict__``, decided without creating it.
+
+    On 3.9/3.10 reading ``__dict__`` has no side effect.  On 3.11+ it may
+    allocate, so compare the dict's plain string keys with what
+    ``object.__getattribute__`` reads for them (only names with no descriptor
+    in the class, so no user code runs).
+    """
+    if isinstance(obj, BaseException):
+        return _exception_dict(obj) is candidate
+    if not _INLINE_VALUES:
+        descriptor = mro_lookup(type(obj), "__dict__")
+        if type(descriptor) is not _GetSetDescriptor:
+            return False
+        try:
+            return descriptor.__get__(obj, type(obj)) is candidate
+        except Exception:
+            return False
+    checked = 0
+    for key, value in dict.items(candidate):
+        if type(key) is not str or mro_lookup(type(obj), key) is not _MISSING:
+            continue
+        try:
+            if _object_getattribute(obj, key) is not value:
+                return False
+        except Exception:
+            return False
+        checked += 1
+        if checked == 3:
+            break
+    return checked > 0

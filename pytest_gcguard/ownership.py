@@ -1,0 +1,176 @@
+"""Whose code is an object? Test code, the test harness, the standard library or the code under test.
+
+This decides the noise policy (docs/how-it-works.md, "Whose cycle is it?"): a
+cycle is the test's own when cutting the references held by test code --
+frames running test-module, conftest or pytest/pluggy code, functions and
+classes defined there, pytest's own objects -- leaves no cycle.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+import sysconfig
+import types
+from collections.abc import Iterable
+
+
+class Origin(enum.Enum):
+    """Where the code behind an object lives."""
+
+    TEST = "test"  # a collected test module or a conftest.py
+    HARNESS = "harness"  # pytest, pluggy, this plugin
+    STDLIB = "stdlib"  # the standard library
+    USER = "user"  # everything else: the code under test and its dependencies
+    NEUTRAL = "neutral"  # builtin containers and interpreter objects: no code of their own
+
+
+_HARNESS_PACKAGES = ("_pytest", "pytest", "pluggy", "pytest_gcguard", "xdist", "execnet")
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+_type_module = type.__dict__["__module__"].__get__
+
+
+def _package_dir(name: str) -> str | None:
+    module = sys.modules.get(name)
+    filename = getattr(module, "__file__", None) if module is not None else None
+    if not isinstance(filename, str):
+        return None
+    return os.path.dirname(os.path.realpath(filename)) + os.sep
+
+
+def _stdlib_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    dirs = {os.path.realpath(paths[key]) + os.sep for key in ("stdlib", "platstdlib") if key in paths}
+    return tuple(sorted(dirs))
+
+
+class CodeOwners:
+    """Classifies code by file name and module name.
+
+    ``test_files`` are the collected test modules and conftest files.
+    """
+
+    def __init__(self, test_files: Iterable[str] = ()) -> None:
+        self._test_files = frozenset(os.path.realpath(f) for f in test_files)
+        self._harness_dirs = tuple(d for d in (_package_dir(p) for p in _HARNESS_PACKAGES) if d is not None)
+        self._stdlib_dirs = _stdlib_dirs()
+        self._by_file: dict[str, Origin] = {}
+        self._by_module: dict[str, Origin] = {}
+
+    def file_origin(self, filename: str) -> Origin:
+        cached = self._by_file.get(filename)
+        if cached is not None:
+            return cached
+        origin = self._classify_file(filename)
+        self._by_file[filename] = origin
+        return origin
+
+    def _classify_file(self, filename: str) -> Origin:
+        if filename.startswith("<frozen "):
+            return Origin.STDLIB
+        if filename.startswith("<"):
+            return Origin.USER  # exec'd or generated code: nobody else's
+        real = os.path.realpath(filename)
+        if real in self._test_files or os.path.basename(real) == "conftest.py":
+            return Origin.TEST
+        if real.startswith(self._harness_dirs):
+            return Origin.HARNESS
+        if real.startswith(self._stdlib_dirs) and "-packages" + os.sep not in real:
+            return Origin.STDLIB
+        return Origin.USER
+
+    def module_origin(self, module_name: str) -> Origin:
+        cached = self._by_module.get(module_name)
+        if cached is not None:
+            return cached
+        origin = self._classify_module(module_name)
+        self._by_module[module_name] = origin
+        return origin
+
+    def _classify_module(self, module_name: str) -> Origin:
+        if module_name == "builtins":
+            return Origin.NEUTRAL
+        top = module_name.partition(".")[0]
+        if top in _HARNESS_PACKAGES:
+            return Origin.HARNESS
+        module = sys.modules.get(module_name)
+        if module is None or type(module) is not types.ModuleType:
+            stdlib_names = getattr(sys, "stdlib_module_names", ())
+            return Origin.STDLIB if top in stdlib_names else Origin.USER
+        filename = module.__dict__.get("__file__")
+        if not isinstance(filename, str):
+            # Built into the interpreter (sys, _io, ...) or a namespace package.
+            return (
+                Origin.STDLIB
+                if top in sys.builtin_module_names or top in getattr(sys, "stdlib_module_names", ())
+                else Origin.USER
+            )
+        return self.file_origin(filename)
+
+    def type_origin(self, tp: type) -> Origin:
+        try:
+            module = _type_module(tp)
+        except Exception:
+            return Origin.USER
+        if not isinstance(module, str):
+            return Origin.USER
+        origin = self.module_origin(module)
+        if origin is Origin.STDLIB and not (tp.__flags__ & _HEAPTYPE):
+            # C types such as ValueError, frame or dict_items: interpreter objects.
+            return Origin.NEUTRAL
+        return origin
+
+    def code_origin(self, code: types.CodeType) -> Origin:
+        return self.file_origin(code.co_filename)
+
+    def origin(self, obj: object) -> Origin:
+        """Where the code that made ``obj`` what it is lives."""
+        tp = type(obj)
+        code = _code_of(obj)
+        if code is not None:
+            return self.code_origin(code)
+        if isinstance(obj, type):
+            return self.type_origin(obj)
+        return self.type_origin(tp)
+
+    def held_by_test(self, obj: object) -> bool:
+        """Whether the references ``obj`` holds are the test's (or pytest's) own.
+
+        True for frames running test or harness code, functions and generators
+        defined there, classes defined there, and instances of harness types.
+        Instances of classes defined in a test module are *not* test code:
+        they are data, and a cycle among them is a real finding.
+        """
+        tp = type(obj)
+        code = _code_of(obj)
+        if code is not None:
+            if tp is types.CodeType:
+                return False
+            return self.code_origin(code) in (Origin.TEST, Origin.HARNESS)
+        if isinstance(obj, type):
+            return self.type_origin(obj) in (Origin.TEST, Origin.HARNESS)
+        return self.type_origin(tp) is Origin.HARNESS
+
+
+def _code_of(obj: object) -> types.CodeType | None:
+    tp = type(obj)
+    try:
+        if tp is types.FrameType:
+            return obj.f_code  # type: ignore[attr-defined,no-any-return]
+        if tp is types.FunctionType:
+            return obj.__code__  # type: ignore[attr-defined,no-any-return]
+        if tp is types.GeneratorType:
+            return obj.gi_code  # type: ignore[attr-defined,no-any-return]
+        if tp is types.CoroutineType:
+            return obj.cr_code  # type: ignore[attr-defined,no-any-return]
+        if tp is types.AsyncGeneratorType:
+            return obj.ag_code  # type: ignore[attr-defined,no-any-return]
+        if tp is types.CodeType:
+            return obj  # type: ignore[return-value]
+    except Exception:
+        return None
+    return None
+
+
+__all__ = ["CodeOwners", "Origin"]

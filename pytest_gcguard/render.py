@@ -1,0 +1,60 @@
+"""Text for people: a test's cycle report and the end-of-run summary."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pytest_gcguard.findings import Cycle
+from pytest_gcguard.findings import Hop
+
+
+# Distinct cycle shapes printed for one test before "... and N more".
+MAX_SHAPES_SHOWN = 5
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def format_path(path: Sequence[Hop]) -> str:
+    """``A --.x--> B --.y--> A``: every edge labelled, back to the start."""
+    if not path:
+        return ""
+    parts = [f"{hop.label} --{hop.edge}-->" for hop in path]
+    return " ".join(parts) + f" {path[0].label}"
+
+
+def format_kept_alive(cycle: Cycle) -> str | None:
+    if not cycle.kept_alive:
+        return None
+    kinds = ", ".join(_plural(n, name) for name, n in cycle.kept_alive_types)
+    noun = "these cycles" if cycle.count > 1 else "this cycle"
+    return f"+{_plural(cycle.kept_alive, 'object')} kept alive by {noun}, incl. {kinds}"
+
+
+def format_cycle(cycle: Cycle, indent: str = "    ") -> list[str]:
+    lines = []
+    if cycle.count > 1:
+        lines.append(f"{indent[:-2]}{cycle.count} cycles like this ({_plural(cycle.objects, 'object')}):")
+    lines.append(indent + format_path(cycle.path))
+    kept = format_kept_alive(cycle)
+    if kept:
+        lines.append(indent + kept)
+    return lines
+
+
+def format_test_report(cycles: Sequence[Cycle], *, headline_extra: str = "", hint: bool = True) -> str:
+    """The text of a gc-guard failure or warning for one test."""
+    count = sum(c.count for c in cycles)
+    objects = sum(c.objects for c in cycles)
+    lines = [
+        f"gc-guard: test created {_plural(count, 'reference cycle')} ({_plural(objects, 'object')}) "
+        f"that only the cycle collector can free{headline_extra}"
+    ]
+    for cycle in cycles[:MAX_SHAPES_SHOWN]:
+        lines.extend(format_cycle(cycle))
+    if len(cycles) > MAX_SHAPES_SHOWN:
+        lines.append(f"  ... and {_plural(len(cycles) - MAX_SHAPES_SHOWN, 'more shape')}")
+    if hint:
+        lines.append('  to exempt: @pytest.mark.allow_cycles(reason="...")')
+    return "\n".join(lines)
