@@ -31,6 +31,7 @@ from pytest_gcguard.graph import reachable
 from pytest_gcguard.graph import shortest_cycle
 from pytest_gcguard.graph import strongly_connected_components
 from pytest_gcguard.labels import Labeller
+from pytest_gcguard.labels import is_a
 from pytest_gcguard.labels import is_instance_dict
 from pytest_gcguard.labels import object_label
 from pytest_gcguard.labels import short_type_name
@@ -93,9 +94,9 @@ def _classify(component: list[int], objects: Sequence[object], owners: CodeOwner
 def _telling(obj: object) -> int:
     """Lower is more telling: a user-class instance before a dict, a dict before a tuple."""
     tp = type(obj)
-    if tp.__flags__ & _HEAPTYPE and not isinstance(obj, type):
+    if tp.__flags__ & _HEAPTYPE and not is_a(obj, type):
         return 0
-    if tp in _CODE_TYPES or tp is types.MethodType or isinstance(obj, type):
+    if tp in _CODE_TYPES or tp is types.MethodType or is_a(obj, type):
         return 2
     if tp is types.TracebackType or tp is types.CellType:
         return 3
@@ -103,17 +104,19 @@ def _telling(obj: object) -> int:
         return 4
     if tp in _PLAIN_CONTAINERS:
         return 5
-    if isinstance(obj, BaseException):
+    if is_a(obj, BaseException):
         return 1
     return 3  # interpreter internals: descriptors, iterators, ...
 
 
 def _shape_token(obj: object) -> str:
+    """What an object is, the same on every Python version (3.9/3.10 have no co_qualname)."""
     tp = type(obj)
-    if tp is types.FrameType or tp is types.FunctionType:
-        code = obj.f_code if tp is types.FrameType else obj.__code__  # type: ignore[attr-defined]
-        return f"{tp.__name__}:{getattr(code, 'co_qualname', code.co_name)}"
-    if isinstance(obj, type):
+    if tp is types.FrameType:
+        return f"frame:{obj.f_code.co_name}"  # type: ignore[attr-defined]
+    if tp is types.FunctionType:
+        return f"function:{obj.__qualname__}"  # type: ignore[attr-defined]
+    if is_a(obj, type):
         return f"class:{type_name(obj)}"
     return type_name(tp)
 

@@ -24,7 +24,16 @@ import sys
 import types
 from collections import deque
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from typing import Any
+from typing import TypeVar
+from typing import overload
+
+
+if TYPE_CHECKING:
+    from typing import TypeGuard
+
+_T = TypeVar("_T")
 
 
 # Longest object label we print; memray uses 100, our paths put several on a line.
@@ -82,6 +91,16 @@ _type_module = type.__dict__["__module__"].__get__
 _object_getattribute = object.__getattribute__
 
 
+@overload
+def is_a(obj: object, cls: type[_T]) -> TypeGuard[_T]: ...
+@overload
+def is_a(obj: object, cls: tuple[type, ...]) -> bool: ...
+def is_a(obj: object, cls: type | tuple[type, ...]) -> bool:
+    """``isinstance`` that never asks the object: ``isinstance`` falls back to
+    ``obj.__class__``, which a class may make a property that raises or lies."""
+    return issubclass(type(obj), cls)
+
+
 def type_name(tp: type) -> str:
     """``module.Qualname`` of a type, read without running metaclass code."""
     try:
@@ -89,9 +108,9 @@ def type_name(tp: type) -> str:
         module = _type_module(tp)
     except Exception:
         return "?"
-    if not isinstance(qualname, str):
+    if not is_a(qualname, str):
         qualname = "?"
-    if module == "builtins" or not isinstance(module, str):
+    if module == "builtins" or not is_a(module, str):
         return str(qualname)
     return f"{module}.{qualname}"
 
@@ -101,7 +120,7 @@ def short_type_name(tp: type) -> str:
         qualname = _type_qualname(tp)
     except Exception:
         return "?"
-    return qualname if isinstance(qualname, str) else "?"
+    return qualname if is_a(qualname, str) else "?"
 
 
 def _class_dict(tp: type) -> Any:
@@ -145,7 +164,7 @@ def read_attribute(obj: object, name: str) -> object:
                 return _MISSING
         if _is_data_descriptor(attr):
             return _MISSING
-        if not isinstance(attr, _SAFE_NON_DATA) and mro_lookup(type(attr), "__get__") is not _MISSING:
+        if not is_a(attr, _SAFE_NON_DATA) and mro_lookup(type(attr), "__get__") is not _MISSING:
             return _MISSING
     try:
         return _object_getattribute(obj, name)
@@ -181,7 +200,7 @@ def safe_repr(obj: object, limit: int = MAX_LABEL_LEN) -> str:
         text: object = repr(obj)
     except Exception:
         return fallback_label(obj)
-    if not isinstance(text, str):
+    if not is_a(text, str):
         return fallback_label(obj)
     return _truncate(str.__str__(text), limit)
 
@@ -197,11 +216,10 @@ def object_label(obj: object) -> str:
             return f"frame {_code_name(code)} ({_code_location(code, frame.f_lineno)})"
         if tp is types.FunctionType:
             fn: types.FunctionType = obj  # type: ignore[assignment]
-            return f"function {_code_name(fn.__code__)} ({_code_location(fn.__code__)})"
+            return f"function {fn.__qualname__} ({_code_location(fn.__code__)})"
         if tp is types.MethodType:
-            return (
-                f"bound method {_code_name(obj.__func__.__code__) if type(obj.__func__) is types.FunctionType else '?'}"  # type: ignore[attr-defined]
-            )
+            func = obj.__func__  # type: ignore[attr-defined]
+            return f"bound method {func.__qualname__ if type(func) is types.FunctionType else '?'}"
         if tp is types.CodeType:
             return f"code {_code_name(obj)} ({_code_location(obj)})"  # type: ignore[arg-type]
         if tp is types.TracebackType:
@@ -215,7 +233,7 @@ def object_label(obj: object) -> str:
             return f"{tp.__name__} {_code_name(code)}"
         if tp is types.ModuleType:
             return f"module {safe_repr(_object_getattribute(obj, '__name__'))}"
-        if isinstance(obj, type):
+        if is_a(obj, type):
             return f"class {type_name(obj)}"
         if tp in _CONTAINERS:
             return f"{tp.__name__} (len={len(obj)})"  # type: ignore[arg-type]
@@ -223,7 +241,7 @@ def object_label(obj: object) -> str:
             return safe_repr(obj[:MAX_LABEL_LEN])  # type: ignore[index]
         if tp is types.BuiltinFunctionType:
             return f"builtin method {safe_repr(_object_getattribute(obj, '__qualname__'))[1:-1]}"
-        if isinstance(obj, BaseException):
+        if is_a(obj, BaseException):
             return _exception_label(obj)
         if not (tp.__flags__ & _HEAPTYPE):
             # C types (descriptors, builtins' internals): the type says enough.
@@ -257,6 +275,8 @@ def _code_names(code: types.CodeType, out: set[str]) -> None:
     while stack:
         current = stack.pop()
         out.update(current.co_names)
+        # setattr(self, "name", ...) and friends name attributes in constants.
+        out.update(c for c in current.co_consts if type(c) is str and c.isidentifier())
         stack.extend(c for c in current.co_consts if type(c) is types.CodeType)
 
 
@@ -296,7 +316,7 @@ class Labeller:
                     code = _function_code(value)
                     if code is not None:
                         _code_names(code, names)
-                    elif isinstance(value, type) and _type_module(value) == module_name:
+                    elif is_a(value, type) and _type_module(value) == module_name:
                         names |= self._type_names(value)
             except Exception:
                 pass
@@ -317,12 +337,12 @@ class Labeller:
             namespace = _class_dict(klass)
             try:
                 static = namespace.get("__static_attributes__", ())
-                names.update(n for n in static if isinstance(n, str))
+                names.update(n for n in static if is_a(n, str))
                 slots = namespace.get("__slots__", ())
-                if isinstance(slots, str):
+                if is_a(slots, str):
                     slots = (slots,)
-                for slot in slots if isinstance(slots, (tuple, list)) else ():
-                    if isinstance(slot, str):
+                for slot in slots if is_a(slots, (tuple, list)) else ():
+                    if is_a(slot, str):
                         names.add(slot)
                         if slot.startswith("__") and not slot.endswith("__"):
                             names.add(f"_{_type_qualname(klass).rsplit('.', 1)[-1].lstrip('_')}{slot}")
@@ -341,7 +361,7 @@ class Labeller:
         modules = [_type_module(tp), *self._context_modules]
         seen = set(self._type_names(tp))
         for module_name in modules:
-            if isinstance(module_name, str):
+            if is_a(module_name, str):
                 for name in sorted(self._module_names(module_name) - seen):
                     seen.add(name)
                     yield name
@@ -364,7 +384,7 @@ class Labeller:
 
     def _edge_labels(self, tail: object, head: object) -> list[str]:
         tp = type(tail)
-        if isinstance(tail, dict):
+        if is_a(tail, dict):
             labels = []
             for key, value in dict.items(tail):
                 if value is head:
@@ -372,9 +392,12 @@ class Labeller:
                 if key is head:
                     labels.append("key")
             return labels
-        if isinstance(tail, (list, tuple, deque)):
-            return [f"[{i}]" for i, item in enumerate(tail) if item is head]
-        if isinstance(tail, (set, frozenset)):
+        for base in (list, tuple, deque):
+            if is_a(tail, base):
+                # The base type's iterator: a subclass's __iter__ could run user code.
+                items: Iterable[object] = base.__iter__(tail)  # type: ignore[arg-type]
+                return [f"[{i}]" for i, item in enumerate(items) if item is head]
+        if is_a(tail, (set, frozenset)):
             return ["element"]
         if tp is types.FrameType:
             return self._frame_labels(tail, head)  # type: ignore[arg-type]
@@ -405,19 +428,19 @@ class Labeller:
             return self._named(tail, head, ("__self__", "__func__"))
         if tp is types.MappingProxyType:
             return ["mapping"]
-        if isinstance(tail, type):
+        if is_a(tail, type):
             return self._type_labels(tail, head)
         if tp is types.ModuleType:
             return ["__dict__"] if _object_getattribute(tail, "__dict__") is head else []
         labels = []
-        if isinstance(tail, BaseException):
+        if is_a(tail, BaseException):
             labels = self._named(tail, head, ("__traceback__", "__context__", "__cause__", "args"))
             if type(head) is dict and _exception_dict(tail) is head:
                 labels.append(".__dict__")
         if not (tp.__flags__ & _HEAPTYPE):
             return labels or self._named(tail, head, _C_ATTRIBUTES)
         if head is tp:
-            return ["__class__"]
+            return [".__class__"]
         return labels + self._instance_labels(tail, head)
 
     def _named(self, tail: object, head: object, names: Iterable[str]) -> list[str]:
@@ -441,7 +464,7 @@ class Labeller:
                 labels.append(".__dict__")
             for key, value in namespace.items():
                 if value is head:
-                    labels.append(f".{key}" if isinstance(key, str) else f"[{safe_repr(key, MAX_KEY_LEN)}]")
+                    labels.append(f".{key}" if is_a(key, str) else f"[{safe_repr(key, MAX_KEY_LEN)}]")
         except Exception:
             pass
         return labels
@@ -496,7 +519,7 @@ def is_instance_dict(obj: object, candidate: dict[Any, Any]) -> bool:
     ``object.__getattribute__`` reads for them (only names with no descriptor
     in the class, so no user code runs).
     """
-    if isinstance(obj, BaseException):
+    if is_a(obj, BaseException):
         return _exception_dict(obj) is candidate
     if not _INLINE_VALUES:
         descriptor = mro_lookup(type(obj), "__dict__")

@@ -15,6 +15,8 @@ import sysconfig
 import types
 from collections.abc import Iterable
 
+from pytest_gcguard.labels import is_a
+
 
 class Origin(enum.Enum):
     """Where the code behind an object lives."""
@@ -34,7 +36,7 @@ _type_module = type.__dict__["__module__"].__get__
 def _package_dir(name: str) -> str | None:
     module = sys.modules.get(name)
     filename = getattr(module, "__file__", None) if module is not None else None
-    if not isinstance(filename, str):
+    if not is_a(filename, str):
         return None
     return os.path.dirname(os.path.realpath(filename)) + os.sep
 
@@ -99,7 +101,7 @@ class CodeOwners:
             stdlib_names = getattr(sys, "stdlib_module_names", ())
             return Origin.STDLIB if top in stdlib_names else Origin.USER
         filename = module.__dict__.get("__file__")
-        if not isinstance(filename, str):
+        if not is_a(filename, str):
             # Built into the interpreter (sys, _io, ...) or a namespace package.
             return (
                 Origin.STDLIB
@@ -113,7 +115,7 @@ class CodeOwners:
             module = _type_module(tp)
         except Exception:
             return Origin.USER
-        if not isinstance(module, str):
+        if not is_a(module, str):
             return Origin.USER
         origin = self.module_origin(module)
         if origin is Origin.STDLIB and not (tp.__flags__ & _HEAPTYPE):
@@ -130,7 +132,7 @@ class CodeOwners:
         code = _code_of(obj)
         if code is not None:
             return self.code_origin(code)
-        if isinstance(obj, type):
+        if is_a(obj, type):
             return self.type_origin(obj)
         return self.type_origin(tp)
 
@@ -148,7 +150,7 @@ class CodeOwners:
             if tp is types.CodeType:
                 return False
             return self.code_origin(code) in (Origin.TEST, Origin.HARNESS)
-        if isinstance(obj, type):
+        if is_a(obj, type):
             return self.type_origin(obj) in (Origin.TEST, Origin.HARNESS)
         return self.type_origin(tp) is Origin.HARNESS
 

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from collections.abc import Sequence
+
+import pytest
+
+
+@pytest.fixture
+def guarded(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
+    """Run pytest with --gc-guard in a subprocess, so the inner session has a heap of its own."""
+
+    def run(*args: str) -> pytest.RunResult:
+        return pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-p", "no:xdist", *args)
+
+    return run
+
+
+def cycle_pattern(labels: Sequence[str], edges: Sequence[str]) -> re.Pattern[str]:
+    """A printed cycle ``A --e1--> B --e2--> ... --> A``, starting at any member."""
+    n = len(labels)
+    rotations = []
+    for start in range(n):
+        parts = [f"{re.escape(labels[(start + i) % n])} --{re.escape(edges[(start + i) % n])}-->" for i in range(n)]
+        rotations.append(" ".join(parts) + " " + re.escape(labels[start]))
+    return re.compile("|".join(f"(?:{r})" for r in rotations))
+
+
+def assert_cycle(output: str, labels: Sequence[str], edges: Sequence[str]) -> None:
+    pattern = cycle_pattern(labels, edges)
+    assert pattern.search(output), f"no cycle {list(zip(labels, edges))} in:\n{output}"
