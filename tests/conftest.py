@@ -18,12 +18,19 @@ def guarded(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
 
 
 def cycle_pattern(labels: Sequence[str], edges: Sequence[str]) -> re.Pattern[str]:
-    """A printed cycle ``A --e1--> B --e2--> ... --> A``, starting at any member."""
+    """A printed cycle ``A --e1--> B --e2--> ... --> A``, starting at any member.
+
+    ``*`` in a label matches anything (line numbers, addresses).
+    """
     n = len(labels)
+
+    def esc(text: str) -> str:
+        return re.escape(text).replace(r"\*", ".*?")
+
     rotations = []
     for start in range(n):
-        parts = [f"{re.escape(labels[(start + i) % n])} --{re.escape(edges[(start + i) % n])}-->" for i in range(n)]
-        rotations.append(" ".join(parts) + " " + re.escape(labels[start]))
+        parts = [f"{esc(labels[(start + i) % n])} --{esc(edges[(start + i) % n])}-->" for i in range(n)]
+        rotations.append(" ".join(parts) + " " + esc(labels[start]))
     return re.compile("|".join(f"(?:{r})" for r in rotations))
 
 

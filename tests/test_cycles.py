@@ -1,0 +1,319 @@
+"""End to end: which cycles fail a test, and how they are printed (issue 2, acceptance 1-3, 5)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.conftest import assert_cycle
+
+
+GRAPH = """
+class Graph:
+    def __init__(self, name):
+        self.name = name
+        self.next = None
+
+    def set_next(self, next):
+        self.next = next
+
+    def __repr__(self):
+        return f"Graph({self.name!r})"
+"""
+
+
+def test_the_seed_graph_cycle_fails_with_its_labelled_path(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """Three Graph nodes linked one -> two -> three -> one fail, printed in cycle order."""
+    pytester.makepyfile(
+        test_graph=GRAPH
+        + """
+def test_cycle():
+    one, two, three = Graph("one"), Graph("two"), Graph("three")
+    one.set_next(two)
+    two.set_next(three)
+    three.set_next(one)
+"""
+    )
+    result = guarded()
+    result.assert_outcomes(passed=1, errors=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    output = result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_cycle*",
+            "gc-guard: test created 1 reference cycle (3 objects) that only the cycle collector can free",
+            '*to exempt: @pytest.mark.allow_cycles(reason="...")',
+        ]
+    )
+    assert_cycle(output, ["Graph('one')", "Graph('two')", "Graph('three')"], [".next", ".next", ".next"])
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")
+
+
+LIB = """
+class Node:
+    def __init__(self):
+        self.me = self
+
+
+class Parent:
+    def __init__(self):
+        self.child = Child(self)
+
+
+class Child:
+    def __init__(self, parent):
+        self.parent = parent
+
+
+def make_recursive():
+    def walk(n):
+        return walk(n - 1) if n else 0
+    return walk
+
+
+class Holder:
+    def __init__(self):
+        self.callback = self.handle
+
+    def handle(self):
+        pass
+
+
+class Client:
+    def call(self):
+        try:
+            raise ValueError("boom")
+        except ValueError as e:
+            self.error = e
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "labels", "edges"),
+    [
+        pytest.param("lib.Node()", ["Node"], [".me"], id="self-cycle"),
+        pytest.param("lib.Parent()", ["Parent", "Child"], [".child", ".parent"], id="parent-child"),
+        pytest.param(
+            "lib.make_recursive()",
+            ["function make_recursive.<locals>.walk (lib.py:*)", "tuple (len=1)", "cell"],
+            [".__closure__", "[0]", ".cell_contents"],
+            id="closure-capturing-itself",
+        ),
+        pytest.param("lib.Holder()", ["Holder", "bound method Holder.handle"], [".callback", ".__self__"], id="bound-method"),
+        pytest.param(
+            "lib.Client().call()",
+            ["Client", "ValueError('boom')", "traceback", "frame *call (lib.py:*)"],
+            [".error", ".__traceback__", ".tb_frame", "local 'self'"],
+            id="stored-exception",
+        ),
+    ],
+)
+def test_cycles_made_by_library_code_fail_with_the_labelled_path(
+    pytester: pytest.Pytester,
+    guarded: Callable[..., pytest.RunResult],
+    body: str,
+    labels: list[str],
+    edges: list[str],
+) -> None:
+    """Each classic cycle made in an imported module fails the test, every edge labelled."""
+    pytester.makepyfile(lib=LIB, test_it=f"import lib\n\ndef test_it():\n    {body}\n")
+    result = guarded()
+    result.assert_outcomes(passed=1, errors=1)
+    assert_cycle(result.stdout.str(), labels, edges)
+
+
+def test_hangers_on_are_summarised_not_listed(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
+    """A stored exception drags frames along: they are counted in one line."""
+    pytester.makepyfile(lib=LIB, test_it="import lib\n\ndef test_it():\n    lib.Client().call()\n")
+    result = guarded()
+    result.stdout.re_match_lines([r"\s+\+\d+ objects? kept alive by this cycle, incl\. .*\d+ frames?.*"])
+
+
+def test_the_tests_own_cycles_pass_and_show_as_test_local_with_v(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """pytest.raises ... as excinfo, a class defined in a test and a recursive closure are the test's own."""
+    pytester.makepyfile(
+        test_local="""
+import pytest
+
+def test_raises():
+    with pytest.raises(ValueError) as excinfo:
+        int("x")
+    assert excinfo.type is ValueError
+
+def test_class_in_test():
+    class Local:
+        pass
+    assert Local
+
+def test_recursive_closure():
+    def countdown(n):
+        return countdown(n - 1) if n else 0
+    assert countdown(3) == 0
+"""
+    )
+    quiet = guarded()
+    quiet.assert_outcomes(passed=3)
+    assert quiet.ret == pytest.ExitCode.OK
+    quiet.stdout.fnmatch_lines(["*3 tests with test-local cycles*; -v lists them"])
+    verbose = guarded("-v")
+    verbose.assert_outcomes(passed=3)
+    text = verbose.stdout.str()
+    for nodeid in ("test_local.py::test_raises", "test_local.py::test_class_in_test", "test_local.py::test_recursive_closure"):
+        assert nodeid in text.split("gc-guard summary", 1)[1]
+    assert_cycle(
+        text,
+        ["function test_recursive_closure.<locals>.countdown (test_local.py:*)", "tuple (len=1)", "cell"],
+        [".__closure__", "[0]", ".cell_contents"],
+    )
+
+
+def test_a_failing_test_shows_only_its_own_failure(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
+    """pytest's failure machinery leaves garbage; it never adds a gc-guard error."""
+    pytester.makepyfile(
+        test_fails="""
+import pytest
+
+def test_fails():
+    assert 1 == 2
+
+def test_skips():
+    pytest.skip("not today")
+
+@pytest.mark.xfail(strict=True)
+def test_xfails():
+    raise ValueError("expected")
+"""
+    )
+    result = guarded()
+    result.assert_outcomes(failed=1, skipped=1, xfailed=1)
+    result.stdout.no_fnmatch_line("*gc-guard: test created*")
+    result.stdout.no_fnmatch_line("*ERROR at teardown*")
+
+
+def test_without_the_flag_a_cyclic_test_passes_and_nothing_is_added(pytester: pytest.Pytester) -> None:
+    """The plugin is off by default: no header, no summary, no error."""
+    pytester.makepyfile(test_graph=GRAPH + "\ndef test_cycle():\n    g = Graph('a')\n    g.set_next(g)\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "gc-guard" not in result.stdout.str()
+    assert "gc-guard" not in result.stderr.str()
+
+
+def test_a_function_scoped_fixture_cycle_counts_for_its_test(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """Fixtures are part of the test: a cyclic value the fixture made fails the test that used it."""
+    pytester.makepyfile(
+        test_fixture=GRAPH
+        + """
+import pytest
+
+@pytest.fixture
+def ring():
+    g = Graph("fixture")
+    g.set_next(g)
+    yield g
+
+def test_uses_ring(ring):
+    assert ring.next is ring
+
+def test_clean_after():
+    pass
+"""
+    )
+    result = guarded()
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_uses_ring*"])
+    assert_cycle(result.stdout.str(), ["Graph('fixture')"], [".next"])
+
+
+def test_module_scoped_fixtures_are_not_blamed_on_a_test(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """A module fixture's objects outlive each test; they are not any one test's garbage."""
+    pytester.makepyfile(
+        test_module_fixture=GRAPH
+        + """
+import pytest
+
+@pytest.fixture(scope="module")
+def ring():
+    g = Graph("module")
+    g.set_next(g)
+    yield g
+
+def test_one(ring):
+    pass
+
+def test_two(ring):
+    pass
+"""
+    )
+    result = guarded()
+    result.assert_outcomes(passed=2)
+
+
+def test_clean_everyday_tests_have_no_findings(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
+    """Common idioms -- builtin fixtures, unittest, mock, threads, asyncio, parametrize -- never fail the gate."""
+    pytester.makepyfile(
+        test_clean="""
+import asyncio, json, logging, threading, unittest, warnings
+from unittest import mock
+import pytest
+
+def test_asyncio():
+    async def main():
+        await asyncio.sleep(0)
+        return 1
+    assert asyncio.run(main()) == 1
+
+def test_mock():
+    m = mock.Mock()
+    m.a.b(1)
+    with mock.patch("json.dumps") as d:
+        json.dumps(1)
+    assert d.called
+
+def test_thread():
+    t = threading.Thread(target=lambda: None)
+    t.start()
+    t.join()
+
+def test_builtin_fixtures(tmp_path, capsys, caplog, monkeypatch, request):
+    (tmp_path / "f").write_text("x")
+    print("out")
+    logging.getLogger("x").warning("hey")
+    monkeypatch.setenv("GCGUARD_X", "1")
+    request.addfinalizer(lambda: None)
+    assert capsys.readouterr().out == "out\\n"
+
+@pytest.mark.parametrize("n", range(3))
+def test_param(n):
+    assert n >= 0
+
+def test_warns():
+    with pytest.warns(UserWarning):
+        warnings.warn("w")
+
+def test_handled_exception():
+    try:
+        raise KeyError("k")
+    except KeyError as e:
+        err = e
+    assert err
+
+class TestUnit(unittest.TestCase):
+    def test_it(self):
+        with self.assertRaises(ValueError):
+            int("x")
+"""
+    )
+    result = guarded()
+    result.assert_outcomes(passed=10)
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.no_fnmatch_line("*created reference cycles*")
