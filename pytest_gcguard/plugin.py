@@ -168,20 +168,23 @@ class GcGuard:
             for name in self._finished_fixtures:
                 funcargs.pop(name, None)
         self._finished_fixtures = []
-        garbage = self.window.close()
+        result = self.window.close()
+        unjudgeable = result.heap_was_unfrozen
         error = None
         try:
-            cycles = explain_garbage(garbage, self._owners, Labeller(_context_modules(item)))
+            cycles = explain_garbage(result.garbage, self._owners, Labeller(_context_modules(item)))
         except Exception as exc:  # a bug of ours must not fail the user's test
             cycles = []
             error = f"{type(exc).__name__}: {exc}"
         finally:
-            garbage.clear()
-            del garbage
-        self._judge(item, cycles, error)
+            result.garbage.clear()
+            del result
+        self._judge(item, cycles, error, unjudgeable)
 
-    def _judge(self, item: pytest.Item, cycles: list[Any], error: str | None) -> None:
-        already_failed = item.stash.get(_judged_key, False)
+    def _judge(self, item: pytest.Item, cycles: list[Any], error: str | None, unjudgeable: bool) -> None:
+        # A test that already failed keeps its own failure only; a test that
+        # unfroze the heap let older garbage into its window.
+        already_failed = item.stash.get(_judged_key, False) or unjudgeable
         verdict = judge(cycles, self._allowances.get(item.nodeid))
         failing = {id(c) for c in verdict.failing}
         allowed = {id(c) for c in verdict.allowed}
@@ -194,7 +197,8 @@ class GcGuard:
                 entries.append((cycle, ALLOWED))
             else:
                 entries.append((cycle, INFO if cycle.kind != CYCLE else ALLOWED))
-        item.stash[_payload_key] = make_payload(entries, error)
+        note = "the test unfroze the heap (gc.unfreeze()): older garbage was collected with its own" if unjudgeable else None
+        item.stash[_payload_key] = make_payload(entries, error, note)
         if error is not None:
             warnings.warn(GcGuardWarning(f"gc-guard could not explain this test's garbage: {error}"), stacklevel=1)
         if not verdict.failing or already_failed:

@@ -28,7 +28,9 @@ INFO = "info"  # test-local or standard-library cycles: never fail
 PAYLOAD_VERSION = 1
 
 
-def make_payload(entries: Iterable[tuple[Cycle, str]], error: str | None = None) -> dict[str, Any]:
+def make_payload(
+    entries: Iterable[tuple[Cycle, str]], error: str | None = None, note: str | None = None
+) -> dict[str, Any]:
     """What travels on the teardown report (builtins only, for pytest-xdist)."""
     payload: dict[str, Any] = {
         "version": PAYLOAD_VERSION,
@@ -36,6 +38,8 @@ def make_payload(entries: Iterable[tuple[Cycle, str]], error: str | None = None)
     }
     if error:
         payload["error"] = error
+    if note:
+        payload["note"] = note
     return payload
 
 

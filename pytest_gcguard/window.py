@@ -14,6 +14,8 @@ nor our objects in ``gc.garbage``: both are exactly as without the plugin.
 from __future__ import annotations
 
 import gc
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 
@@ -33,6 +35,26 @@ class GcState:
         self.froze = False
 
 
+class _FreezeSentinel:
+    """A self-cycle left frozen as garbage at each window's start.
+
+    If a collection in the window finds one, the heap was unfrozen during
+    the test (by the test itself): garbage from before the window was
+    collected too, so what the window found cannot all be the test's.
+    """
+
+    __slots__ = ("me",)
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+@dataclass
+class WindowResult:
+    garbage: list[object] = field(default_factory=list)
+    heap_was_unfrozen: bool = False  # older garbage may be mixed in: do not judge
+
+
 class GarbageWindow:
     """Saves the cyclic garbage found by every collection between ``open`` and ``close``."""
 
@@ -48,20 +70,24 @@ class GarbageWindow:
         # between-test objects) before we start watching, then freeze: every
         # object alive now is "old" and invisible to the collections below.
         gc.collect()
+        _FreezeSentinel()  # garbage now, frozen below
         gc.freeze()
         self._state.froze = True
         self._saved = []
         gc.callbacks.append(self._on_gc)
         self.is_open = True
 
-    def close(self) -> list[object]:
+    def close(self) -> WindowResult:
         """Collect once more and return everything saved; the caller must drop it."""
         try:
             gc.collect()
         finally:
             self.detach()
         saved, self._saved = self._saved, []
-        return saved
+        garbage = [obj for obj in saved if type(obj) is not _FreezeSentinel]
+        unfrozen = len(garbage) != len(saved)
+        saved.clear()
+        return WindowResult(garbage, unfrozen)
 
     def detach(self) -> None:
         """Remove our callback and flag, whatever the test did to ``gc.callbacks``."""

@@ -1,0 +1,98 @@
+"""@pytest.mark.allow_cycles (issue 2, acceptance 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.test_cycles import GRAPH
+
+
+def _graph_test(marker: str) -> str:
+    return (
+        GRAPH
+        + f"""
+import pytest
+
+class Other:
+    pass
+
+{marker}
+def test_cycle():
+    one, two = Graph("one"), Graph("two")
+    one.set_next(two)
+    two.set_next(one)
+"""
+    )
+
+
+def test_allow_cycles_exempts_the_test(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
+    """With the marker the cycle is still counted in the summary, as allowed, and the test passes."""
+    pytester.makepyfile(test_allowed=_graph_test('@pytest.mark.allow_cycles(reason="graphs are cyclic")'))
+    result = guarded()
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*1 test created reference cycles: 1 shape (1 allowed)*"])
+
+
+def test_allow_cycles_with_matching_types_exempts(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
+    """types= names the classes a cycle may consist of; a class object or a qualified name both work."""
+    pytester.makepyfile(
+        test_by_class=_graph_test("@pytest.mark.allow_cycles(types=[Graph])"),
+        test_by_name=_graph_test('@pytest.mark.allow_cycles(types=["test_by_name.Graph"])'),
+    )
+    result = guarded()
+    result.assert_outcomes(passed=2)
+
+
+def test_allow_cycles_with_other_types_still_fails(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
+    """allow_cycles(types=[Other]) does not cover a Graph cycle."""
+    pytester.makepyfile(test_other=_graph_test("@pytest.mark.allow_cycles(types=[Other])"))
+    result = guarded()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*gc-guard: test created 1 reference cycle (2 objects)*"])
+
+
+def test_max_objects_bounds_what_is_allowed(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
+    """max_objects=2 allows the two-node cycle; max_objects=1 does not, and says why."""
+    pytester.makepyfile(
+        test_enough=_graph_test("@pytest.mark.allow_cycles(max_objects=2)"),
+        test_too_few=_graph_test("@pytest.mark.allow_cycles(max_objects=1)"),
+    )
+    result = guarded()
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_cycle*", "*allow_cycles(max_objects=1) exceeded: 2 objects in cycles*"])
+    assert "test_enough.py::test_cycle" not in result.stdout.str().split("short test summary")[1]
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        ('allow_cycles(max_objects="x")', "max_objects must be a non-negative int, got 'x'"),
+        ("allow_cycles(max_objects=-1)", "max_objects must be a non-negative int, got -1"),
+        ("allow_cycles(reason=3)", "reason must be a string, got int"),
+        ("allow_cycles(types=[3])", "types entries must be classes or qualified names*"),
+        ("allow_cycles(types=[])", "types must name at least one class"),
+        ("allow_cycles(typo=1)", "*unexpected keyword argument 'typo'"),
+        ('allow_cycles("a", "b")', "*positional argument*"),
+    ],
+)
+def test_bad_marker_arguments_are_a_usage_error_naming_the_test(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult], marker: str, message: str
+) -> None:
+    """A wrong argument stops the run with exit code 4 and a message naming the test and the problem."""
+    pytester.makepyfile(test_bad=f"import pytest\n\n@pytest.mark.{marker}\ndef test_marked():\n    pass\n")
+    result = guarded()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: test_bad.py::test_marked: invalid @pytest.mark.allow_cycles: {message}"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+def test_the_marker_is_registered_even_when_the_guard_is_off(pytester: pytest.Pytester) -> None:
+    """--strict-markers suites work without --gc-guard, and --markers documents the marker."""
+    pytester.makepyfile(test_strict="import pytest\n\n@pytest.mark.allow_cycles\ndef test_it():\n    pass\n")
+    result = pytester.runpytest_subprocess("--strict-markers", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    markers = pytester.runpytest_subprocess("--markers")
+    markers.stdout.fnmatch_lines(["@pytest.mark.allow_cycles(reason=None, *, types=None, max_objects=None):*"])

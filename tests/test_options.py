@@ -1,0 +1,104 @@
+"""Turning the guard on and off, modes, and configuration errors (issue 2, acceptance 5 and 7)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.test_cycles import GRAPH
+
+
+CYCLIC_TEST = GRAPH + "\ndef test_cycle():\n    g = Graph('loop')\n    g.set_next(g)\n"
+
+
+def test_the_ini_option_turns_the_guard_on(pytester: pytest.Pytester) -> None:
+    """gc_guard = true in the ini file works like --gc-guard, and the header says so."""
+    pytester.makeini("[pytest]\ngc_guard = true\n")
+    pytester.makepyfile(test_cycle=CYCLIC_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["gc-guard: mode=fail (disable with -p no:gcguard)"])
+
+
+def test_no_gc_guard_overrides_the_ini_file(pytester: pytest.Pytester) -> None:
+    """--no-gc-guard turns it off for one run."""
+    pytester.makeini("[pytest]\ngc_guard = true\n")
+    pytester.makepyfile(test_cycle=CYCLIC_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--no-gc-guard")
+    result.assert_outcomes(passed=1)
+    assert "gc-guard" not in result.stdout.str()
+
+
+def test_disabling_the_plugin_by_name(pytester: pytest.Pytester) -> None:
+    """-p no:gcguard removes the plugin, even with the ini option set."""
+    pytester.makeini("[pytest]\ngc_guard = true\n")
+    pytester.makepyfile(test_cycle=CYCLIC_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:gcguard", "-W", "ignore::pytest.PytestConfigWarning")
+    result.assert_outcomes(passed=1)
+    assert "gc-guard" not in result.stdout.str()
+
+
+def test_warn_mode_reports_a_warning_and_passes(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
+    """--gc-guard-mode=warn: the same report as a GcGuardWarning, exit code 0."""
+    pytester.makepyfile(test_cycle=CYCLIC_TEST)
+    result = guarded("--gc-guard-mode=warn")
+    result.assert_outcomes(passed=1, warnings=1)
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        [
+            "*warnings summary*",
+            "*GcGuardWarning: gc-guard: test created 1 reference cycle (1 object)*",
+            "*Graph('loop') --.next--> Graph('loop')*",
+        ]
+    )
+
+
+def test_warn_mode_with_warnings_as_errors_fails(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
+    """-W error::pytest_gcguard.GcGuardWarning turns the warning into a test failure."""
+    pytester.makepyfile(test_cycle=CYCLIC_TEST)
+    result = guarded("--gc-guard-mode=warn", "-W", "error::pytest_gcguard.GcGuardWarning")
+    result.assert_outcomes(passed=1, errors=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*GcGuardWarning: gc-guard: test created 1 reference cycle*"])
+
+
+def test_warn_mode_from_the_ini_file(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
+    """gc_guard_mode = warn in the ini file."""
+    pytester.makeini("[pytest]\ngc_guard_mode = warn\n")
+    pytester.makepyfile(test_cycle=CYCLIC_TEST)
+    result = guarded()
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(["gc-guard: mode=warn*"])
+
+
+def test_the_warning_class_is_public() -> None:
+    """GcGuardWarning is importable from the package and is a PytestWarning."""
+    from pytest_gcguard import GcGuardWarning
+
+    assert issubclass(GcGuardWarning, pytest.PytestWarning)
+    assert GcGuardWarning.__module__ == "pytest_gcguard"
+
+
+@pytest.mark.parametrize(
+    ("ini", "message"),
+    [
+        ("gc_guard_mode = loud", "ERROR: gc_guard_mode: expected one of fail, warn in the ini file, got 'loud'"),
+        # pytest 9.2 rejects a bad bool itself; older pytest leaves it to us, and we name the key.
+        ("gc_guard = perhaps", "ERROR: *invalid truth value 'perhaps'"),
+    ],
+)
+def test_bad_ini_values_are_usage_errors(pytester: pytest.Pytester, ini: str, message: str) -> None:
+    """A bad ini value stops the run with exit code 4 and names the setting."""
+    pytester.makeini(f"[pytest]\ngc_guard = true\n{ini}\n" if "gc_guard =" not in ini else f"[pytest]\n{ini}\n")
+    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+def test_a_bad_mode_on_the_command_line_is_rejected(pytester: pytest.Pytester) -> None:
+    """argparse rejects an unknown --gc-guard-mode with exit code 4."""
+    result = pytester.runpytest_subprocess("--gc-guard", "--gc-guard-mode=loud")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*argument --gc-guard-mode: invalid choice: 'loud'*"])
