@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import types
 from collections import Counter
+from collections.abc import Iterable
 from collections.abc import Sequence
 
 from pytest_gcguard.findings import CYCLE
@@ -44,6 +45,9 @@ _KIND_ORDER = {CYCLE: 0, STDLIB: 1, TEST_LOCAL: 2}
 _PLAIN_CONTAINERS = (dict, list, tuple, set, frozenset)
 _CODE_TYPES = (types.FrameType, types.FunctionType, types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+# Hops printed from the start of a long cycle, and from its end, around "… N more objects …".
+MAX_PATH_HOPS = 16
+_PATH_TAIL = 3
 
 
 def explain_garbage(
@@ -79,6 +83,15 @@ def explain_garbage(
     for kind, component, children in found:
         hangers = reachable(component, full, blocked=blocked)
         cycles.append(_describe(kind, component, children, hangers, objects, parents, labeller))
+    # Everything the collector saved is unreachable, so it is in a cycle or
+    # kept by one.  What is neither here is held through references that
+    # gc.get_referents does not report (C code whose tp_traverse is
+    # incomplete): report the chain we can see.  (A cycle that a finalizer
+    # breaks -- a generator's close(), a __del__ dropping an attribute -- is
+    # freed by refcounting during the collection and never saved at all.)
+    for group in _weak_components([v for v in range(len(objects)) if v not in blocked], full, parents):
+        kind = _classify_broken(group, objects, owners, cut)
+        cycles.append(_describe_broken(kind, group, full, objects, labeller))
     return _group(cycles)
 
 
@@ -89,6 +102,71 @@ def _classify(component: list[int], objects: Sequence[object], owners: CodeOwner
     if Origin.STDLIB in origins:
         return STDLIB
     return CYCLE
+
+
+def _classify_broken(group: list[int], objects: Sequence[object], owners: CodeOwners, cut: list[bool]) -> str:
+    if any(cut[v] for v in group):
+        return TEST_LOCAL
+    return _classify(group, objects, owners)
+
+
+def _weak_components(vertices: list[int], children: list[list[int]], parents: list[list[int]]) -> list[list[int]]:
+    """Groups of ``vertices`` connected by references in either direction."""
+    remaining = set(vertices)
+    groups = []
+    for seed in vertices:
+        if seed not in remaining:
+            continue
+        remaining.discard(seed)
+        group, stack = [seed], [seed]
+        while stack:
+            vertex = stack.pop()
+            for other in (*children[vertex], *parents[vertex]):
+                if other in remaining:
+                    remaining.discard(other)
+                    group.append(other)
+                    stack.append(other)
+        groups.append(sorted(group))
+    return groups
+
+
+def _describe_broken(
+    kind: str, group: list[int], children: list[list[int]], objects: Sequence[object], labeller: Labeller
+) -> Cycle:
+    """The chain of references that gc.get_referents shows, from the most telling member."""
+    members = set(group)
+    vertex = min(group, key=lambda v: (_telling(objects[v]), v))
+    chain, seen = [vertex], {vertex}
+    while len(chain) < MAX_PATH_HOPS:
+        following = [k for k in children[vertex] if k in members and k not in seen]
+        if not following:
+            break
+        vertex = min(following, key=lambda v: (_telling(objects[v]), v))
+        chain.append(vertex)
+        seen.add(vertex)
+    hops = []
+    for position, v in enumerate(chain):
+        obj = objects[v]
+        edge = labeller.edge_label(obj, objects[chain[position + 1]]) if position + 1 < len(chain) else ""
+        hops.append(Hop(object_label(obj), _shape_token(obj), edge))
+    return Cycle(
+        kind=kind,
+        path=tuple(hops),
+        count=1,
+        objects=len(group),
+        kept_alive=0,
+        member_types=_member_types(group, objects),
+        traced=False,
+    )
+
+
+def _member_types(vertices: Iterable[int], objects: Sequence[object]) -> tuple[tuple[str, ...], ...]:
+    names = {
+        tuple(type_name(k) for k in type(objects[v]).__mro__[:-1])
+        for v in vertices
+        if type(objects[v]).__flags__ & _HEAPTYPE
+    }
+    return tuple(sorted(names))
 
 
 def _telling(obj: object) -> int:
@@ -134,6 +212,11 @@ def _describe(
     path = shortest_cycle(start, component, children)
     hops = []
     for position, vertex in enumerate(path):
+        if MAX_PATH_HOPS <= position < len(path) - _PATH_TAIL:
+            if position == MAX_PATH_HOPS:
+                skipped = len(path) - MAX_PATH_HOPS - _PATH_TAIL
+                hops.append(Hop(f"… {skipped} more objects …", "…", "…"))
+            continue
         obj = objects[vertex]
         head = objects[path[(position + 1) % len(path)]]
         hops.append(Hop(object_label(obj), _shape_token(obj), labeller.edge_label(obj, head)))
@@ -146,13 +229,6 @@ def _describe(
         ):
             folded += 1
     hanger_types = Counter(short_type_name(type(objects[v])) for v in hangers)
-    member_types = sorted(
-        {
-            tuple(type_name(k) for k in type(objects[v]).__mro__[:-1])
-            for v in component
-            if type(objects[v]).__flags__ & _HEAPTYPE
-        }
-    )
     return Cycle(
         kind=kind,
         path=_fold_instance_dicts(tuple(hops)),
@@ -160,7 +236,7 @@ def _describe(
         objects=len(component) - folded,
         kept_alive=len(hangers),
         kept_alive_types=tuple(hanger_types.most_common(3)),
-        member_types=tuple(member_types),
+        member_types=_member_types(component, objects),
     )
 
 
@@ -210,6 +286,7 @@ def _group(cycles: list[Cycle]) -> list[Cycle]:
             kept_alive_types=_merge_counts(seen.kept_alive_types, cycle.kept_alive_types),
             member_types=tuple(sorted(set(seen.member_types) | set(cycle.member_types))),
             shape=seen.shape,
+            traced=seen.traced,
         )
     return list(grouped.values())
 

@@ -50,10 +50,14 @@ class Cycle:
     kept_alive_types: tuple[tuple[str, int], ...] = ()  # most common hanger-on types
     member_types: tuple[tuple[str, ...], ...] = ()  # MRO names of each non-container member type
     shape: str = field(default="")
+    # False when the references closing the cycle are invisible to
+    # gc.get_referents (held by C code): path is then an open chain.
+    traced: bool = True
 
     def __post_init__(self) -> None:
         if not self.shape:
-            object.__setattr__(self, "shape", cycle_shape(self.path))
+            shape = cycle_shape(self.path) if self.traced else chain_shape(self.path)
+            object.__setattr__(self, "shape", shape)
 
     @property
     def fingerprint(self) -> str:
@@ -71,6 +75,7 @@ class Cycle:
             "member_types": [list(names) for names in self.member_types],
             "shape": self.shape,
             "fingerprint": self.fingerprint,
+            "traced": self.traced,
         }
 
     @classmethod
@@ -84,7 +89,13 @@ class Cycle:
             kept_alive_types=tuple((str(name), int(n)) for name, n in data.get("kept_alive_types", ())),
             member_types=tuple(tuple(str(n) for n in names) for names in data.get("member_types", ())),
             shape=str(data.get("shape", "")),
+            traced=bool(data.get("traced", True)),
         )
+
+
+def chain_shape(path: tuple[Hop, ...]) -> str:
+    """The shape of an open chain (an untraced cycle): no rotation."""
+    return " -> ".join(f"{hop.shape} {_INDEX.sub('[]', hop.edge)}".rstrip() for hop in path) + " (untraced)"
 
 
 def cycle_shape(path: tuple[Hop, ...]) -> str:

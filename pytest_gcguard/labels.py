@@ -85,6 +85,12 @@ _C_ATTRIBUTES = (
     "__cause__",
 )
 
+_GENERATOR_FRAMES = {
+    types.GeneratorType: "gi_frame",
+    types.CoroutineType: "cr_frame",
+    types.AsyncGeneratorType: "ag_frame",
+}
+
 _type_dict = type.__dict__["__dict__"].__get__
 _type_qualname = type.__dict__["__qualname__"].__get__
 _type_module = type.__dict__["__module__"].__get__
@@ -356,9 +362,11 @@ class Labeller:
         self._names_by_type[id(tp)] = (tp, result)
         return result
 
-    def _candidate_names(self, tp: type) -> Iterable[str]:
+    def _candidate_names(self, tp: type, head: object) -> Iterable[str]:
         yield from sorted(self._type_names(tp))
-        modules = [_type_module(tp), *self._context_modules]
+        # Code that sets the attribute often lives with the referrer's class,
+        # the referred object's class (x.owner = self), or the test.
+        modules = [_type_module(tp), _type_module(type(head)), *self._context_modules]
         seen = set(self._type_names(tp))
         for module_name in modules:
             if is_a(module_name, str):
@@ -432,6 +440,11 @@ class Labeller:
             return self._type_labels(tail, head)
         if tp is types.ModuleType:
             return ["__dict__"] if _object_getattribute(tail, "__dict__") is head else []
+        if tp in _GENERATOR_FRAMES:
+            labels = self._named(tail, head, _C_ATTRIBUTES)
+            frame = getattr(tail, _GENERATOR_FRAMES[tp], None)
+            # 3.11+: a suspended generator's locals are its referents directly.
+            return labels or ([] if frame is None else self._frame_labels(frame, head))
         labels = []
         if is_a(tail, BaseException):
             labels = self._named(tail, head, ("__traceback__", "__context__", "__cause__", "args"))
@@ -496,7 +509,7 @@ class Labeller:
     def _instance_labels(self, obj: object, head: object) -> list[str]:
         tp = type(obj)
         labels = []
-        for name in self._candidate_names(tp):
+        for name in self._candidate_names(tp, head):
             if read_attribute(obj, name) is head:
                 labels.append(f".{name}")
         if not labels and type(head) is dict and is_instance_dict(obj, head):

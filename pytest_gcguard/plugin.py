@@ -197,7 +197,11 @@ class GcGuard:
                 entries.append((cycle, ALLOWED))
             else:
                 entries.append((cycle, INFO if cycle.kind != CYCLE else ALLOWED))
-        note = "the test unfroze the heap (gc.unfreeze()): older garbage was collected with its own" if unjudgeable else None
+        note = (
+            "the test unfroze the heap (gc.unfreeze()): older garbage was collected with its own"
+            if unjudgeable
+            else None
+        )
         item.stash[_payload_key] = make_payload(entries, error, note)
         if error is not None:
             warnings.warn(GcGuardWarning(f"gc-guard could not explain this test's garbage: {error}"), stacklevel=1)

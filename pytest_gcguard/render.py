@@ -16,10 +16,16 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
-def format_path(path: Sequence[Hop]) -> str:
-    """``A --.x--> B --.y--> A``: every edge labelled, back to the start."""
+def format_path(path: Sequence[Hop], traced: bool = True) -> str:
+    """``A --.x--> B --.y--> A``: every edge labelled, back to the start.
+
+    An untraced cycle prints as the open chain that gc.get_referents shows.
+    """
     if not path:
         return ""
+    if not traced:
+        parts = [f"{hop.label} --{hop.edge}-->" for hop in path[:-1]]
+        return " ".join([*parts, path[-1].label]) + "   (the reference closing the cycle is not visible to gc)"
     parts = [f"{hop.label} --{hop.edge}-->" for hop in path]
     return " ".join(parts) + f" {path[0].label}"
 
@@ -36,7 +42,7 @@ def format_cycle(cycle: Cycle, indent: str = "    ") -> list[str]:
     lines = []
     if cycle.count > 1:
         lines.append(f"{indent[:-2]}{cycle.count} cycles like this ({_plural(cycle.objects, 'object')}):")
-    lines.append(indent + format_path(cycle.path))
+    lines.append(indent + format_path(cycle.path, cycle.traced))
     kept = format_kept_alive(cycle)
     if kept:
         lines.append(indent + kept)

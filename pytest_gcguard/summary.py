@@ -119,6 +119,6 @@ class Summary:
         shown = ", ".join(tests[:MAX_TESTS_SHOWN])
         more = f", ... and {len(tests) - MAX_TESTS_SHOWN} more" if len(tests) > MAX_TESTS_SHOWN else ""
         return [
-            f"  [{_plural(len(tests), 'test')}] {format_path(stats.exemplar.path)}",
+            f"  [{_plural(len(tests), 'test')}] {format_path(stats.exemplar.path, stats.exemplar.traced)}",
             f"      {shown}{more}",
         ]

@@ -23,14 +23,15 @@ class GcState:
     """Global collector state that we change, and put back."""
 
     def __init__(self) -> None:
-        self.freeze_count_at_start = gc.get_freeze_count()
         self.froze = False
 
     def restore(self) -> None:
-        # Objects frozen before the session stay frozen; ours are released.
-        # (gc.unfreeze() cannot tell them apart, so if the user froze anything
-        # first we leave the heap frozen: see docs/how-it-works.md.)
-        if self.froze and self.freeze_count_at_start == 0:
+        # gc.unfreeze() releases every frozen object: the public API cannot
+        # release ours only.  So objects frozen before the session are
+        # released too -- CPython 3.12 itself freezes a few hundred at start.
+        # Leaving the heap frozen would be worse: pytest's own end-of-session
+        # collection (unraisable plugin) would not see its garbage.
+        if self.froze:
             gc.unfreeze()
         self.froze = False
 

@@ -102,7 +102,9 @@ class Client:
             [".__closure__", "[0]", ".cell_contents"],
             id="closure-capturing-itself",
         ),
-        pytest.param("lib.Holder()", ["Holder", "bound method Holder.handle"], [".callback", ".__self__"], id="bound-method"),
+        pytest.param(
+            "lib.Holder()", ["Holder", "bound method Holder.handle"], [".callback", ".__self__"], id="bound-method"
+        ),
         pytest.param(
             "lib.Client().call()",
             ["Client", "ValueError('boom')", "traceback", "frame *call (lib.py:*)"],
@@ -125,7 +127,9 @@ def test_cycles_made_by_library_code_fail_with_the_labelled_path(
     assert_cycle(result.stdout.str(), labels, edges)
 
 
-def test_hangers_on_are_summarised_not_listed(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
+def test_hangers_on_are_summarised_not_listed(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
     """A stored exception drags frames along: they are counted in one line."""
     pytester.makepyfile(lib=LIB, test_it="import lib\n\ndef test_it():\n    lib.Client().call()\n")
     result = guarded()
@@ -163,7 +167,11 @@ def test_recursive_closure():
     verbose = guarded("-v")
     verbose.assert_outcomes(passed=3)
     text = verbose.stdout.str()
-    for nodeid in ("test_local.py::test_raises", "test_local.py::test_class_in_test", "test_local.py::test_recursive_closure"):
+    for nodeid in (
+        "test_local.py::test_raises",
+        "test_local.py::test_class_in_test",
+        "test_local.py::test_recursive_closure",
+    ):
         assert nodeid in text.split("gc-guard summary", 1)[1]
     assert_cycle(
         text,
@@ -172,7 +180,9 @@ def test_recursive_closure():
     )
 
 
-def test_a_failing_test_shows_only_its_own_failure(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
+def test_a_failing_test_shows_only_its_own_failure(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
     """pytest's failure machinery leaves garbage; it never adds a gc-guard error."""
     pytester.makepyfile(
         test_fails="""
@@ -258,7 +268,9 @@ def test_two(ring):
     result.assert_outcomes(passed=2)
 
 
-def test_clean_everyday_tests_have_no_findings(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
+def test_clean_everyday_tests_have_no_findings(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
     """Common idioms -- builtin fixtures, unittest, mock, threads, asyncio, parametrize -- never fail the gate."""
     pytester.makepyfile(
         test_clean="""

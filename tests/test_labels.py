@@ -245,3 +245,26 @@ def test_interpreter_objects_get_descriptive_labels() -> None:
     assert object_label(ValueError("boom")) == "ValueError('boom')"
     assert object_label(Plain) == "class tests.test_labels.Plain" or object_label(Plain).endswith("test_labels.Plain")
     del frame
+
+
+def test_a_suspended_generator_labels_its_locals() -> None:
+    """A generator refers to its frame's locals: local 'self' (3.11+ has no frame object in between)."""
+
+    class Pump:
+        def __init__(self) -> None:
+            self.it = self.run()
+            next(self.it)
+
+        def run(self) -> Any:
+            while True:
+                yield self
+
+    pump = Pump()
+    referents = gc.get_referents(pump.it)
+    if any(r is pump for r in referents):
+        assert label(pump.it, pump) == "local 'self'"
+    else:  # 3.9/3.10: the generator refers to a frame object
+        frame = pump.it.gi_frame
+        assert label(pump.it, frame) == ".gi_frame"
+        assert label(frame, pump) == "local 'self'"
+    pump.it.close()

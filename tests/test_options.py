@@ -34,12 +34,16 @@ def test_disabling_the_plugin_by_name(pytester: pytest.Pytester) -> None:
     """-p no:gcguard removes the plugin, even with the ini option set."""
     pytester.makeini("[pytest]\ngc_guard = true\n")
     pytester.makepyfile(test_cycle=CYCLIC_TEST)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:gcguard", "-W", "ignore::pytest.PytestConfigWarning")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:gcguard", "-W", "ignore::pytest.PytestConfigWarning"
+    )
     result.assert_outcomes(passed=1)
     assert "gc-guard" not in result.stdout.str()
 
 
-def test_warn_mode_reports_a_warning_and_passes(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
+def test_warn_mode_reports_a_warning_and_passes(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
     """--gc-guard-mode=warn: the same report as a GcGuardWarning, exit code 0."""
     pytester.makepyfile(test_cycle=CYCLIC_TEST)
     result = guarded("--gc-guard-mode=warn")
@@ -54,7 +58,9 @@ def test_warn_mode_reports_a_warning_and_passes(pytester: pytest.Pytester, guard
     )
 
 
-def test_warn_mode_with_warnings_as_errors_fails(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
+def test_warn_mode_with_warnings_as_errors_fails(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
     """-W error::pytest_gcguard.GcGuardWarning turns the warning into a test failure."""
     pytester.makepyfile(test_cycle=CYCLIC_TEST)
     result = guarded("--gc-guard-mode=warn", "-W", "error::pytest_gcguard.GcGuardWarning")

@@ -36,7 +36,8 @@ def test_self(n):
             "*gc-guard summary*",
             "42 tests created reference cycles: 2 shapes (42 failed)",
             "  [40 tests] Graph('a0') --.next--> Graph('b0') --.next--> Graph('a0')",
-            "      test_many.py::test_ring[[]0[]], test_many.py::test_ring[[]1[]], test_many.py::test_ring[[]2[]], ... and 37 more",
+            "      test_many.py::test_ring[[]0[]], test_many.py::test_ring[[]1[]], "
+            "test_many.py::test_ring[[]2[]], ... and 37 more",
             "  [2 tests] Graph('s0') --.next--> Graph('s0')",
         ]
     )
@@ -44,7 +45,9 @@ def test_self(n):
     assert summary.count("[2 tests]") == 1
 
 
-def test_many_cycles_in_one_test_are_grouped(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
+def test_many_cycles_in_one_test_are_grouped(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
     """A loop making 100 identical rings prints one path with its count."""
     pytester.makepyfile(
         test_loop=GRAPH

@@ -1,0 +1,136 @@
+"""The engine as a library: the window and the explainer, with no pytest session around them."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+from typing import Any
+
+from pytest_gcguard.explain import explain_garbage
+from pytest_gcguard.findings import CYCLE
+from pytest_gcguard.findings import Cycle
+from pytest_gcguard.ownership import CodeOwners
+from pytest_gcguard.render import format_path
+from pytest_gcguard.window import GarbageWindow
+from pytest_gcguard.window import GcState
+
+
+class Node:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.other: Any = None
+
+    def __repr__(self) -> str:
+        return f"Node({self.name!r})"
+
+
+def _cycles_of(make: Any) -> list[Cycle]:
+    state = GcState()
+    window = GarbageWindow(state)
+    window.open()
+    try:
+        make()
+    finally:
+        result = window.close()
+        state.restore()
+    try:
+        return explain_garbage(result.garbage, CodeOwners())
+    finally:
+        result.garbage.clear()
+
+
+def _pair() -> None:
+    a, b = Node("a"), Node("b")
+    a.other, b.other = b, a
+
+
+def test_the_window_finds_a_cycle_made_inside_it() -> None:
+    """A two-node cycle made in the window is one finding with a labelled path."""
+    cycles = _cycles_of(_pair)
+    assert [c.kind for c in cycles] == [CYCLE]
+    assert format_path(cycles[0].path) == "Node('a') --.other--> Node('b') --.other--> Node('a')"
+    assert cycles[0].objects == 2
+
+
+def test_the_window_leaves_debug_flags_callbacks_and_garbage_alone() -> None:
+    """After the window, gc.get_debug(), gc.callbacks and gc.garbage are as before."""
+    debug, callbacks, garbage = gc.get_debug(), list(gc.callbacks), list(gc.garbage)
+    frozen = gc.get_freeze_count()
+    _cycles_of(_pair)
+    assert gc.get_debug() == debug
+    assert gc.callbacks == callbacks
+    assert gc.garbage == garbage
+    assert gc.get_freeze_count() <= frozen
+
+
+def test_the_user_sees_saveall_garbage_only_when_they_asked_for_it() -> None:
+    """With the user's own DEBUG_SAVEALL, their garbage stays in gc.garbage; without it, nothing does."""
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        cycles = _cycles_of(_pair)
+        assert any(type(o) is Node for o in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert [c.kind for c in cycles] == [CYCLE]
+
+
+def test_a_test_that_unfreezes_is_flagged() -> None:
+    """If the heap is unfrozen inside the window, the result says so."""
+    state = GcState()
+    window = GarbageWindow(state)
+    window.open()
+    gc.unfreeze()
+    result = window.close()
+    state.restore()
+    assert result.heap_was_unfrozen
+    result.garbage.clear()
+
+
+def test_clean_code_finds_nothing() -> None:
+    """No garbage, no findings."""
+    assert _cycles_of(lambda: [Node("x") for _ in range(10)]) == []
+
+
+def test_findings_survive_a_round_trip_through_builtins() -> None:
+    """to_dict/from_dict keep everything, so findings can travel to the xdist controller."""
+    cycle = _cycles_of(_pair)[0]
+    again = Cycle.from_dict(cycle.to_dict())
+    assert again == cycle
+    assert again.fingerprint == cycle.fingerprint
+
+
+def test_the_engine_does_not_import_pytest() -> None:
+    """The engine modules serve as a library without pytest loaded."""
+    code = (
+        "import sys\n"
+        "import pytest_gcguard.window, pytest_gcguard.graph, pytest_gcguard.labels, pytest_gcguard.ownership\n"
+        "import pytest_gcguard.explain, pytest_gcguard.findings, pytest_gcguard.render, pytest_gcguard.summary\n"
+        "import pytest_gcguard.allowance, pytest_gcguard\n"
+        "bad = sorted(m for m in sys.modules if m == 'pytest' or m.startswith(('_pytest', 'pluggy')))\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class Slotted:
+    __slots__ = ("name", "other")
+    other: Slotted
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Node({self.name!r})"
+
+
+def test_a_chain_whose_closing_reference_is_invisible_is_still_reported() -> None:
+    """Garbage with no visible cycle (C code holding the way back) prints the chain gc can see."""
+    a, b = Slotted("a"), Slotted("b")
+    a.other = b
+    cycles = explain_garbage([a, b], CodeOwners())
+    assert len(cycles) == 1
+    assert not cycles[0].traced
+    assert format_path(cycles[0].path, traced=False).startswith("Node('a') --.other--> Node('b')   (the reference")
+    assert cycles[0].shape.endswith("(untraced)")
