@@ -76,7 +76,8 @@ class Summary:
 
     def _of_kind(self, kind: str) -> list[ShapeStats]:
         found = [s for s in self.shapes.values() if s.kind == kind]
-        return sorted(found, key=lambda s: (-len(s.tests), s.exemplar.shape))
+        # Shapes that failed tests first, then the most widespread.
+        return sorted(found, key=lambda s: (FAILED not in s.statuses, -len(s.tests), s.exemplar.shape))
 
     def lines(self, verbose: bool) -> list[str]:
         """The summary section's lines; empty when there is nothing to say."""
@@ -118,7 +119,9 @@ class Summary:
         tests = stats.tests
         shown = ", ".join(tests[:MAX_TESTS_SHOWN])
         more = f", ... and {len(tests) - MAX_TESTS_SHOWN} more" if len(tests) > MAX_TESTS_SHOWN else ""
+        tags = [status for status in sorted(stats.statuses) if status not in (FAILED, INFO)]
+        tag = f", {', '.join(tags)}" if tags else ""
         return [
-            f"  [{_plural(len(tests), 'test')}] {format_path(stats.exemplar.path, stats.exemplar.traced)}",
+            f"  [{_plural(len(tests), 'test')}{tag}] {format_path(stats.exemplar.path, stats.exemplar.traced)}",
             f"      {shown}{more}",
         ]
