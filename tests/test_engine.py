@@ -134,3 +134,41 @@ def test_a_chain_whose_closing_reference_is_invisible_is_still_reported() -> Non
     assert not cycles[0].traced
     assert format_path(cycles[0].path, traced=False).startswith("Node('a') --.other--> Node('b')   (the reference")
     assert cycles[0].shape.endswith("(untraced)")
+
+
+def test_the_plugin_keeps_no_garbage_alive(pytester: Any) -> None:
+    """After the session, no object of a reported cycle is still alive: findings are plain data."""
+    pytester.makeconftest(
+        """
+import gc
+
+def pytest_unconfigure(config):
+    gc.collect()
+    import test_rings
+    alive = sum(1 for o in gc.get_objects() if type(o) is test_rings.Ring)
+    print("RINGS ALIVE:", alive)
+"""
+    )
+    pytester.makepyfile(
+        test_rings="""
+import pytest
+
+class Ring:
+    def __init__(self):
+        self.me = self
+
+def test_fails_the_gate():
+    for _ in range(10):
+        Ring()
+
+@pytest.mark.allow_cycles
+def test_allowed():
+    Ring()
+
+def test_last():
+    pass
+"""
+    )
+    result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-s")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["RINGS ALIVE: 0"])

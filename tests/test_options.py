@@ -108,3 +108,20 @@ def test_a_bad_mode_on_the_command_line_is_rejected(pytester: pytest.Pytester) -
     result = pytester.runpytest_subprocess("--gc-guard", "--gc-guard-mode=loud")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*argument --gc-guard-mode: invalid choice: 'loud'*"])
+
+
+def test_nothing_per_test_is_registered_when_off(pytester: pytest.Pytester) -> None:
+    """Off by default: the per-test plugin object (and its autouse fixture) does not exist."""
+    pytester.makeconftest(
+        """
+def pytest_collection_finish(session):
+    pm = session.config.pluginmanager
+    print("GUARD REGISTERED:", pm.get_plugin("gcguard-guard") is not None)
+    print("HAS FIXTURE:", any("_gc_guard_window" in item.fixturenames for item in session.items))
+"""
+    )
+    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
+    off = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s")
+    off.stdout.fnmatch_lines(["GUARD REGISTERED: False", "HAS FIXTURE: False"])
+    on = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--gc-guard")
+    on.stdout.fnmatch_lines(["GUARD REGISTERED: True", "HAS FIXTURE: True"])
