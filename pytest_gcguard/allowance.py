@@ -98,3 +98,28 @@ def judge(cycles: Sequence[Cycle], allowance: CycleAllowance | None) -> Verdict:
                 exceeded=f"allow_cycles(max_objects={allowance.max_objects}) exceeded: {total} objects in cycles",
             )
     return Verdict(failing=tuple(failing), allowed=tuple(allowed))
+
+
+@dataclass(frozen=True)
+class LeakAllowance:
+    """What one ``allow_leaks`` marker allows."""
+
+    reason: str | None = None
+    types: frozenset[str] | None = None  # qualified type names; None allows any kind
+
+    def covers(self, mro_names: Sequence[str]) -> bool:
+        return self.types is None or bool(self.types.intersection(mro_names))
+
+
+def allow_leaks(
+    reason: str | None = None,
+    *,
+    types: Iterable[type | str] | type | str | None = None,
+) -> LeakAllowance:
+    """Build the allowance from ``allow_leaks``'s arguments, or raise ``ValueError``/``TypeError``."""
+    cycles = allow_cycles(reason, types=types)
+    return LeakAllowance(reason=cycles.reason, types=cycles.types)
+
+
+def parse_leak_marker(args: Sequence[Any], kwargs: dict[str, Any]) -> LeakAllowance:
+    return allow_leaks(*args, **kwargs)

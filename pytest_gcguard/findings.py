@@ -109,3 +109,81 @@ def cycle_shape(path: tuple[Hop, ...]) -> str:
         return ""
     rotations = [tokens[i:] + tokens[:i] for i in range(len(tokens))]
     return " -> ".join(min(rotations)) + " -> (back)"
+
+
+@dataclass(frozen=True)
+class Chain:
+    """What keeps an object alive: a root, then labelled hops down to the object."""
+
+    root: str  # "module lib, global REGISTRY", "class lib.Cache, attribute _store", ...
+    hops: tuple[Hop, ...]  # from the root's value down to the object; the last hop's edge is ""
+    complete: bool = True  # False: the search was cut (depth or time)
+    held_by_pytest: bool = False  # only pytest's own structures keep it: not a leak of the code under test
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "root": self.root,
+            "hops": [h.to_dict() for h in self.hops],
+            "complete": self.complete,
+            "held_by_pytest": self.held_by_pytest,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Chain:
+        return cls(
+            str(data["root"]),
+            tuple(Hop.from_dict(h) for h in data["hops"]),
+            bool(data.get("complete", True)),
+            bool(data.get("held_by_pytest", False)),
+        )
+
+    @property
+    def shape(self) -> str:
+        return f"{self.root}: " + " -> ".join(f"{h.shape} {_INDEX.sub('[]', h.edge)}".rstrip() for h in self.hops)
+
+
+@dataclass(frozen=True)
+class Leak:
+    """A kind of object whose live count grew on every re-run of a test."""
+
+    kind: str  # module.Qualname of the class
+    counts: tuple[int, ...]  # live count after the first run, then after each re-run
+    chain: Chain | None = None
+    mro: tuple[str, ...] = ()
+
+    @property
+    def deltas(self) -> tuple[int, ...]:
+        return tuple(b - a for a, b in zip(self.counts, self.counts[1:]))
+
+    @property
+    def per_run(self) -> int:
+        return min(self.deltas) if self.deltas else 0
+
+    @property
+    def shape(self) -> str:
+        return f"{self.kind} via {self.chain.shape if self.chain else '?'}"
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha1(f"leak|{self.shape}".encode()).hexdigest()[:12]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "counts": list(self.counts),
+            "deltas": list(self.deltas),
+            "chain": None if self.chain is None else self.chain.to_dict(),
+            "mro": list(self.mro),
+            "shape": self.shape,
+            "fingerprint": self.fingerprint,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Leak:
+        chain = data.get("chain")
+        return cls(
+            kind=str(data["kind"]),
+            counts=tuple(int(n) for n in data["counts"]),
+            chain=None if chain is None else Chain.from_dict(chain),
+            mro=tuple(str(n) for n in data.get("mro", ())),
+        )

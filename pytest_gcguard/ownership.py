@@ -155,6 +155,16 @@ class CodeOwners:
         return self.type_origin(tp) is Origin.HARNESS
 
 
+    def is_harness(self, obj: object) -> bool:
+        """pytest's (or pluggy's, or our) code or objects: frames, functions, generators, classes, instances."""
+        code = _code_of(obj)
+        if code is not None:
+            return self.code_origin(code) is Origin.HARNESS
+        if is_a(obj, type):
+            return self.type_origin(obj) is Origin.HARNESS
+        return self.type_origin(type(obj)) is Origin.HARNESS
+
+
 def _code_of(obj: object) -> types.CodeType | None:
     tp = type(obj)
     try:

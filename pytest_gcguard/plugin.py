@@ -2,62 +2,109 @@
 
 The plugin appears to pytest as ``gcguard`` (``-p no:gcguard`` disables it).
 Off by default: with neither ``--gc-guard`` nor ini ``gc_guard = true``, only
-the marker is registered and no per-test code of ours runs.  When on, a
-``GcGuard`` object is registered; its autouse fixture opens the collection
-window before the test's function-scoped fixtures are set up and closes it
-after they are torn down -- inside pytest's teardown phase, so a failure
-lands on the right test (and before pytest drains unraisable exceptions
-for it: pytest-dev/pytest#5299).
+the markers are registered and no per-test code of ours runs.  When on, a
+``GcGuard`` object is registered:
+
+* its autouse fixture opens the collection window before the test's
+  function-scoped fixtures are set up and closes it after they are torn down,
+  inside pytest's teardown phase -- so finalizers run by that collection are
+  attributed to the right test (pytest-dev/pytest#5299);
+* its ``pytest_runtest_makereport`` wrapper judges the findings when the
+  teardown report is made, before it is logged: it re-runs a test whose
+  survivors look like a leak, or whose cycles would fail it, and turns the
+  teardown report into a failure (fail mode) or emits a warning (warn mode).
 """
 
 from __future__ import annotations
 
+import gc
 import warnings
+from collections.abc import Callable
 from collections.abc import Generator
 from collections.abc import Iterator
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
+from typing import TypeVar
 
 import pytest
 
 from pytest_gcguard.allowance import CycleAllowance
+from pytest_gcguard.allowance import LeakAllowance
 from pytest_gcguard.allowance import judge
+from pytest_gcguard.allowance import parse_leak_marker
 from pytest_gcguard.allowance import parse_marker
+from pytest_gcguard.chains import referrer_chain
 from pytest_gcguard.explain import explain_garbage
 from pytest_gcguard.findings import CYCLE
+from pytest_gcguard.findings import Cycle
+from pytest_gcguard.findings import Leak
 from pytest_gcguard.labels import Labeller
+from pytest_gcguard.labels import type_name
 from pytest_gcguard.ownership import CodeOwners
+from pytest_gcguard.render import format_leak_report
 from pytest_gcguard.render import format_test_report
+from pytest_gcguard.rerun import run_again
+from pytest_gcguard.rerun import run_failed
 from pytest_gcguard.summary import ALLOWED
 from pytest_gcguard.summary import FAILED
 from pytest_gcguard.summary import INFO
 from pytest_gcguard.summary import NOT_JUDGED
+from pytest_gcguard.summary import ONE_TIME
 from pytest_gcguard.summary import WARNED
 from pytest_gcguard.summary import Summary
 from pytest_gcguard.summary import make_payload
+from pytest_gcguard.survivors import count_live
+from pytest_gcguard.survivors import grows_every_time
+from pytest_gcguard.survivors import still_growing
+from pytest_gcguard.survivors import suspect_kinds
 from pytest_gcguard.warning_types import GcGuardWarning
 from pytest_gcguard.window import GarbageWindow
 from pytest_gcguard.window import GcState
 
 
-HELP_ENABLE = "check every test for reference cycles it leaves behind (pytest-gcguard)."
+HELP_ENABLE = "check every test for reference cycles and leaks it leaves behind (pytest-gcguard)."
 HELP_MODE = "what a finding does: 'fail' fails the test (default), 'warn' emits a GcGuardWarning."
+HELP_LEAKS = "look for leaks (objects whose live count grows on every re-run): on (default) or off."
+HELP_REPEAT = "how many times a test with suspect survivors is re-run to confirm a leak (default 3)."
 MODES = ("fail", "warn")
-MARKER_LINE = (
+MARKER_LINES = (
     "allow_cycles(reason=None, *, types=None, max_objects=None): let this test leave "
     "reference cycles (only of the given classes or qualified names, and at most "
-    "max_objects objects, when given). See pytest-gcguard's docs."
+    "max_objects objects, when given). See pytest-gcguard's docs.",
+    "allow_leaks(reason=None, *, types=None): let this test leak objects (only of the "
+    "given classes or qualified names, when given). See pytest-gcguard's docs.",
 )
 
 guard_key = pytest.StashKey["GcGuard"]()
-_payload_key = pytest.StashKey[dict[str, Any]]()
-_judged_key = pytest.StashKey[bool]()
+_findings_key = pytest.StashKey["WindowFindings"]()
+_failed_key = pytest.StashKey[bool]()
+_nextitem_key = pytest.StashKey["pytest.Item | None"]()
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str
+    leaks: bool
+    repeat: int
+
+
+@dataclass
+class WindowFindings:
+    """What one window saw. Live types only, never the objects themselves."""
+
+    cycles: list[Cycle] = field(default_factory=list)
+    suspects: dict[type, int] = field(default_factory=dict)
+    error: str | None = None
+    unjudgeable: bool = False
 
 
 # -- initialization -------------------------------------------------------------
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("gc-guard", "pytest-gcguard: reference cycles each test creates")
+    group = parser.getgroup("gc-guard", "pytest-gcguard: reference cycles and leaks each test creates")
     group.addoption("--gc-guard", action="store_true", default=None, dest="gc_guard", help=HELP_ENABLE)
     group.addoption(
         "--no-gc-guard",
@@ -66,8 +113,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="turn pytest-gcguard off even when the ini file turns it on.",
     )
     group.addoption("--gc-guard-mode", choices=MODES, default=None, dest="gc_guard_mode", help=HELP_MODE)
+    group.addoption("--gc-guard-leaks", choices=("on", "off"), default=None, dest="gc_guard_leaks", help=HELP_LEAKS)
+    group.addoption("--gc-guard-repeat", default=None, dest="gc_guard_repeat", metavar="N", help=HELP_REPEAT)
     parser.addini("gc_guard", HELP_ENABLE, type="bool", default=False)
     parser.addini("gc_guard_mode", HELP_MODE, default="fail")
+    parser.addini("gc_guard_leaks", HELP_LEAKS, default="on")
+    parser.addini("gc_guard_repeat", HELP_REPEAT, default="3")
 
 
 def _enabled(config: pytest.Config) -> bool:
@@ -80,22 +131,44 @@ def _enabled(config: pytest.Config) -> bool:
         raise pytest.UsageError(f"gc_guard: invalid value in the ini file: {exc}") from None
 
 
-def _mode(config: pytest.Config) -> str:
-    option = config.getoption("gc_guard_mode")
+def _choice(config: pytest.Config, name: str, choices: tuple[str, ...]) -> str:
+    option = config.getoption(name)
     if option is not None:
         return str(option)
-    value = str(config.getini("gc_guard_mode")).strip()
-    if value not in MODES:
-        raise pytest.UsageError(f"gc_guard_mode: expected one of {', '.join(MODES)} in the ini file, got {value!r}")
+    value = str(config.getini(name)).strip()
+    if value not in choices:
+        raise pytest.UsageError(f"{name}: expected one of {', '.join(choices)} in the ini file, got {value!r}")
     return value
+
+
+def _repeat(config: pytest.Config) -> int:
+    option = config.getoption("gc_guard_repeat")
+    source = "--gc-guard-repeat" if option is not None else "gc_guard_repeat in the ini file"
+    value = option if option is not None else config.getini("gc_guard_repeat")
+    try:
+        repeat = int(str(value).strip())
+    except ValueError:
+        repeat = 0
+    if repeat < 1:
+        raise pytest.UsageError(f"{source}: expected a whole number of re-runs >= 1, got {value!r}")
+    return repeat
+
+
+def _settings(config: pytest.Config) -> Settings:
+    return Settings(
+        mode=_choice(config, "gc_guard_mode", MODES),
+        leaks=_choice(config, "gc_guard_leaks", ("on", "off")) == "on",
+        repeat=_repeat(config),
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # Registered even when off, so --strict-markers suites work without --gc-guard.
-    config.addinivalue_line("markers", MARKER_LINE)
+    for line in MARKER_LINES:
+        config.addinivalue_line("markers", line)
     if not _enabled(config):
         return
-    guard = GcGuard(config, _mode(config))
+    guard = GcGuard(config, _settings(config))
     config.stash[guard_key] = guard
     config.pluginmanager.register(guard, "gcguard-guard")
     config.add_cleanup(guard.restore)
@@ -105,7 +178,9 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     guard = config.stash.get(guard_key, None)
     if guard is None:
         return None
-    return f"gc-guard: mode={guard.mode} (disable with -p no:gcguard)"
+    settings = guard.settings
+    leaks = f"on, repeat={settings.repeat}" if settings.leaks else "off"
+    return f"gc-guard: mode={settings.mode} leaks={leaks} (disable with -p no:gcguard)"
 
 
 # -- the guard ----------------------------------------------------------------
@@ -114,15 +189,23 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 class GcGuard:
     """Per-session state and the per-test hooks; registered only when enabled."""
 
-    def __init__(self, config: pytest.Config, mode: str) -> None:
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.config = config
-        self.mode = mode
+        self.settings = settings
+        self.mode = settings.mode
         self.state = GcState()
         self.window = GarbageWindow(self.state)
         self.summary = Summary()
         self._owners = CodeOwners()
-        self._allowances: dict[str, CycleAllowance] = {}
+        self._cycle_allowances: dict[str, CycleAllowance] = {}
+        self._leak_allowances: dict[str, LeakAllowance] = {}
         self._finished_fixtures: list[str] = []
+        # While re-running: what each re-run's window saw, and one live
+        # object per tracked kind from the latest re-run (for its chain).
+        self._rerunning = False
+        self._rerun_findings: list[WindowFindings] = []
+        self._tracked: set[type] = set()
+        self._samples: dict[type, object] = {}
 
     def restore(self) -> None:
         """Put the collector back as we found it (also after KeyboardInterrupt)."""
@@ -136,13 +219,12 @@ class GcGuard:
         for item in items:
             if isinstance(item, pytest.Function):
                 test_files.add(str(item.path))
-            marker = item.get_closest_marker("allow_cycles")
-            if marker is None:
-                continue
-            try:
-                self._allowances[item.nodeid] = parse_marker(marker.args, dict(marker.kwargs))
-            except (TypeError, ValueError) as exc:
-                raise pytest.UsageError(f"{item.nodeid}: invalid @pytest.mark.allow_cycles: {exc}") from None
+            cycles = _marker(item, "allow_cycles", parse_marker)
+            if cycles is not None:
+                self._cycle_allowances[item.nodeid] = cycles
+            leaks = _marker(item, "allow_leaks", parse_leak_marker)
+            if leaks is not None:
+                self._leak_allowances[item.nodeid] = leaks
         self._owners = CodeOwners(test_files)
 
     # ---- the window around each test
@@ -169,66 +251,168 @@ class GcGuard:
                 funcargs.pop(name, None)
         self._finished_fixtures = []
         result = self.window.close()
-        unjudgeable = result.heap_was_unfrozen
-        error = None
+        findings = WindowFindings(unjudgeable=result.heap_was_unfrozen)
         try:
-            cycles = explain_garbage(result.garbage, self._owners, Labeller(_context_modules(item)))
+            # Survivors first: the analysis below makes objects of its own.
+            in_garbage = {id(obj) for obj in result.garbage}
+            young = [obj for obj in gc.get_objects() if id(obj) not in in_garbage]
+            if self.settings.leaks:
+                findings.suspects = suspect_kinds(young, self._owners)
+                if self._rerunning:
+                    for obj in young:
+                        if type(obj) in self._tracked:
+                            self._samples[type(obj)] = obj
+            young.clear()
+            findings.cycles = explain_garbage(result.garbage, self._owners, Labeller(_context_modules(item)))
         except Exception as exc:  # a bug of ours must not fail the user's test
-            cycles = []
-            error = f"{type(exc).__name__}: {exc}"
+            findings.error = f"{type(exc).__name__}: {exc}"
         finally:
             result.garbage.clear()
             del result
-        self._judge(item, cycles, error, unjudgeable)
+        if self._rerunning:
+            self._rerun_findings = [findings]  # only the latest: nothing of ours piles up
+        else:
+            item.stash[_findings_key] = findings
 
-    def _judge(self, item: pytest.Item, cycles: list[Any], error: str | None, unjudgeable: bool) -> None:
-        # A test that already failed keeps its own failure only; a test that
-        # unfroze the heap let older garbage into its window.
-        already_failed = item.stash.get(_judged_key, False) or unjudgeable
-        verdict = judge(cycles, self._allowances.get(item.nodeid))
-        failing = {id(c) for c in verdict.failing}
-        allowed = {id(c) for c in verdict.allowed}
-        fail_status = NOT_JUDGED if already_failed else (FAILED if self.mode == "fail" else WARNED)
-        entries = []
-        for cycle in cycles:
-            if id(cycle) in failing:
-                entries.append((cycle, fail_status))
-            elif id(cycle) in allowed:
-                entries.append((cycle, ALLOWED))
-            else:
-                entries.append((cycle, INFO if cycle.kind != CYCLE else ALLOWED))
-        note = (
-            "the test unfroze the heap (gc.unfreeze()): older garbage was collected with its own"
-            if unjudgeable
-            else None
-        )
-        item.stash[_payload_key] = make_payload(entries, error, note)
-        if error is not None:
-            warnings.warn(GcGuardWarning(f"gc-guard could not explain this test's garbage: {error}"), stacklevel=1)
-        if not verdict.failing or already_failed:
-            return
-        extra = f"\n  ({verdict.exceeded})" if verdict.exceeded else ""
-        text = format_test_report(list(verdict.failing)) + extra
-        if self.mode == "fail":
-            pytest.fail(text, pytrace=False)
-        warnings.warn(GcGuardWarning(text), stacklevel=1)
+    # ---- judging, when the teardown report is made
 
-    # ---- reporting
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
+        item.stash[_nextitem_key] = nextitem
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
+        if self._rerunning:
+            return report
         if call.when != "teardown":
             if report.failed or report.skipped:
-                item.stash[_judged_key] = True
-        else:
-            payload = item.stash.get(_payload_key, None)
-            if payload is not None:
-                report.gc_guard = payload  # type: ignore[attr-defined]
-                del item.stash[_payload_key]
+                item.stash[_failed_key] = True
+            return report
+        findings = item.stash.get(_findings_key, None)
+        if findings is None:
+            return report
+        del item.stash[_findings_key]
+        self._judge(item, report, findings)
         return report
+
+    def _judge(self, item: pytest.Item, report: pytest.TestReport, findings: WindowFindings) -> None:
+        # A test that already failed keeps its own failure only; a test that
+        # unfroze the heap let older garbage into its window.
+        not_judged = item.stash.get(_failed_key, False) or findings.unjudgeable or report.failed
+        verdict = judge(findings.cycles, self._cycle_allowances.get(item.nodeid))
+        failing = list(verdict.failing)
+        leak_allowance = self._leak_allowances.get(item.nodeid)
+        suspects = [
+            kind
+            for kind in findings.suspects
+            if leak_allowance is None or not leak_allowance.covers([type_name(k) for k in kind.__mro__])
+        ]
+        leaks: list[Leak] = []
+        one_time: set[str] = set()
+        reruns = 0
+        unconfirmed = None
+        if not not_judged and (failing or suspects):
+            reruns, unconfirmed, one_time, leaks = self._rerun(item, failing, suspects)
+            failing = [c for c in failing if c.fingerprint not in one_time]
+        fail_status = NOT_JUDGED if not_judged else (FAILED if self.mode == "fail" else WARNED)
+        failing_ids = {id(c) for c in failing}
+        allowed_ids = {id(c) for c in verdict.allowed}
+        entries = []
+        for cycle in findings.cycles:
+            if id(cycle) in failing_ids:
+                status = fail_status
+            elif cycle.fingerprint in one_time:
+                status = ONE_TIME
+            elif id(cycle) in allowed_ids or cycle.kind == CYCLE:
+                status = ALLOWED
+            else:
+                status = INFO
+            entries.append((cycle, status))
+        note = None
+        if findings.unjudgeable:
+            note = "the test unfroze the heap (gc.unfreeze()): older garbage was collected with its own"
+        elif unconfirmed:
+            note = f"a possible leak could not be confirmed: {unconfirmed}"
+        report.gc_guard = make_payload(  # type: ignore[attr-defined]
+            entries, findings.error, note, leaks=[(leak, fail_status) for leak in leaks], reruns=reruns
+        )
+        if findings.error is not None:
+            self._warn(report, f"gc-guard could not explain this test's garbage: {findings.error}")
+        if not_judged or not (failing or leaks):
+            return
+        parts = []
+        if failing:
+            extra = f"\n  ({verdict.exceeded})" if verdict.exceeded else ""
+            parts.append(format_test_report(failing) + extra)
+        if leaks:
+            parts.append(format_leak_report(leaks))
+        text = "\n".join(parts)
+        if self.mode == "fail":
+            _fail_report(report, text)
+        else:
+            self._warn(report, text)
+
+    def _warn(self, report: pytest.TestReport, text: str) -> None:
+        try:
+            warnings.warn(GcGuardWarning(text), stacklevel=1)
+        except GcGuardWarning:
+            # -W error::pytest_gcguard.GcGuardWarning: the warning is the failure.
+            _fail_report(report, f"GcGuardWarning: {text}")
+
+    def _rerun(
+        self, item: pytest.Item, failing: list[Cycle], suspects: list[type]
+    ) -> tuple[int, str | None, set[str], list[Leak]]:
+        """Run the test again: do its cycles recur, do its suspects keep growing?"""
+        nextitem = item.stash.get(_nextitem_key, None)
+        counts = [count_live(suspects)] if suspects else []
+        runs: list[WindowFindings] = []
+        unconfirmed = None
+        self._rerunning = True
+        self._tracked = set(suspects)
+        self._rerun_findings = []
+        try:
+            # One re-run tells a one-time cycle; confirming growth takes
+            # `repeat`, but stops as soon as no suspect kind grew (a lazy
+            # first-time initialisation costs one re-run).
+            for _ in range(self.settings.repeat if suspects else 1):
+                reports = run_again(item, nextitem)
+                unconfirmed = run_failed(reports)
+                del reports
+                if unconfirmed is not None:
+                    break
+                if self._rerun_findings:
+                    runs.append(self._rerun_findings[-1])
+                if suspects:
+                    counts.append(count_live(suspects))
+                    if not any(still_growing([run[i] for run in counts]) for i in range(len(suspects))):
+                        break
+            one_time = set()
+            if runs:
+                recurring = {c.fingerprint for c in runs[0].cycles}
+                one_time = {c.fingerprint for c in failing if c.fingerprint not in recurring}
+            leaks = []
+            if unconfirmed is None and suspects:
+                owners, labeller = self._owners, Labeller(_context_modules(item))
+                for i, kind in enumerate(suspects):
+                    series = tuple(run[i] for run in counts)
+                    if not grows_every_time(series):
+                        continue
+                    sample = self._samples.pop(kind, None)
+                    chain = referrer_chain(sample, owners, labeller) if sample is not None else None
+                    del sample
+                    if chain is not None and chain.held_by_pytest:
+                        continue  # pytest's own bookkeeping grows per run, not the code under test
+                    leaks.append(Leak(type_name(kind), series, chain, tuple(type_name(k) for k in kind.__mro__)))
+        finally:
+            self._rerunning = False
+            self._tracked = set()
+            self._samples = {}
+            self._rerun_findings = []
+        return len(counts) - 1 if suspects else len(runs), unconfirmed, one_time, leaks
+
+    # ---- reporting
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         payload = getattr(report, "gc_guard", None)
@@ -249,6 +433,28 @@ class GcGuard:
         # Before pytest_unconfigure: pytest's unraisable plugin collects there,
         # and must see an unfrozen heap.
         self.restore()
+
+
+_Allowance = TypeVar("_Allowance", CycleAllowance, LeakAllowance)
+
+
+def _marker(
+    item: pytest.Item, name: str, parse: Callable[[Sequence[Any], dict[str, Any]], _Allowance]
+) -> _Allowance | None:
+    """The item's marker, parsed; bad arguments are a usage error that names the test."""
+    marker = item.get_closest_marker(name)
+    if marker is None:
+        return None
+    try:
+        return parse(marker.args, dict(marker.kwargs))
+    except (TypeError, ValueError) as exc:
+        raise pytest.UsageError(f"{item.nodeid}: invalid @pytest.mark.{name}: {exc}") from None
+
+
+def _fail_report(report: pytest.TestReport, text: str) -> None:
+    """Turn a passed teardown report into the gc-guard failure."""
+    report.outcome = "failed"
+    report.longrepr = text
 
 
 def _context_modules(item: pytest.Item) -> list[str]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pytest_gcguard.findings import Chain
 from pytest_gcguard.findings import Cycle
 from pytest_gcguard.findings import Hop
+from pytest_gcguard.findings import Leak
 
 
 # Distinct cycle shapes printed for one test before "... and N more".
@@ -63,4 +65,34 @@ def format_test_report(cycles: Sequence[Cycle], *, headline_extra: str = "", hin
         lines.append(f"  ... and {_plural(len(cycles) - MAX_SHAPES_SHOWN, 'more shape')}")
     if hint:
         lines.append('  to exempt: @pytest.mark.allow_cycles(reason="...")')
+    return "\n".join(lines)
+
+
+def format_chain(chain: Chain) -> list[str]:
+    """``kept alive by: ROOT`` and the labelled hops down to the object."""
+    parts = [f"{hop.label} --{hop.edge}-->" for hop in chain.hops[:-1]]
+    path = " ".join([*parts, chain.hops[-1].label]) if chain.hops else ""
+    lines = [f"  kept alive by: {chain.root}", f"    {path}"]
+    if not chain.complete:
+        lines.append("    (the search stopped before reaching a root)")
+    return lines
+
+
+def format_leak(leak: Leak) -> list[str]:
+    kind = leak.kind.rsplit(".", 1)[-1]
+    deltas = ", ".join(f"+{d}" for d in leak.deltas)
+    lines = [
+        f"gc-guard: test leaks {_plural(leak.per_run, kind + ' object')} per run "
+        f"(live count {deltas} over {_plural(len(leak.deltas), 're-run')})"
+    ]
+    if leak.chain is not None:
+        lines.extend(format_chain(leak.chain))
+    return lines
+
+
+def format_leak_report(leaks: Sequence[Leak]) -> str:
+    lines: list[str] = []
+    for leak in leaks:
+        lines.extend(format_leak(leak))
+    lines.append('  to exempt: @pytest.mark.allow_leaks(reason="...")')
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from pytest_gcguard.findings import CYCLE
 from pytest_gcguard.findings import STDLIB
 from pytest_gcguard.findings import TEST_LOCAL
 from pytest_gcguard.findings import Cycle
+from pytest_gcguard.findings import Leak
 from pytest_gcguard.render import _plural
 from pytest_gcguard.render import format_path
 
@@ -24,23 +25,38 @@ WARNED = "warned"  # reported as a GcGuardWarning (warn mode)
 ALLOWED = "allowed"  # exempted by @pytest.mark.allow_cycles
 NOT_JUDGED = "not-judged"  # the test had already failed or been skipped
 INFO = "info"  # test-local or standard-library cycles: never fail
+ONE_TIME = "one-time"  # made on the first run only (lazy initialisation): never fails
 
 PAYLOAD_VERSION = 1
 
 
 def make_payload(
-    entries: Iterable[tuple[Cycle, str]], error: str | None = None, note: str | None = None
+    entries: Iterable[tuple[Cycle, str]],
+    error: str | None = None,
+    note: str | None = None,
+    *,
+    leaks: Iterable[tuple[Leak, str]] = (),
+    reruns: int = 0,
 ) -> dict[str, Any]:
     """What travels on the teardown report (builtins only, for pytest-xdist)."""
     payload: dict[str, Any] = {
         "version": PAYLOAD_VERSION,
         "cycles": [dict(cycle.to_dict(), status=status) for cycle, status in entries],
+        "leaks": [dict(leak.to_dict(), status=status) for leak, status in leaks],
+        "reruns": reruns,
     }
     if error:
         payload["error"] = error
     if note:
         payload["note"] = note
     return payload
+
+
+@dataclass
+class LeakStats:
+    exemplar: Leak
+    tests: list[str] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -56,13 +72,32 @@ class Summary:
 
     def __init__(self) -> None:
         self.shapes: dict[str, ShapeStats] = {}
+        self.leaks: dict[str, LeakStats] = {}
         self.errors: list[tuple[str, str]] = []
+        self.notes: list[tuple[str, str]] = []
         self.tests_checked = 0
+        self.tests_rerun = 0
+        self.reruns = 0
 
     def add(self, nodeid: str, payload: dict[str, Any]) -> None:
         self.tests_checked += 1
         if payload.get("error"):
             self.errors.append((nodeid, str(payload["error"])))
+        if payload.get("note"):
+            self.notes.append((nodeid, str(payload["note"])))
+        reruns = int(payload.get("reruns", 0))
+        if reruns:
+            self.tests_rerun += 1
+            self.reruns += reruns
+        for data in payload.get("leaks", ()):
+            leak = Leak.from_dict(data)
+            leak_stats = self.leaks.get(leak.shape)
+            if leak_stats is None:
+                leak_stats = self.leaks[leak.shape] = LeakStats(leak)
+            if nodeid not in leak_stats.tests:
+                leak_stats.tests.append(nodeid)
+            status = str(data.get("status", FAILED))
+            leak_stats.statuses[status] = leak_stats.statuses.get(status, 0) + 1
         for data in payload.get("cycles", ()):
             cycle = Cycle.from_dict(data)
             key = f"{cycle.kind}|{cycle.shape}"
@@ -84,7 +119,7 @@ class Summary:
         own = self._of_kind(CYCLE)
         local = self._of_kind(TEST_LOCAL)
         stdlib = self._of_kind(STDLIB)
-        if not (own or local or stdlib or self.errors):
+        if not (own or local or stdlib or self.errors or self.leaks or self.notes):
             return []
         lines: list[str] = []
         own_tests = {t for s in own for t in s.tests}
@@ -111,17 +146,47 @@ class Summary:
             if verbose:
                 for stats in shapes:
                     lines.extend(self._shape_lines(stats))
+        if self.leaks:
+            leaks = sorted(self.leaks.values(), key=lambda s: (-len(s.tests), s.exemplar.shape))
+            tests = {t for s in leaks for t in s.tests}
+            lines.append(f"{_plural(len(tests), 'test')} leaked objects: {_plural(len(leaks), 'kind')}")
+            for leak_stats in leaks:
+                leak = leak_stats.exemplar
+                where = leak.chain.root if leak.chain else "?"
+                tag = _status_tag(leak_stats.statuses, len(leak_stats.tests))
+                kind = leak.kind.rsplit(".", 1)[-1]
+                lines.append(f"  [{tag}] {kind} (+{leak.per_run} per run), kept alive by {where}")
+                lines.append(f"      {_test_ids(leak_stats.tests)}")
+        for nodeid, note in self.notes:
+            lines.append(f"{nodeid}: {note}")
         for nodeid, error in self.errors:
             lines.append(f"could not explain the garbage of {nodeid}: {error}")
+        if lines and self.tests_rerun:
+            lines.append(
+                f"re-ran {_plural(self.tests_rerun, 'test')} ({_plural(self.reruns, 'run')}) "
+                "to confirm leaks and tell one-time cycles"
+            )
         return lines
 
     def _shape_lines(self, stats: ShapeStats) -> list[str]:
-        tests = stats.tests
-        shown = ", ".join(tests[:MAX_TESTS_SHOWN])
-        more = f", ... and {len(tests) - MAX_TESTS_SHOWN} more" if len(tests) > MAX_TESTS_SHOWN else ""
-        tags = [status for status in sorted(stats.statuses) if status not in (FAILED, INFO)]
-        tag = f", {', '.join(tags)}" if tags else ""
+        tag = _status_tag(stats.statuses, len(stats.tests))
         return [
-            f"  [{_plural(len(tests), 'test')}{tag}] {format_path(stats.exemplar.path, stats.exemplar.traced)}",
-            f"      {shown}{more}",
+            f"  [{tag}] {format_path(stats.exemplar.path, stats.exemplar.traced)}",
+            f"      {_test_ids(stats.tests)}",
         ]
+
+
+def _test_ids(tests: list[str]) -> str:
+    shown = ", ".join(tests[:MAX_TESTS_SHOWN])
+    more = f", ... and {len(tests) - MAX_TESTS_SHOWN} more" if len(tests) > MAX_TESTS_SHOWN else ""
+    return shown + more
+
+
+def _status_tag(statuses: dict[str, int], tests: int) -> str:
+    """``3 tests`` when all failed (or are informational), else ``3 tests: 2 failed, 1 one-time``."""
+    judged = {status: n for status, n in statuses.items() if status != INFO}
+    if not judged or set(judged) == {FAILED}:
+        return _plural(tests, "test")
+    if len(judged) == 1:
+        return f"{_plural(tests, 'test')}, {next(iter(judged))}"
+    return f"{_plural(tests, 'test')}: " + ", ".join(f"{n} {status}" for status, n in sorted(judged.items()))

@@ -18,7 +18,7 @@ def test_the_ini_option_turns_the_guard_on(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_cycle=CYCLIC_TEST)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(["gc-guard: mode=fail (disable with -p no:gcguard)"])
+    result.stdout.fnmatch_lines(["gc-guard: mode=fail leaks=on, repeat=3 (disable with -p no:gcguard)"])
 
 
 def test_no_gc_guard_overrides_the_ini_file(pytester: pytest.Pytester) -> None:

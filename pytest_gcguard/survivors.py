@@ -1,0 +1,121 @@
+"""Survivors and growth: which objects a test leaves alive, and whether their number keeps growing.
+
+A survivor is not a leak: caches keep the last N results, first imports keep
+modules, pytest keeps its reports.  What tells a leak is growth: run the test
+again and the live count of its kind grows every time (CPython's own
+``regrtest -R`` rule: every delta >= 1 after the first run).  So survivors
+only nominate *suspect kinds*; re-runs decide.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+from collections.abc import Iterable
+from collections.abc import Sequence
+
+from pytest_gcguard.ownership import CodeOwners
+from pytest_gcguard.ownership import Origin
+
+
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+# Py_TPFLAGS_IMMUTABLETYPE (3.10+): C extensions' heap types (re.Pattern) have
+# it, classes made by a class statement do not.
+_IMMUTABLETYPE = 1 << 8
+# How far, and how wide, to look for pytest's objects behind a survivor.
+_PYTEST_DEPTH = 2
+_PYTEST_BREADTH = 32
+
+# Standard-library classes whose instances pytest itself keeps per test (log
+# records for the report sections and caplog, recorded warnings for the
+# warnings summary): never a reason to re-run a test.
+_KEPT_BY_PYTEST = frozenset({"logging.LogRecord", "warnings.WarningMessage"})
+
+
+def suspect_kinds(survivors: Iterable[object], owners: CodeOwners) -> dict[type, int]:
+    """Kinds (classes) of survivors worth a re-run, with how many survived.
+
+    Only instances of Python classes count: builtin containers and
+    interpreter objects survive around everything (pytest's reports are made
+    of them) and say nothing without a retention path.  Instances of pytest's
+    and pluggy's classes are pytest's bookkeeping.
+    """
+    # Plain dicts, not collections.Counter: a Counter is an instance of a
+    # Python class, and our own bookkeeping must never look like a survivor.
+    kinds: dict[type, int] = {}
+    verdicts: dict[type, bool] = {}
+    for obj in survivors:
+        tp = type(obj)
+        suspect = verdicts.get(tp)
+        if suspect is None:
+            suspect = is_python_class(tp) and not issubclass(tp, type) and _worth_a_rerun(tp, owners)
+            verdicts[tp] = suspect
+        if suspect and not refers_to_pytest(obj, owners):
+            kinds[tp] = kinds.get(tp, 0) + 1
+    return kinds
+
+
+def refers_to_pytest(obj: object, owners: CodeOwners, depth: int = _PYTEST_DEPTH) -> bool:
+    """Whether ``obj`` refers, within ``depth`` hops, to pytest's code or objects.
+
+    Such objects are pytest's bookkeeping: a fixture finalizer is a
+    ``functools.partial`` of a ``FixtureDef`` method; a hook wrapper's
+    context manager wraps a generator running pytest code.
+    """
+    level = [obj]
+    for _ in range(depth):
+        following = []
+        for current in level:
+            for ref in gc.get_referents(current)[:_PYTEST_BREADTH]:
+                if owners.is_harness(ref):
+                    return True
+                following.append(ref)
+        level = following
+    return False
+
+
+def is_python_class(tp: type) -> bool:
+    """Made by a class statement (or type()): a heap type that is not immutable."""
+    return bool(tp.__flags__ & _HEAPTYPE) and not (sys.version_info >= (3, 10) and tp.__flags__ & _IMMUTABLETYPE)
+
+
+def _worth_a_rerun(tp: type, owners: CodeOwners) -> bool:
+    from pytest_gcguard.labels import type_name
+
+    if type_name(tp) in _KEPT_BY_PYTEST:
+        return False
+    return owners.type_origin(tp) is not Origin.HARNESS
+
+
+def count_live(kinds: Sequence[type]) -> list[int]:
+    """How many instances of each kind are alive in the whole heap, frozen or not.
+
+    Unfreezes and freezes again around one ``gc.get_objects()``: O(heap), so
+    it is used only when re-running a suspect test.
+    """
+    wanted = {id(tp): i for i, tp in enumerate(kinds)}
+    counts = [0] * len(kinds)
+    gc.unfreeze()
+    try:
+        objects = gc.get_objects()
+        for obj in objects:
+            i = wanted.get(id(type(obj)))
+            if i is not None:
+                counts[i] += 1
+        obj = None
+        objects.clear()
+    finally:
+        gc.freeze()
+    return counts
+
+
+def still_growing(counts: Sequence[int]) -> bool:
+    """Every delta so far is >= 1 (true before the first re-run)."""
+    return all(after - before >= 1 for before, after in zip(counts, counts[1:]))
+
+
+def grows_every_time(counts: Sequence[int]) -> bool:
+    """``counts`` is the live count after the first run, then after each re-run."""
+    if len(counts) < 2:
+        return False
+    return all(after - before >= 1 for before, after in zip(counts, counts[1:]))
