@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -122,7 +123,7 @@ def leaks(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Callabl
     return run
 
 
-def _payloads(pytester: pytest.Pytester) -> dict[str, dict[str, object]]:
+def _payloads(pytester: pytest.Pytester) -> dict[str, dict[str, Any]]:
     path = pytester.path / "payloads.jsonl"
     if not path.exists():
         return {}
