@@ -28,3 +28,22 @@ class Client:
             raise ConnectionError("server went away")
         except ConnectionError as exc:
             self.error = exc
+
+
+class Handler:
+    """An event subscription."""
+
+    def __init__(self, event: str, callback: object) -> None:
+        self.event = event
+        self.callback = callback
+
+    def __repr__(self) -> str:
+        return f"Handler({self.event!r})"
+
+
+_HANDLERS: list[Handler] = []
+
+
+def subscribe(event: str, callback: object) -> None:
+    """Adds a handler on every call and never removes it: the list grows for ever."""
+    _HANDLERS.append(Handler(event, callback))

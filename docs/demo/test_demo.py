@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from shapes import Client
 from shapes import Graph
+from shapes import subscribe
 
 
 def test_ring_of_three() -> None:
@@ -30,6 +31,10 @@ def test_raises_is_the_tests_own_business() -> None:
     with pytest.raises(ZeroDivisionError) as excinfo:
         1 / 0  # noqa: B018
     assert excinfo.type is ZeroDivisionError
+
+
+def test_subscribes_on_every_call() -> None:
+    subscribe("saved", print)
 
 
 def test_clean() -> None:
