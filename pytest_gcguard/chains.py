@@ -164,9 +164,7 @@ def _is_call_arguments(referrer: object, frontier: list[object]) -> bool:
     # gc.get_referrers(*frontier) packs the frontier into an argument tuple,
     # which is itself a referrer of every frontier object.
     return (
-        type(referrer) is tuple
-        and len(referrer) == len(frontier)
-        and all(a is b for a, b in zip(referrer, frontier))
+        type(referrer) is tuple and len(referrer) == len(frontier) and all(a is b for a, b in zip(referrer, frontier))
     )
 
 

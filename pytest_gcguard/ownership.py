@@ -154,7 +154,6 @@ class CodeOwners:
             return self.type_origin(obj) in (Origin.TEST, Origin.HARNESS)
         return self.type_origin(tp) is Origin.HARNESS
 
-
     def is_harness(self, obj: object) -> bool:
         """pytest's (or pluggy's, or our) code or objects: frames, functions, generators, classes, instances."""
         code = _code_of(obj)
