@@ -73,8 +73,15 @@ def referrer_chain(
     *,
     max_depth: int = MAX_DEPTH,
     time_limit: float = TIME_LIMIT,
+    frozen: bool = False,
+    siblings: frozenset[int] = frozenset(),
 ) -> Chain:
-    """The shortest chain of references from a root to ``target``."""
+    """The shortest chain of references from a root to ``target``.
+
+    ``frozen``: the caller keeps the heap frozen (the plugin does); it is
+    unfrozen for the search and frozen again.  ``siblings``: ids of other
+    objects of the same kind, to tell how many share the target's container.
+    """
     owners = owners or CodeOwners()
     labeller = labeller or Labeller()
     deadline = time.monotonic() + time_limit
@@ -83,18 +90,34 @@ def referrer_chain(
     while frame is not None:
         ours.add(id(frame))
         frame = frame.f_back
-    gc.unfreeze()
+    if frozen:
+        gc.unfreeze()
     try:
-        return _search(target, owners, labeller, ours, max_depth, deadline)
+        return _search(target, owners, labeller, ours, max_depth, deadline, siblings)
     finally:
-        gc.freeze()
+        if frozen:
+            gc.freeze()
 
 
 def _search(
-    target: object, owners: CodeOwners, labeller: Labeller, ours: set[int], max_depth: int, deadline: float
+    target: object,
+    owners: CodeOwners,
+    labeller: Labeller,
+    ours: set[int],
+    max_depth: int,
+    deadline: float,
+    siblings: frozenset[int],
 ) -> Chain:
     modules = _module_dicts()
     running = _running_locals(owners, ours)
+
+    def chain(root: str, start: object, **flags: bool) -> Chain:
+        hops, holder = _hops(start, child_of, labeller)
+        shared = 0
+        if holder is not None and siblings:
+            shared = sum(1 for ref in gc.get_referents(holder) if id(ref) in siblings)
+        return Chain(root, hops, shared=shared, **flags)
+
     # Mapping from each object reached to the object it refers to on the way to the target.
     child_of: dict[int, object] = {}
     seen = {id(target)}
@@ -108,7 +131,7 @@ def _search(
             local = running.get(id(obj))
             if local is not None:
                 name, where = local
-                return Chain(f"local {name!r} of {where}", _hops(obj, child_of, labeller))
+                return chain(f"local {name!r} of {where}", obj)
         referrers = gc.get_referrers(*frontier)
         ours.add(id(referrers))
         frontier_ids = {id(o) for o in frontier}
@@ -133,7 +156,7 @@ def _search(
             if module is not None:
                 key = labeller.edge_label(referrer, child)
                 name = key[2:-2] if key.startswith("['") and key.endswith("']") else key
-                return Chain(f"module {module}, global {name}", _hops(child, child_of, labeller))
+                return chain(f"module {module}, global {name}", child)
             if issubclass(type(referrer), type):
                 start: object = child
                 attribute = labeller.edge_label(referrer, child)
@@ -143,21 +166,18 @@ def _search(
                     attribute = labeller.edge_label(child, grandchild)
                     start = grandchild
                 attribute = attribute[2:-2] if attribute.startswith("['") else attribute.lstrip(".")
-                return Chain(f"class {type_name(referrer)}, attribute {attribute}", _hops(start, child_of, labeller))
+                return chain(f"class {type_name(referrer)}, attribute {attribute}", start)
             next_frontier.append(referrer)
         referrers.clear()
         if not next_frontier:
             if held_by_pytest:
-                return Chain("pytest's own structures", _hops(frontier[0], child_of, labeller), held_by_pytest=True)
-            return Chain(
-                "no Python referrer (held by C code or an untracked container)",
-                _hops(frontier[0], child_of, labeller),
-            )
+                return chain("pytest's own structures", frontier[0], held_by_pytest=True)
+            return chain("no Python referrer (held by C code or an untracked container)", frontier[0])
         last = next_frontier[0]
         frontier = next_frontier
         depth += 1
     cut = f"chain cut at depth {depth}" if depth >= max_depth else "chain search timed out"
-    return Chain(cut, _hops(last, child_of, labeller), complete=False)
+    return chain(cut, last, complete=False)
 
 
 def _is_call_arguments(referrer: object, frontier: list[object]) -> bool:
@@ -168,14 +188,16 @@ def _is_call_arguments(referrer: object, frontier: list[object]) -> bool:
     )
 
 
-def _hops(start: object, child_of: dict[int, object], labeller: Labeller) -> tuple[Hop, ...]:
-    """Labelled hops from ``start`` down to the target, following ``child_of``."""
+def _hops(start: object, child_of: dict[int, object], labeller: Labeller) -> tuple[tuple[Hop, ...], object | None]:
+    """Labelled hops from ``start`` down to the target, and the target's direct holder."""
     hops = []
     node = start
+    holder = None
     while True:
         child = child_of.get(id(node))
         edge = "" if child is None else labeller.edge_label(node, child)
         hops.append(Hop(object_label(node), type_name(type(node)), edge))
         if child is None:
-            return tuple(hops)
+            return tuple(hops), holder
+        holder = node
         node = child

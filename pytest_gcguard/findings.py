@@ -119,6 +119,7 @@ class Chain:
     hops: tuple[Hop, ...]  # from the root's value down to the object; the last hop's edge is ""
     complete: bool = True  # False: the search was cut (depth or time)
     held_by_pytest: bool = False  # only pytest's own structures keep it: not a leak of the code under test
+    shared: int = 0  # leaked objects of the same kind held by the same container as this one
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -126,6 +127,7 @@ class Chain:
             "hops": [h.to_dict() for h in self.hops],
             "complete": self.complete,
             "held_by_pytest": self.held_by_pytest,
+            "shared": self.shared,
         }
 
     @classmethod
@@ -135,6 +137,7 @@ class Chain:
             tuple(Hop.from_dict(h) for h in data["hops"]),
             bool(data.get("complete", True)),
             bool(data.get("held_by_pytest", False)),
+            int(data.get("shared", 0)),
         )
 
     @property

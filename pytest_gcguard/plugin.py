@@ -206,6 +206,7 @@ class GcGuard:
         self._rerun_findings: list[WindowFindings] = []
         self._tracked: set[type] = set()
         self._samples: dict[type, object] = {}
+        self._sibling_ids: dict[type, list[int]] = {}
 
     def restore(self) -> None:
         """Put the collector back as we found it (also after KeyboardInterrupt)."""
@@ -254,14 +255,20 @@ class GcGuard:
         findings = WindowFindings(unjudgeable=result.heap_was_unfrozen)
         try:
             # Survivors first: the analysis below makes objects of its own.
+            # What sits in gc.garbage (ours, or the user's own DEBUG_SAVEALL)
+            # is garbage, not a survivor.
             in_garbage = {id(obj) for obj in result.garbage}
+            in_garbage.update(id(obj) for obj in gc.garbage)
             young = [obj for obj in gc.get_objects() if id(obj) not in in_garbage]
             if self.settings.leaks:
                 findings.suspects = suspect_kinds(young, self._owners)
                 if self._rerunning:
+                    self._sibling_ids = {}
                     for obj in young:
-                        if type(obj) in self._tracked:
-                            self._samples[type(obj)] = obj
+                        kind = type(obj)
+                        if kind in self._tracked:
+                            self._samples[kind] = obj
+                            self._sibling_ids.setdefault(kind, []).append(id(obj))
             young.clear()
             findings.cycles = explain_garbage(result.garbage, self._owners, Labeller(_context_modules(item)))
         except Exception as exc:  # a bug of ours must not fail the user's test
@@ -366,7 +373,7 @@ class GcGuard:
     ) -> tuple[int, str | None, set[str], list[Leak]]:
         """Run the test again: do its cycles recur, do its suspects keep growing?"""
         nextitem = item.stash.get(_nextitem_key, None)
-        counts = [count_live(suspects)] if suspects else []
+        counts = [count_live(suspects, frozen=True)] if suspects else []
         runs: list[WindowFindings] = []
         unconfirmed = None
         self._rerunning = True
@@ -385,7 +392,7 @@ class GcGuard:
                 if self._rerun_findings:
                     runs.append(self._rerun_findings[-1])
                 if suspects:
-                    counts.append(count_live(suspects))
+                    counts.append(count_live(suspects, frozen=True))
                     if not any(still_growing([run[i] for run in counts]) for i in range(len(suspects))):
                         break
             one_time = set()
@@ -400,7 +407,10 @@ class GcGuard:
                     if not grows_every_time(series):
                         continue
                     sample = self._samples.pop(kind, None)
-                    chain = referrer_chain(sample, owners, labeller) if sample is not None else None
+                    siblings = frozenset(self._sibling_ids.get(kind, ()))
+                    chain = None
+                    if sample is not None:
+                        chain = referrer_chain(sample, owners, labeller, frozen=True, siblings=siblings)
                     del sample
                     if chain is not None and chain.held_by_pytest:
                         continue  # pytest's own bookkeeping grows per run, not the code under test
@@ -409,6 +419,7 @@ class GcGuard:
             self._rerunning = False
             self._tracked = set()
             self._samples = {}
+            self._sibling_ids = {}
             self._rerun_findings = []
         return len(counts) - 1 if suspects else len(runs), unconfirmed, one_time, leaks
 

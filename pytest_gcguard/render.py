@@ -75,6 +75,8 @@ def format_chain(chain: Chain) -> list[str]:
     lines = [f"  kept alive by: {chain.root}", f"    {path}"]
     if not chain.complete:
         lines.append("    (the search stopped before reaching a root)")
+    if chain.shared > 1:
+        lines.append(f"  ({chain.shared} of the leaked objects share this path up to the last key or index)")
     return lines
 
 

@@ -87,15 +87,17 @@ def _worth_a_rerun(tp: type, owners: CodeOwners) -> bool:
     return owners.type_origin(tp) is not Origin.HARNESS
 
 
-def count_live(kinds: Sequence[type]) -> list[int]:
-    """How many instances of each kind are alive in the whole heap, frozen or not.
+def count_live(kinds: Sequence[type], *, frozen: bool = False) -> list[int]:
+    """How many instances of each kind are alive in the whole heap.
 
-    Unfreezes and freezes again around one ``gc.get_objects()``: O(heap), so
-    it is used only when re-running a suspect test.
+    ``frozen``: the caller keeps the heap frozen (the plugin does); it is
+    unfrozen around one ``gc.get_objects()`` and frozen again.  O(heap), so
+    the plugin counts only when re-running a suspect test.
     """
     wanted = {id(tp): i for i, tp in enumerate(kinds)}
     counts = [0] * len(kinds)
-    gc.unfreeze()
+    if frozen:
+        gc.unfreeze()
     try:
         objects = gc.get_objects()
         for obj in objects:
@@ -105,7 +107,8 @@ def count_live(kinds: Sequence[type]) -> list[int]:
         obj = None
         objects.clear()
     finally:
-        gc.freeze()
+        if frozen:
+            gc.freeze()
     return counts
 
 

@@ -1,0 +1,137 @@
+"""Referrer chains and live counts, as a library (no pytest session around them)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+from typing import ClassVar
+
+from pytest_gcguard.chains import referrer_chain
+from pytest_gcguard.labels import Labeller
+from pytest_gcguard.survivors import count_live
+from pytest_gcguard.survivors import grows_every_time
+from pytest_gcguard.survivors import is_python_class
+from pytest_gcguard.survivors import still_growing
+
+
+class Entry:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Entry({self.name!r})"
+
+
+REGISTRY: list[Entry] = []
+
+
+class Cache:
+    store: ClassVar[dict[str, Any]] = {}
+
+
+def _path(chain: Any) -> list[tuple[str, str]]:
+    return [(hop.label, hop.edge) for hop in chain.hops]
+
+
+def test_a_module_global_is_the_root() -> None:
+    """module M, global NAME, then the list index down to the object."""
+    REGISTRY.extend(Entry(str(i)) for i in range(3))
+    try:
+        target = REGISTRY[2]
+        chain = referrer_chain(target, labeller=Labeller([__name__]), siblings=frozenset(map(id, REGISTRY)))
+        assert chain.root == f"module {__name__}, global REGISTRY"
+        assert _path(chain) == [("list (len=3)", "[2]"), ("Entry('2')", "")]
+        assert chain.complete
+        assert chain.shared == 3
+    finally:
+        REGISTRY.clear()
+
+
+def test_a_class_attribute_is_the_root_and_the_namespace_is_skipped() -> None:
+    """class C, attribute A: the chain starts at the attribute's value, not at the class's __dict__."""
+    Cache.store["deep"] = {"list": [Entry("x")]}
+    try:
+        chain = referrer_chain(Cache.store["deep"]["list"][0])
+        assert chain.root == f"class {__name__}.Cache, attribute store"
+        assert _path(chain) == [
+            ("dict (len=1)", "['deep']"),
+            ("dict (len=1)", "['list']"),
+            ("list (len=1)", "[0]"),
+            ("Entry('x')", ""),
+        ]
+    finally:
+        Cache.store.clear()
+
+
+def test_a_running_thread_s_local_is_the_root() -> None:
+    """Running frames are never referrers; their locals are found through sys._current_frames()."""
+    ready, stop = threading.Event(), threading.Event()
+
+    def hold(obj: Entry) -> None:
+        ready.set()
+        stop.wait(10)
+
+    thread = threading.Thread(target=hold, args=(Entry("held"),), name="keeper")
+    thread.start()
+    ready.wait(10)
+    try:
+        target = next(o for o in _thread_locals(thread) if type(o) is Entry)
+        chain = referrer_chain(target)
+        assert chain.root.startswith("local 'obj' of running frame ")
+        assert chain.root.endswith(" in thread keeper")
+        del target
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _thread_locals(thread: threading.Thread) -> list[object]:
+    import sys
+
+    found: list[object] = []
+    frame: Any = sys._current_frames()[thread.ident]  # type: ignore[index]
+    while frame is not None:
+        found.extend(frame.f_locals.values())
+        frame = frame.f_back
+    return found
+
+
+def test_an_object_nothing_visible_refers_to() -> None:
+    """With no Python referrer, the chain says so."""
+    chain = referrer_chain(Entry("lonely"))
+    assert chain.root == "no Python referrer (held by C code or an untracked container)"
+
+
+def test_the_search_is_cut_at_its_depth() -> None:
+    """Depth-limited: an honest 'chain cut at depth N'."""
+    REGISTRY.append(Entry("deep"))
+    try:
+        nested: Any = REGISTRY
+        chain = referrer_chain(REGISTRY[0], max_depth=0)
+        assert chain.root == "chain cut at depth 0"
+        assert not chain.complete
+        del nested
+    finally:
+        REGISTRY.clear()
+
+
+def test_live_counts_and_growth() -> None:
+    """count_live counts instances; growth needs every delta >= 1."""
+    before = count_live([Entry])[0]
+    kept = [Entry(str(i)) for i in range(5)]
+    assert count_live([Entry])[0] == before + 5
+    del kept
+    assert grows_every_time([10, 90, 170, 250])
+    assert not grows_every_time([10, 90, 90, 170])
+    assert not grows_every_time([8, 8, 8])
+    assert not grows_every_time([5])
+    assert still_growing([3]) and still_growing([3, 4]) and not still_growing([3, 3])
+
+
+def test_python_classes_are_told_from_c_types() -> None:
+    """Suspects are instances of classes made by a class statement, not C types."""
+    import re
+
+    assert is_python_class(Entry)
+    assert not is_python_class(dict)
+    assert not is_python_class(type(re.compile("x"))) or __import__("sys").version_info < (3, 10)
