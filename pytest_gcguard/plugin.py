@@ -18,6 +18,8 @@ the markers are registered and no per-test code of ours runs.  When on, a
 from __future__ import annotations
 
 import gc
+import json
+import os
 import warnings
 from collections.abc import Callable
 from collections.abc import Generator
@@ -25,16 +27,24 @@ from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from pathlib import Path
 from typing import Any
 from typing import TypeVar
 
 import pytest
 
+from pytest_gcguard import __version__
+from pytest_gcguard import baseline as baseline_file
 from pytest_gcguard.allowance import CycleAllowance
 from pytest_gcguard.allowance import LeakAllowance
 from pytest_gcguard.allowance import judge
 from pytest_gcguard.allowance import parse_leak_marker
 from pytest_gcguard.allowance import parse_marker
+from pytest_gcguard.allowlist import AllowList
+from pytest_gcguard.allowlist import AllowListError
+from pytest_gcguard.baseline import BaselineError
+from pytest_gcguard.baseline import check_writable
+from pytest_gcguard.baseline import fingerprint
 from pytest_gcguard.chains import referrer_chain
 from pytest_gcguard.explain import explain_garbage
 from pytest_gcguard.findings import CYCLE
@@ -43,13 +53,18 @@ from pytest_gcguard.findings import Leak
 from pytest_gcguard.labels import Labeller
 from pytest_gcguard.labels import type_name
 from pytest_gcguard.ownership import CodeOwners
+from pytest_gcguard.render import _plural
 from pytest_gcguard.render import format_leak_report
 from pytest_gcguard.render import format_test_report
+from pytest_gcguard.report import build as build_report
 from pytest_gcguard.rerun import run_again
 from pytest_gcguard.rerun import run_failed
+from pytest_gcguard.results import Results
+from pytest_gcguard.results import junit_properties
 from pytest_gcguard.summary import ALLOWED
 from pytest_gcguard.summary import FAILED
 from pytest_gcguard.summary import INFO
+from pytest_gcguard.summary import KNOWN
 from pytest_gcguard.summary import NOT_JUDGED
 from pytest_gcguard.summary import ONE_TIME
 from pytest_gcguard.summary import WARNED
@@ -68,6 +83,14 @@ HELP_ENABLE = "check every test for reference cycles and leaks it leaves behind 
 HELP_MODE = "what a finding does: 'fail' fails the test (default), 'warn' emits a GcGuardWarning."
 HELP_LEAKS = "look for leaks (objects whose live count grows on every re-run): on (default) or off."
 HELP_REPEAT = "how many times a test with suspect survivors is re-run to confirm a leak (default 3)."
+HELP_REPORT = "write a JSON report of every checked test's findings to PATH (schema: docs/report-schema.json)."
+HELP_BASELINE = "a baseline file of known findings: they are reported as 'known' and do not fail."
+HELP_UPDATE = "write (or refresh) the baseline file with this run's findings instead of failing on them."
+HELP_ANNOTATIONS = "do not print GitHub Actions annotations for failing findings (printed when GITHUB_ACTIONS=true)."
+HELP_ALLOW = (
+    "classes or module prefixes whose cycles and leaks are allowed project-wide, one per line, "
+    "optionally prefixed with 'cycles:' or 'leaks:'."
+)
 MODES = ("fail", "warn")
 MARKER_LINES = (
     "allow_cycles(reason=None, *, types=None, max_objects=None): let this test leave "
@@ -88,6 +111,21 @@ class Settings:
     mode: str
     leaks: bool
     repeat: int
+    report: Path | None = None
+    baseline: Path | None = None
+    update_baseline: bool = False
+    annotations: bool = False
+    allow: AllowList = field(default_factory=AllowList)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "leaks": self.leaks,
+            "repeat": self.repeat,
+            "baseline": None if self.baseline is None else str(self.baseline),
+            "update_baseline": self.update_baseline,
+            "allow": {"cycles": list(self.allow.cycles), "leaks": list(self.allow.leaks)},
+        }
 
 
 @dataclass
@@ -115,10 +153,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--gc-guard-mode", choices=MODES, default=None, dest="gc_guard_mode", help=HELP_MODE)
     group.addoption("--gc-guard-leaks", choices=("on", "off"), default=None, dest="gc_guard_leaks", help=HELP_LEAKS)
     group.addoption("--gc-guard-repeat", default=None, dest="gc_guard_repeat", metavar="N", help=HELP_REPEAT)
+    group.addoption("--gc-guard-report", default=None, dest="gc_guard_report", metavar="PATH", help=HELP_REPORT)
+    group.addoption("--gc-guard-baseline", default=None, dest="gc_guard_baseline", metavar="PATH", help=HELP_BASELINE)
+    group.addoption(
+        "--gc-guard-update-baseline",
+        action="store_true",
+        default=False,
+        dest="gc_guard_update_baseline",
+        help=HELP_UPDATE,
+    )
+    group.addoption(
+        "--gc-guard-no-annotations",
+        action="store_false",
+        default=True,
+        dest="gc_guard_annotations",
+        help=HELP_ANNOTATIONS,
+    )
     parser.addini("gc_guard", HELP_ENABLE, type="bool", default=False)
     parser.addini("gc_guard_mode", HELP_MODE, default="fail")
     parser.addini("gc_guard_leaks", HELP_LEAKS, default="on")
     parser.addini("gc_guard_repeat", HELP_REPEAT, default="3")
+    parser.addini("gc_guard_report", HELP_REPORT, default="")
+    parser.addini("gc_guard_baseline", HELP_BASELINE, default="")
+    parser.addini("gc_guard_allow", HELP_ALLOW, type="linelist", default=[])
 
 
 def _enabled(config: pytest.Config) -> bool:
@@ -154,12 +211,54 @@ def _repeat(config: pytest.Config) -> int:
     return repeat
 
 
+def _path(config: pytest.Config, name: str) -> Path | None:
+    value = config.getoption(name) or str(config.getini(name)).strip()
+    if not value:
+        return None
+    path = Path(value)
+    return path if path.is_absolute() else config.invocation_params.dir / path
+
+
 def _settings(config: pytest.Config) -> Settings:
+    try:
+        allow = AllowList.parse(config.getini("gc_guard_allow"))
+    except AllowListError as exc:
+        raise pytest.UsageError(f"gc_guard_allow: {exc}") from None
+    report = _path(config, "gc_guard_report")
+    if report is not None:
+        problem = check_writable(report)
+        if problem:
+            raise pytest.UsageError(f"--gc-guard-report: cannot write the report: {problem}")
+    baseline = _path(config, "gc_guard_baseline")
+    update = bool(config.getoption("gc_guard_update_baseline"))
+    if update and baseline is None:
+        raise pytest.UsageError("--gc-guard-update-baseline needs --gc-guard-baseline=PATH (or ini gc_guard_baseline)")
+    if update and baseline is not None:
+        problem = check_writable(baseline)
+        if problem:
+            raise pytest.UsageError(f"--gc-guard-baseline: cannot write the baseline: {problem}")
     return Settings(
         mode=_choice(config, "gc_guard_mode", MODES),
         leaks=_choice(config, "gc_guard_leaks", ("on", "off")) == "on",
         repeat=_repeat(config),
+        report=report,
+        baseline=baseline,
+        update_baseline=update,
+        annotations=bool(config.getoption("gc_guard_annotations")) and os.environ.get("GITHUB_ACTIONS") == "true",
+        allow=allow,
     )
+
+
+def _load_baseline(settings: Settings) -> dict[str, baseline_file.Entry]:
+    """Known findings; a corrupt or wrong-version file is a usage error, and is never overwritten."""
+    if settings.baseline is None:
+        return {}
+    if settings.update_baseline and not settings.baseline.exists():
+        return {}
+    try:
+        return baseline_file.load(settings.baseline)
+    except BaselineError as exc:
+        raise pytest.UsageError(f"--gc-guard-baseline: {exc}") from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -168,7 +267,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", line)
     if not _enabled(config):
         return
-    guard = GcGuard(config, _settings(config))
+    settings = _settings(config)
+    guard = GcGuard(config, settings, _load_baseline(settings))
     config.stash[guard_key] = guard
     config.pluginmanager.register(guard, "gcguard-guard")
     config.add_cleanup(guard.restore)
@@ -189,9 +289,13 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 class GcGuard:
     """Per-session state and the per-test hooks; registered only when enabled."""
 
-    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+    def __init__(
+        self, config: pytest.Config, settings: Settings, known: dict[str, baseline_file.Entry] | None = None
+    ) -> None:
         self.config = config
         self.settings = settings
+        self.known = known or {}
+        self.results = Results()
         self.mode = settings.mode
         self.state = GcState()
         self.window = GarbageWindow(self.state)
@@ -207,6 +311,7 @@ class GcGuard:
         self._tracked: set[type] = set()
         self._samples: dict[type, object] = {}
         self._sibling_ids: dict[type, list[int]] = {}
+        self.baseline_update: tuple[int, int, int] | None = None
 
     def restore(self) -> None:
         """Put the collector back as we found it (also after KeyboardInterrupt)."""
@@ -308,14 +413,18 @@ class GcGuard:
         # A test that already failed keeps its own failure only; a test that
         # unfroze the heap let older garbage into its window.
         not_judged = item.stash.get(_failed_key, False) or findings.unjudgeable or report.failed
+        allow = self.settings.allow
         verdict = judge(findings.cycles, self._cycle_allowances.get(item.nodeid))
-        failing = list(verdict.failing)
+        allowed = {id(c) for c in verdict.allowed}
+        allowed.update(id(c) for c in verdict.failing if allow.covers_cycle(c.member_types))
+        known = {id(c) for c in verdict.failing if self._is_known(item.nodeid, c.kind, c.shape)}
+        failing = [c for c in verdict.failing if id(c) not in allowed and id(c) not in known]
         leak_allowance = self._leak_allowances.get(item.nodeid)
-        suspects = [
-            kind
-            for kind in findings.suspects
-            if leak_allowance is None or not leak_allowance.covers([type_name(k) for k in kind.__mro__])
-        ]
+        suspects = []
+        for kind in findings.suspects:
+            mro = [type_name(k) for k in kind.__mro__]
+            if (leak_allowance is None or not leak_allowance.covers(mro)) and not allow.covers_leak(mro):
+                suspects.append(kind)
         leaks: list[Leak] = []
         one_time: set[str] = set()
         reruns = 0
@@ -325,26 +434,30 @@ class GcGuard:
             failing = [c for c in failing if c.fingerprint not in one_time]
         fail_status = NOT_JUDGED if not_judged else (FAILED if self.mode == "fail" else WARNED)
         failing_ids = {id(c) for c in failing}
-        allowed_ids = {id(c) for c in verdict.allowed}
         entries = []
         for cycle in findings.cycles:
             if id(cycle) in failing_ids:
                 status = fail_status
             elif cycle.fingerprint in one_time:
                 status = ONE_TIME
-            elif id(cycle) in allowed_ids or cycle.kind == CYCLE:
+            elif id(cycle) in known:
+                status = KNOWN
+            elif id(cycle) in allowed or cycle.kind == CYCLE:
                 status = ALLOWED
             else:
                 status = INFO
             entries.append((cycle, status))
+        known_leaks = [leak for leak in leaks if self._is_known(item.nodeid, "leak", leak.shape)]
+        leaks = [leak for leak in leaks if leak not in known_leaks]
         note = None
         if findings.unjudgeable:
             note = "the test unfroze the heap (gc.unfreeze()): older garbage was collected with its own"
         elif unconfirmed:
             note = f"a possible leak could not be confirmed: {unconfirmed}"
-        report.gc_guard = make_payload(  # type: ignore[attr-defined]
-            entries, findings.error, note, leaks=[(leak, fail_status) for leak in leaks], reruns=reruns
-        )
+        leak_entries = [(leak, fail_status) for leak in leaks] + [(leak, KNOWN) for leak in known_leaks]
+        payload = make_payload(entries, findings.error, note, leaks=leak_entries, reruns=reruns)
+        report.gc_guard = payload  # type: ignore[attr-defined]
+        report.user_properties.extend(junit_properties(payload))
         if findings.error is not None:
             self._warn(report, f"gc-guard could not explain this test's garbage: {findings.error}")
         if not_judged or not (failing or leaks):
@@ -360,6 +473,10 @@ class GcGuard:
             _fail_report(report, text)
         else:
             self._warn(report, text)
+
+    def _is_known(self, nodeid: str, kind: str, shape: str) -> bool:
+        """In the baseline -- or being recorded into it (--gc-guard-update-baseline)."""
+        return self.settings.update_baseline or fingerprint(nodeid, kind, shape) in self.known
 
     def _warn(self, report: pytest.TestReport, text: str) -> None:
         try:
@@ -426,24 +543,52 @@ class GcGuard:
     # ---- reporting
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # On the xdist controller too: the payload travels on the report.
+        self.results.add(report)
         payload = getattr(report, "gc_guard", None)
         if report.when == "teardown" and isinstance(payload, dict):
             self.summary.add(report.nodeid, payload)
-
-    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if hasattr(self.config, "workerinput"):
-            return  # xdist workers' output is not shown; the controller prints
-        lines = self.summary.lines(verbose=self.config.get_verbosity() > 0)
-        if not lines:
-            return
-        terminalreporter.write_sep("=", "gc-guard summary", yellow=True, bold=False)
-        for line in lines:
-            terminalreporter.write_line(line)
 
     def pytest_sessionfinish(self) -> None:
         # Before pytest_unconfigure: pytest's unraisable plugin collects there,
         # and must see an unfrozen heap.
         self.restore()
+        if hasattr(self.config, "workerinput"):
+            return  # the xdist controller writes the files, with every worker's data
+        settings = self.settings
+        if settings.report is not None:
+            document = build_report(
+                self.results.tests(),
+                plugin_version=__version__,
+                pytest_version=pytest.__version__,
+                settings=settings.as_json(),
+            )
+            baseline_file.write_atomically(settings.report, json.dumps(document, indent=2) + "\n")
+        if settings.update_baseline and settings.baseline is not None:
+            entries = self.results.baseline_entries()
+            new = {e.fingerprint: e for e in entries}
+            self.baseline_update = (len(new), len(set(new) - set(self.known)), len(set(self.known) - set(new)))
+            baseline_file.write_atomically(settings.baseline, baseline_file.render(entries))
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if hasattr(self.config, "workerinput"):
+            return  # xdist workers' output is not shown; the controller prints
+        lines = self.summary.lines(verbose=self.config.get_verbosity() > 0)
+        settings = self.settings
+        if settings.report is not None:
+            lines.append(f"report written to {settings.report}")
+        if self.baseline_update is not None:
+            total, added, pruned = self.baseline_update
+            lines.append(
+                f"baseline written to {settings.baseline}: {_plural(total, 'finding')} ({added} new, {pruned} pruned)"
+            )
+        if lines:
+            terminalreporter.write_sep("=", "gc-guard summary", yellow=True, bold=False)
+            for line in lines:
+                terminalreporter.write_line(line)
+        if settings.annotations:
+            for line in self.results.annotations():
+                terminalreporter.write_line(line)
 
 
 _Allowance = TypeVar("_Allowance", CycleAllowance, LeakAllowance)

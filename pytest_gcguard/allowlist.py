@@ -1,0 +1,70 @@
+"""The project-wide allow list (ini ``gc_guard_allow``): shapes a project accepts by design.
+
+One entry per line: a qualified class name or a module prefix, optionally
+prefixed with ``cycles:`` or ``leaks:`` to apply to one kind of finding only::
+
+    gc_guard_allow =
+        networkx.classes
+        cycles: mylib.views.NodeView
+        leaks: mylib.registry.Handler
+
+A cycle is allowed when every member of a Python class is covered; a leak
+when its class is.  An entry covers a class whose qualified name, or the
+name of one of its base classes, equals the entry or starts with it plus a dot.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+KINDS = ("cycles", "leaks")
+
+
+class AllowListError(ValueError):
+    """A malformed line in ``gc_guard_allow``."""
+
+
+@dataclass(frozen=True)
+class AllowList:
+    cycles: tuple[str, ...] = ()
+    leaks: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, lines: Iterable[str]) -> AllowList:
+        entries: dict[str, list[str]] = {kind: [] for kind in KINDS}
+        for raw in lines:
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            kinds: Sequence[str] = KINDS
+            if ":" in line:
+                prefix, _, rest = line.partition(":")
+                if prefix.strip() not in KINDS:
+                    raise AllowListError(
+                        f"unknown kind {prefix.strip()!r} in {raw.strip()!r} (use 'cycles:' or 'leaks:')"
+                    )
+                kinds, line = (prefix.strip(),), rest.strip()
+            if not _NAME.match(line):
+                raise AllowListError(f"not a qualified class name or module prefix: {raw.strip()!r}")
+            for kind in kinds:
+                entries[kind].append(line)
+        return cls(tuple(entries["cycles"]), tuple(entries["leaks"]))
+
+    def __bool__(self) -> bool:
+        return bool(self.cycles or self.leaks)
+
+    @staticmethod
+    def _covers(entries: Sequence[str], mro_names: Sequence[str]) -> bool:
+        return any(name == entry or name.startswith(entry + ".") for entry in entries for name in mro_names)
+
+    def covers_cycle(self, member_types: Sequence[Sequence[str]]) -> bool:
+        """Every member of a Python class is covered (a cycle of plain containers never is)."""
+        return bool(member_types) and all(self._covers(self.cycles, mro) for mro in member_types)
+
+    def covers_leak(self, mro_names: Sequence[str]) -> bool:
+        return self._covers(self.leaks, mro_names)

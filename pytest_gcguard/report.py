@@ -1,0 +1,102 @@
+"""The machine-readable report (``--gc-guard-report=PATH``): one JSON document per run.
+
+The schema is ``docs/report-schema.json`` (JSON Schema, draft 2020-12),
+described in ``docs/report.md``.  Version 1; a change that is not backwards
+compatible raises the version.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import sysconfig
+from collections.abc import Iterable
+from typing import Any
+
+from pytest_gcguard.baseline import fingerprint
+from pytest_gcguard.findings import Cycle
+from pytest_gcguard.findings import Leak
+
+
+SCHEMA = "https://pytest-gcguard.invalid/report-schema.json"
+VERSION = 1
+
+
+def gc_model() -> str:
+    """Which collector this interpreter has: the design's three cases (docs/how-it-works.md)."""
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+        return "free-threaded"
+    if (3, 14, 0) <= sys.version_info[:3] < (3, 14, 5):
+        return "incremental"  # 3.14.0-3.14.4; 3.14.5 went back to the generational collector
+    return "generational"
+
+
+def cycle_finding(nodeid: str, data: dict[str, Any]) -> dict[str, Any]:
+    cycle = Cycle.from_dict(data)
+    return {
+        "kind": cycle.kind,
+        "status": data.get("status", "info"),
+        "fingerprint": fingerprint(nodeid, cycle.kind, cycle.shape),
+        "shape": cycle.shape,
+        "path": [{"label": h.label, "type": h.shape, "edge": h.edge} for h in cycle.path],
+        "traced": cycle.traced,
+        "count": cycle.count,
+        "objects": cycle.objects,
+        "kept_alive": cycle.kept_alive,
+    }
+
+
+def leak_finding(nodeid: str, data: dict[str, Any]) -> dict[str, Any]:
+    leak = Leak.from_dict(data)
+    chain = None
+    if leak.chain is not None:
+        chain = {
+            "root": leak.chain.root,
+            "hops": [{"label": h.label, "type": h.shape, "edge": h.edge} for h in leak.chain.hops],
+            "complete": leak.chain.complete,
+            "shared": leak.chain.shared,
+        }
+    return {
+        "kind": "leak",
+        "status": data.get("status", "failed"),
+        "fingerprint": fingerprint(nodeid, "leak", leak.shape),
+        "shape": leak.shape,
+        "type": leak.kind,
+        "counts": list(leak.counts),
+        "deltas": list(leak.deltas),
+        "per_run": leak.per_run,
+        "chain": chain,
+    }
+
+
+def build(
+    tests: Iterable[tuple[str, str, dict[str, Any]]],
+    *,
+    plugin_version: str,
+    pytest_version: str,
+    settings: dict[str, Any],
+) -> dict[str, Any]:
+    """The report: run metadata, then each checked test (node id, outcome, payload)."""
+    entries = []
+    for nodeid, outcome, payload in tests:
+        findings = [cycle_finding(nodeid, c) for c in payload.get("cycles", ())]
+        findings += [leak_finding(nodeid, leak) for leak in payload.get("leaks", ())]
+        entry: dict[str, Any] = {"nodeid": nodeid, "outcome": outcome, "reruns": payload.get("reruns", 0)}
+        entry["findings"] = findings
+        for key in ("note", "error"):
+            if payload.get(key):
+                entry[key] = payload[key]
+        entries.append(entry)
+    return {
+        "$schema": SCHEMA,
+        "version": VERSION,
+        "plugin": {"name": "pytest-gcguard", "version": plugin_version},
+        "pytest": pytest_version,
+        "python": {
+            "version": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "gc_model": gc_model(),
+        },
+        "settings": settings,
+        "tests": entries,
+    }
