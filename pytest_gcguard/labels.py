@@ -22,6 +22,7 @@ from __future__ import annotations
 import gc
 import sys
 import types
+import weakref
 from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -154,14 +155,30 @@ def _is_data_descriptor(attr: object) -> bool:
     return mro_lookup(kind, "__set__") is not _MISSING or mro_lookup(kind, "__delete__") is not _MISSING
 
 
-def read_attribute(obj: object, name: str) -> object:
+def class_namespace(tp: type) -> dict[str, object]:
+    """Every class attribute as ``type.__getattribute__`` would find it: the MRO merged, nearest first."""
+    try:
+        mro = _type_dict(type)["__mro__"].__get__(tp)
+    except Exception:
+        return {}
+    merged: dict[str, object] = {}
+    for klass in reversed(mro):
+        try:
+            merged.update(_class_dict(klass))
+        except Exception:
+            continue
+    return merged
+
+
+def read_attribute(obj: object, name: str, namespace: dict[str, object] | None = None) -> object:
     """Read the instance attribute ``name`` without running user code.
 
     Returns ``_MISSING`` when it is absent, or when reading it could run code
     (a property, ``cached_property`` or any other Python descriptor).
+    ``namespace``: ``class_namespace(type(obj))``, when the caller has it.
     """
     tp = type(obj)
-    attr = mro_lookup(tp, name)
+    attr = mro_lookup(tp, name) if namespace is None else namespace.get(name, _MISSING)
     if attr is not _MISSING:
         if type(attr) is _MemberDescriptor:
             try:
@@ -296,17 +313,43 @@ def _function_code(value: object) -> types.CodeType | None:
     return None
 
 
+class NameCache:
+    """Candidate attribute names per class and per module, kept across analyses.
+
+    Classes are held weakly (a class made inside a test must not outlive
+    it because we looked at it); ids are checked against the weak reference,
+    so a reused id never returns another class's names.
+    """
+
+    def __init__(self) -> None:
+        self.by_type: dict[int, tuple[weakref.ref[type], frozenset[str]]] = {}
+        self.by_module: dict[str, frozenset[str]] = {}
+
+    def clear(self) -> None:
+        self.by_type.clear()
+        self.by_module.clear()
+
+
 class Labeller:
     """Labels the references from one object to another.
 
-    Caches candidate attribute names per type and per module for the duration
-    of one analysis; make a new one for each analysis so no type is kept alive.
+    Make one per analysis: it caches class namespaces (which hold class
+    attributes) only for its own lifetime.  Candidate names live in a
+    ``NameCache``, shared across analyses when the caller passes one.
     """
 
-    def __init__(self, context_modules: Iterable[str] = ()) -> None:
+    def __init__(self, context_modules: Iterable[str] = (), names: NameCache | None = None) -> None:
         self._context_modules = tuple(context_modules)
-        self._names_by_type: dict[int, tuple[type, frozenset[str]]] = {}
-        self._names_by_module: dict[str, frozenset[str]] = {}
+        self._names = names if names is not None else NameCache()
+        self._names_by_module = self._names.by_module
+        self._namespaces: dict[int, tuple[type, dict[str, object]]] = {}
+
+    def _namespace(self, tp: type) -> dict[str, object]:
+        cached = self._namespaces.get(id(tp))
+        if cached is None or cached[0] is not tp:
+            cached = (tp, class_namespace(tp))
+            self._namespaces[id(tp)] = cached
+        return cached[1]
 
     # ---- candidate attribute names
 
@@ -331,8 +374,8 @@ class Labeller:
         return result
 
     def _type_names(self, tp: type) -> frozenset[str]:
-        cached = self._names_by_type.get(id(tp))
-        if cached is not None and cached[0] is tp:
+        cached = self._names.by_type.get(id(tp))
+        if cached is not None and cached[0]() is tp:
             return cached[1]
         names: set[str] = set()
         try:
@@ -359,7 +402,10 @@ class Labeller:
             except Exception:
                 continue
         result = frozenset(names)
-        self._names_by_type[id(tp)] = (tp, result)
+        try:
+            self._names.by_type[id(tp)] = (weakref.ref(tp), result)
+        except TypeError:  # a type that cannot be weakly referenced: do not cache
+            pass
         return result
 
     def _candidate_names(self, tp: type, head: object) -> Iterable[str]:
@@ -376,21 +422,21 @@ class Labeller:
 
     # ---- the labels
 
-    def edge_labels(self, tail: object, head: object) -> list[str]:
-        """Every label under which ``tail`` refers to ``head`` (may be empty)."""
+    def edge_labels(self, tail: object, head: object, *, first: bool = False) -> list[str]:
+        """Every label under which ``tail`` refers to ``head`` (may be empty); only one with ``first``."""
         try:
-            return self._edge_labels(tail, head)
+            return self._edge_labels(tail, head, first)
         except Exception:
             return []
 
     def edge_label(self, tail: object, head: object) -> str:
-        labels = self.edge_labels(tail, head)
+        labels = self.edge_labels(tail, head, first=True)
         if labels:
             return labels[0]
         tp = type(tail)
         return "<attribute>" if tp.__flags__ & _HEAPTYPE else "<reference>"
 
-    def _edge_labels(self, tail: object, head: object) -> list[str]:
+    def _edge_labels(self, tail: object, head: object, first: bool) -> list[str]:
         tp = type(tail)
         if is_a(tail, dict):
             labels = []
@@ -454,7 +500,9 @@ class Labeller:
             return labels or self._named(tail, head, _C_ATTRIBUTES)
         if head is tp:
             return [".__class__"]
-        return labels + self._instance_labels(tail, head)
+        if labels and first:
+            return labels
+        return labels + self._instance_labels(tail, head, first)
 
     def _named(self, tail: object, head: object, names: Iterable[str]) -> list[str]:
         labels = []
@@ -506,14 +554,18 @@ class Labeller:
             labels.append(".f_locals")
         return labels
 
-    def _instance_labels(self, obj: object, head: object) -> list[str]:
+    def _instance_labels(self, obj: object, head: object, first: bool) -> list[str]:
+        if type(head) is dict and is_instance_dict(obj, head):
+            # The (materialised) instance dict: cheap to tell, no name to look for.
+            return [".__dict__"]
         tp = type(obj)
+        namespace = self._namespace(tp)
         labels = []
         for name in self._candidate_names(tp, head):
-            if read_attribute(obj, name) is head:
+            if read_attribute(obj, name, namespace) is head:
                 labels.append(f".{name}")
-        if not labels and type(head) is dict and is_instance_dict(obj, head):
-            labels.append(".__dict__")
+                if first:
+                    return labels
         return labels
 
 

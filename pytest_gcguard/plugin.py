@@ -51,6 +51,7 @@ from pytest_gcguard.findings import CYCLE
 from pytest_gcguard.findings import Cycle
 from pytest_gcguard.findings import Leak
 from pytest_gcguard.labels import Labeller
+from pytest_gcguard.labels import NameCache
 from pytest_gcguard.labels import type_name
 from pytest_gcguard.ownership import CodeOwners
 from pytest_gcguard.render import _plural
@@ -72,6 +73,7 @@ from pytest_gcguard.summary import Summary
 from pytest_gcguard.summary import make_payload
 from pytest_gcguard.survivors import count_live
 from pytest_gcguard.survivors import grows_every_time
+from pytest_gcguard.survivors import held_by
 from pytest_gcguard.survivors import still_growing
 from pytest_gcguard.survivors import suspect_kinds
 from pytest_gcguard.warning_types import GcGuardWarning
@@ -301,6 +303,7 @@ class GcGuard:
         self.window = GarbageWindow(self.state)
         self.summary = Summary()
         self._owners = CodeOwners()
+        self._names = NameCache()
         self._cycle_allowances: dict[str, CycleAllowance] = {}
         self._leak_allowances: dict[str, LeakAllowance] = {}
         self._finished_fixtures: list[str] = []
@@ -312,6 +315,9 @@ class GcGuard:
         self._samples: dict[type, object] = {}
         self._sibling_ids: dict[type, list[int]] = {}
         self.baseline_update: tuple[int, int, int] | None = None
+        # Cycle shapes a re-run has shown to recur on every call: another test
+        # making one needs no re-run to tell it from a one-time cycle.
+        self._recurring: set[str] = set()
 
     def restore(self) -> None:
         """Put the collector back as we found it (also after KeyboardInterrupt)."""
@@ -365,6 +371,13 @@ class GcGuard:
             in_garbage = {id(obj) for obj in result.garbage}
             in_garbage.update(id(obj) for obj in gc.garbage)
             young = [obj for obj in gc.get_objects() if id(obj) not in in_garbage]
+            instance = getattr(item, "instance", None)
+            if instance is not None:
+                # What setup_method stores on the test class's instance lives
+                # as long as pytest keeps the item (pytest-dev/pytest#11374):
+                # pytest's retention, not the code under test's.
+                on_instance = held_by(instance, young)
+                young = [obj for obj in young if id(obj) not in on_instance]
             if self.settings.leaks:
                 findings.suspects = suspect_kinds(young, self._owners)
                 if self._rerunning:
@@ -375,7 +388,8 @@ class GcGuard:
                             self._samples[kind] = obj
                             self._sibling_ids.setdefault(kind, []).append(id(obj))
             young.clear()
-            findings.cycles = explain_garbage(result.garbage, self._owners, Labeller(_context_modules(item)))
+            labeller = Labeller(_context_modules(item), self._names)
+            findings.cycles = explain_garbage(result.garbage, self._owners, labeller)
         except Exception as exc:  # a bug of ours must not fail the user's test
             findings.error = f"{type(exc).__name__}: {exc}"
         finally:
@@ -429,9 +443,12 @@ class GcGuard:
         one_time: set[str] = set()
         reruns = 0
         unconfirmed = None
-        if not not_judged and (failing or suspects):
-            reruns, unconfirmed, one_time, leaks = self._rerun(item, failing, suspects)
+        unsure = [c for c in failing if c.fingerprint not in self._recurring]
+        if not not_judged and (unsure or suspects):
+            reruns, unconfirmed, one_time, leaks = self._rerun(item, unsure, suspects)
             failing = [c for c in failing if c.fingerprint not in one_time]
+            if unconfirmed is None:
+                self._recurring.update(c.fingerprint for c in unsure if c.fingerprint not in one_time)
         fail_status = NOT_JUDGED if not_judged else (FAILED if self.mode == "fail" else WARNED)
         failing_ids = {id(c) for c in failing}
         entries = []
@@ -491,6 +508,7 @@ class GcGuard:
         """Run the test again: do its cycles recur, do its suspects keep growing?"""
         nextitem = item.stash.get(_nextitem_key, None)
         counts = [count_live(suspects, frozen=True)] if suspects else []
+        # `failing` holds only the cycles whose recurrence is not known yet.
         runs: list[WindowFindings] = []
         unconfirmed = None
         self._rerunning = True
@@ -518,7 +536,7 @@ class GcGuard:
                 one_time = {c.fingerprint for c in failing if c.fingerprint not in recurring}
             leaks = []
             if unconfirmed is None and suspects:
-                owners, labeller = self._owners, Labeller(_context_modules(item))
+                owners, labeller = self._owners, Labeller(_context_modules(item), self._names)
                 for i, kind in enumerate(suspects):
                     series = tuple(run[i] for run in counts)
                     if not grows_every_time(series):

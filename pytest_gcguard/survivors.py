@@ -87,6 +87,30 @@ def _worth_a_rerun(tp: type, owners: CodeOwners) -> bool:
     return owners.type_origin(tp) is not Origin.HARNESS
 
 
+def held_by(root: object, young: Sequence[object]) -> set[int]:
+    """Ids of the ``young`` objects reachable from ``root`` (through young objects only).
+
+    ``root`` is old (made before the window); its own instance ``__dict__``
+    (old on 3.9/3.10) is passed through, so its attributes count.
+    """
+    young_ids = {id(obj) for obj in young}
+    reached: set[int] = set()
+    frontier = [root]
+    while frontier:
+        following = []
+        for current in frontier:
+            for ref in gc.get_referents(current):
+                rid = id(ref)
+                if rid in young_ids:
+                    if rid not in reached:
+                        reached.add(rid)
+                        following.append(ref)
+                elif current is root and type(ref) is dict:
+                    following.append(ref)
+        frontier = following
+    return reached
+
+
 def count_live(kinds: Sequence[type], *, frozen: bool = False) -> list[int]:
     """How many instances of each kind are alive in the whole heap.
 
