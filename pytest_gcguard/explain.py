@@ -47,6 +47,8 @@ _CODE_TYPES = (types.FrameType, types.FunctionType, types.GeneratorType, types.C
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
 # Hops printed from the start of a long cycle, and from its end, around "… N more objects …".
 MAX_PATH_HOPS = 16
+# Components of one signature that get a labelled path of their own.
+MAX_DESCRIBED_PER_SIGNATURE = 3
 _PATH_TAIL = 3
 
 
@@ -80,9 +82,36 @@ def explain_garbage(
     blocked = set().union(*(component for _, component, _ in found)) if found else set()
     parents = graph.parents()
     cycles: list[Cycle] = []
+    # Tests that drop thousands of identical cycles: label a few of each
+    # signature (kind, size, member types), count the rest onto the first.
+    described: dict[tuple[str, int, tuple[str, ...]], list[int]] = {}
+    extra: dict[int, list[int]] = {}  # index in cycles -> [count, objects, kept_alive] to add
     for kind, component, children in found:
         hangers = reachable(component, full, blocked=blocked)
+        signature = (kind, len(component), tuple(sorted(type_name(type(objects[v])) for v in component)))
+        seen = described.setdefault(signature, [])
+        if len(seen) >= MAX_DESCRIBED_PER_SIGNATURE:
+            first = cycles[seen[0]]
+            more = extra.setdefault(seen[0], [0, 0, 0])
+            more[0] += 1
+            more[1] += first.objects  # same signature: same size after folding
+            more[2] += len(hangers)
+            continue
+        seen.append(len(cycles))
         cycles.append(_describe(kind, component, children, hangers, objects, parents, labeller))
+    for index, (count, objects_more, kept_more) in extra.items():
+        cycle = cycles[index]
+        cycles[index] = Cycle(
+            kind=cycle.kind,
+            path=cycle.path,
+            count=cycle.count + count,
+            objects=cycle.objects + objects_more,
+            kept_alive=cycle.kept_alive + kept_more,
+            kept_alive_types=cycle.kept_alive_types,
+            member_types=cycle.member_types,
+            shape=cycle.shape,
+            traced=cycle.traced,
+        )
     # Everything the collector saved is unreachable, so it is in a cycle or
     # kept by one.  What is neither here is held through references that
     # gc.get_referents does not report (C code whose tp_traverse is

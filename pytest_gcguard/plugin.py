@@ -138,6 +138,7 @@ class WindowFindings:
     suspects: dict[type, int] = field(default_factory=dict)
     error: str | None = None
     unjudgeable: bool = False
+    unsaved: int = 0  # cyclic garbage freed past the window's cap: counted, not analysed
 
 
 # -- initialization -------------------------------------------------------------
@@ -363,7 +364,7 @@ class GcGuard:
                 funcargs.pop(name, None)
         self._finished_fixtures = []
         result = self.window.close()
-        findings = WindowFindings(unjudgeable=result.heap_was_unfrozen)
+        findings = WindowFindings(unjudgeable=result.heap_was_unfrozen, unsaved=result.unsaved)
         try:
             # Survivors first: the analysis below makes objects of its own.
             # What sits in gc.garbage (ours, or the user's own DEBUG_SAVEALL)
@@ -472,7 +473,9 @@ class GcGuard:
         elif unconfirmed:
             note = f"a possible leak could not be confirmed: {unconfirmed}"
         leak_entries = [(leak, fail_status) for leak in leaks] + [(leak, KNOWN) for leak in known_leaks]
-        payload = make_payload(entries, findings.error, note, leaks=leak_entries, reruns=reruns)
+        payload = make_payload(
+            entries, findings.error, note, leaks=leak_entries, reruns=reruns, unsaved=findings.unsaved
+        )
         report.gc_guard = payload  # type: ignore[attr-defined]
         report.user_properties.extend(junit_properties(payload))
         if findings.error is not None:
@@ -482,7 +485,7 @@ class GcGuard:
         parts = []
         if failing:
             extra = f"\n  ({verdict.exceeded})" if verdict.exceeded else ""
-            parts.append(format_test_report(failing) + extra)
+            parts.append(format_test_report(failing, unsaved=findings.unsaved) + extra)
         if leaks:
             parts.append(format_leak_report(leaks))
         text = "\n".join(parts)

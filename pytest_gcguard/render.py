@@ -51,18 +51,23 @@ def format_cycle(cycle: Cycle, indent: str = "    ") -> list[str]:
     return lines
 
 
-def format_test_report(cycles: Sequence[Cycle], *, headline_extra: str = "", hint: bool = True) -> str:
+def format_test_report(cycles: Sequence[Cycle], *, unsaved: int = 0, hint: bool = True) -> str:
     """The text of a gc-guard failure or warning for one test."""
     count = sum(c.count for c in cycles)
     objects = sum(c.objects for c in cycles)
     lines = [
         f"gc-guard: test created {_plural(count, 'reference cycle')} ({_plural(objects, 'object')}) "
-        f"that only the cycle collector can free{headline_extra}"
+        "that only the cycle collector can free"
     ]
     for cycle in cycles[:MAX_SHAPES_SHOWN]:
         lines.extend(format_cycle(cycle))
     if len(cycles) > MAX_SHAPES_SHOWN:
         lines.append(f"  ... and {_plural(len(cycles) - MAX_SHAPES_SHOWN, 'more shape')}")
+    if unsaved:
+        lines.append(
+            f"  +{_plural(unsaved, 'more object')} in cycles, freed without being analysed "
+            "(the test made more cyclic garbage than gc-guard keeps per test)"
+        )
     if hint:
         lines.append('  to exempt: @pytest.mark.allow_cycles(reason="...")')
     return "\n".join(lines)

@@ -83,7 +83,7 @@ def build(
         findings += [leak_finding(nodeid, leak) for leak in payload.get("leaks", ())]
         entry: dict[str, Any] = {"nodeid": nodeid, "outcome": outcome, "reruns": payload.get("reruns", 0)}
         entry["findings"] = findings
-        for key in ("note", "error"):
+        for key in ("note", "error", "unsaved"):
             if payload.get(key):
                 entry[key] = payload[key]
         entries.append(entry)

@@ -38,6 +38,7 @@ def make_payload(
     *,
     leaks: Iterable[tuple[Leak, str]] = (),
     reruns: int = 0,
+    unsaved: int = 0,
 ) -> dict[str, Any]:
     """What travels on the teardown report (builtins only, for pytest-xdist)."""
     payload: dict[str, Any] = {
@@ -50,6 +51,8 @@ def make_payload(
         payload["error"] = error
     if note:
         payload["note"] = note
+    if unsaved:
+        payload["unsaved"] = unsaved
     return payload
 
 
@@ -79,6 +82,8 @@ class Summary:
         self.tests_checked = 0
         self.tests_rerun = 0
         self.reruns = 0
+        self.unsaved_tests = 0
+        self.unsaved = 0
 
     def add(self, nodeid: str, payload: dict[str, Any]) -> None:
         self.tests_checked += 1
@@ -86,6 +91,10 @@ class Summary:
             self.errors.append((nodeid, str(payload["error"])))
         if payload.get("note"):
             self.notes.append((nodeid, str(payload["note"])))
+        unsaved = int(payload.get("unsaved", 0))
+        if unsaved:
+            self.unsaved_tests += 1
+            self.unsaved += unsaved
         reruns = int(payload.get("reruns", 0))
         if reruns:
             self.tests_rerun += 1
@@ -120,7 +129,7 @@ class Summary:
         own = self._of_kind(CYCLE)
         local = self._of_kind(TEST_LOCAL)
         stdlib = self._of_kind(STDLIB)
-        if not (own or local or stdlib or self.errors or self.leaks or self.notes):
+        if not (own or local or stdlib or self.errors or self.leaks or self.notes or self.unsaved):
             return []
         lines: list[str] = []
         own_tests = {t for s in own for t in s.tests}
@@ -162,6 +171,11 @@ class Summary:
             lines.append(f"{nodeid}: {note}")
         for nodeid, error in self.errors:
             lines.append(f"could not explain the garbage of {nodeid}: {error}")
+        if self.unsaved:
+            lines.append(
+                f"{_plural(self.unsaved_tests, 'test')} made more cyclic garbage than gc-guard keeps per test: "
+                f"{_plural(self.unsaved, 'more object')} were freed without being analysed"
+            )
         if lines and self.tests_rerun:
             lines.append(
                 f"re-ran {_plural(self.tests_rerun, 'test')} ({_plural(self.reruns, 'run')}) "
