@@ -98,6 +98,11 @@ class GarbageWindow:
         """Collect once more and return everything saved; the caller must drop it."""
         try:
             gc.collect()
+            if not self._saving:
+                # Saving stopped during a collection: what it released is
+                # garbage still; free (and count) it now, or it would look
+                # like objects the test left alive.
+                gc.collect()
         finally:
             self.detach()
         saved, self._saved = self._saved, []
@@ -129,7 +134,9 @@ class GarbageWindow:
                 self._unsaved += int(info.get("collected", 0))
                 return
             new = gc.garbage[self._garbage_len :]
-            if len(self._saved) + len(new) > self._cap:
+            if self._saved and len(self._saved) + len(new) > self._cap:
+                # (The first batch is always kept, however large: one huge
+                # cycle -- a 100,000-long ring -- is still explained.)
                 # Stop saving.  This batch is released unsaved: it is garbage
                 # again, and the next collection frees it and counts it.
                 self._saving = False
