@@ -71,7 +71,7 @@ from pytest_gcguard.summary import ONE_TIME
 from pytest_gcguard.summary import WARNED
 from pytest_gcguard.summary import Summary
 from pytest_gcguard.summary import make_payload
-from pytest_gcguard.survivors import count_live
+from pytest_gcguard.survivors import LiveTracker
 from pytest_gcguard.survivors import grows_every_time
 from pytest_gcguard.survivors import held_by
 from pytest_gcguard.survivors import still_growing
@@ -139,6 +139,7 @@ class WindowFindings:
     error: str | None = None
     unjudgeable: bool = False
     unsaved: int = 0  # cyclic garbage freed past the window's cap: counted, not analysed
+    tracker: LiveTracker | None = None  # weak references to the suspects' survivors
 
 
 # -- initialization -------------------------------------------------------------
@@ -313,6 +314,7 @@ class GcGuard:
         self._rerunning = False
         self._rerun_findings: list[WindowFindings] = []
         self._tracked: set[type] = set()
+        self._tracker: LiveTracker | None = None
         self._samples: dict[type, object] = {}
         self._sibling_ids: dict[type, list[int]] = {}
         self.baseline_update: tuple[int, int, int] | None = None
@@ -381,7 +383,12 @@ class GcGuard:
                 young = [obj for obj in young if id(obj) not in on_instance]
             if self.settings.leaks:
                 findings.suspects = suspect_kinds(young, self._owners)
+                if findings.suspects and not self._rerunning:
+                    findings.tracker = LiveTracker(findings.suspects)
+                    findings.tracker.track(young)
                 if self._rerunning:
+                    if self._tracker is not None:
+                        self._tracker.track(young)
                     self._sibling_ids = {}
                     for obj in young:
                         kind = type(obj)
@@ -446,7 +453,7 @@ class GcGuard:
         unconfirmed = None
         unsure = [c for c in failing if c.fingerprint not in self._recurring]
         if not not_judged and (unsure or suspects):
-            reruns, unconfirmed, one_time, leaks = self._rerun(item, unsure, suspects)
+            reruns, unconfirmed, one_time, leaks = self._rerun(item, unsure, suspects, findings.tracker)
             failing = [c for c in failing if c.fingerprint not in one_time]
             if unconfirmed is None:
                 self._recurring.update(c.fingerprint for c in unsure if c.fingerprint not in one_time)
@@ -506,16 +513,18 @@ class GcGuard:
             _fail_report(report, f"GcGuardWarning: {text}")
 
     def _rerun(
-        self, item: pytest.Item, failing: list[Cycle], suspects: list[type]
+        self, item: pytest.Item, failing: list[Cycle], suspects: list[type], tracker: LiveTracker | None
     ) -> tuple[int, str | None, set[str], list[Leak]]:
         """Run the test again: do its cycles recur, do its suspects keep growing?"""
         nextitem = item.stash.get(_nextitem_key, None)
-        counts = [count_live(suspects, frozen=True)] if suspects else []
+        tracker = tracker if tracker is not None else LiveTracker(suspects)
+        counts = [tracker.counts(suspects, frozen=True)] if suspects else []
         # `failing` holds only the cycles whose recurrence is not known yet.
         runs: list[WindowFindings] = []
         unconfirmed = None
         self._rerunning = True
         self._tracked = set(suspects)
+        self._tracker = tracker
         self._rerun_findings = []
         try:
             # One re-run tells a one-time cycle; confirming growth takes
@@ -530,7 +539,7 @@ class GcGuard:
                 if self._rerun_findings:
                     runs.append(self._rerun_findings[-1])
                 if suspects:
-                    counts.append(count_live(suspects, frozen=True))
+                    counts.append(tracker.counts(suspects, frozen=True))
                     if not any(still_growing([run[i] for run in counts]) for i in range(len(suspects))):
                         break
             one_time = set()
@@ -556,6 +565,7 @@ class GcGuard:
         finally:
             self._rerunning = False
             self._tracked = set()
+            self._tracker = None
             self._samples = {}
             self._sibling_ids = {}
             self._rerun_findings = []

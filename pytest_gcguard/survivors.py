@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import weakref
 from collections.abc import Iterable
 from collections.abc import Sequence
 
@@ -109,6 +110,49 @@ def held_by(root: object, young: Sequence[object]) -> set[int]:
                     following.append(ref)
         frontier = following
     return reached
+
+
+# Weak references kept per suspect kind; past this, that kind is counted over the heap.
+MAX_TRACKED = 200_000
+
+
+class LiveTracker:
+    """Live counts of suspect kinds, following the objects a test's runs left alive.
+
+    Each run's survivors of a suspect kind get a weak reference; the live
+    count after a run is how many of them are still alive.  So a bounded
+    cache that evicts what earlier runs stored shows no growth, and counting
+    costs what the runs left behind, not the heap.  Kinds whose instances
+    cannot be weakly referenced (``__slots__`` without ``__weakref__``), or
+    too many, are counted over the whole heap instead (``count_live``).
+    """
+
+    def __init__(self, kinds: Iterable[type]) -> None:
+        self._kinds: dict[int, type] = {id(k): k for k in kinds}
+        self._refs: dict[int, list[weakref.ref[object]]] = {key: [] for key in self._kinds}
+        self._by_heap: set[int] = set()
+
+    def track(self, survivors: Iterable[object]) -> None:
+        for obj in survivors:
+            key = id(type(obj))
+            refs = self._refs.get(key)
+            if refs is None or key in self._by_heap:
+                continue
+            if len(refs) >= MAX_TRACKED:
+                self._by_heap.add(key)
+                continue
+            try:
+                refs.append(weakref.ref(obj))
+            except TypeError:
+                self._by_heap.add(key)
+
+    def counts(self, kinds: Sequence[type], *, frozen: bool = False) -> list[int]:
+        by_heap = [k for k in kinds if id(k) in self._by_heap]
+        heap = dict(zip(map(id, by_heap), count_live(by_heap, frozen=frozen))) if by_heap else {}
+        return [
+            heap[id(k)] if id(k) in heap else sum(1 for ref in self._refs.get(id(k), ()) if ref() is not None)
+            for k in kinds
+        ]
 
 
 def count_live(kinds: Sequence[type], *, frozen: bool = False) -> list[int]:

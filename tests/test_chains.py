@@ -135,3 +135,34 @@ def test_python_classes_are_told_from_c_types() -> None:
     assert is_python_class(Entry)
     assert not is_python_class(dict)
     assert not is_python_class(type(re.compile("x"))) or __import__("sys").version_info < (3, 10)
+
+
+class Slot:
+    __slots__ = ("x",)  # no __weakref__: counted over the heap instead
+
+
+def test_the_tracker_sees_growth_and_eviction() -> None:
+    """Weakly tracked survivors: a registry grows, a bounded cache that evicts does not."""
+    from collections import deque
+
+    from pytest_gcguard.survivors import LiveTracker
+
+    registry: list[Entry] = []
+    recent: deque[Entry] = deque(maxlen=2)
+    tracker = LiveTracker([Entry, Slot])
+    series = []
+    kept_slots = []
+    for run in range(3):
+        made = [Entry(f"{run}-{i}") for i in range(2)]
+        registry.append(made[0])
+        recent.extend(made)
+        kept_slots.append(Slot())
+        tracker.track([*made, kept_slots[-1]])
+        del made
+        series.append(tracker.counts([Entry, Slot]))
+    entries = [s[0] for s in series]
+    # Each run keeps one more Entry in the registry; the deque keeps the last two (evicting older ones).
+    assert entries == [2, 3, 4]
+    assert grows_every_time(entries)
+    slots = [s[1] for s in series]
+    assert grows_every_time(slots)
