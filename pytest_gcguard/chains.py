@@ -29,6 +29,8 @@ from pytest_gcguard.ownership import CodeOwners
 from pytest_gcguard.ownership import Origin
 
 
+NO_REFERRER = "no Python referrer"
+
 # Bounds of one search: levels of referrers, and seconds.
 MAX_DEPTH = 12
 TIME_LIMIT = 2.0
@@ -75,17 +77,19 @@ def referrer_chain(
     time_limit: float = TIME_LIMIT,
     frozen: bool = False,
     siblings: frozenset[int] = frozenset(),
+    ignore: frozenset[int] = frozenset(),
 ) -> Chain:
     """The shortest chain of references from a root to ``target``.
 
     ``frozen``: the caller keeps the heap frozen (the plugin does); it is
     unfrozen for the search and frozen again.  ``siblings``: ids of other
     objects of the same kind, to tell how many share the target's container.
+    ``ignore``: ids of the caller's own containers, never walked through.
     """
     owners = owners or CodeOwners()
     labeller = labeller or Labeller()
     deadline = time.monotonic() + time_limit
-    ours: set[int] = set()  # our own frames and containers: never a referrer
+    ours: set[int] = set(ignore)  # our own frames and containers: never a referrer
     frame: types.FrameType | None = sys._getframe()
     while frame is not None:
         ours.add(id(frame))
@@ -172,7 +176,7 @@ def _search(
         if not next_frontier:
             if held_by_pytest:
                 return chain("pytest's own structures", frontier[0], held_by_pytest=True)
-            return chain("no Python referrer (held by C code or an untracked container)", frontier[0])
+            return chain(f"{NO_REFERRER} (held by C code or an untracked container)", frontier[0])
         last = next_frontier[0]
         frontier = next_frontier
         depth += 1

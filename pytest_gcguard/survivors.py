@@ -147,6 +147,10 @@ class LiveTracker:
                 self._by_heap.add(key)
 
     def counts(self, kinds: Sequence[type], *, frozen: bool = False) -> list[int]:
+        # Garbage is not alive: what pytest released after the run's window
+        # closed (its fixture request, funcargs) must not count.  With the
+        # heap frozen this collection only walks what the run made.
+        gc.collect()
         by_heap = [k for k in kinds if id(k) in self._by_heap]
         heap = dict(zip(map(id, by_heap), count_live(by_heap, frozen=frozen))) if by_heap else {}
         return [
