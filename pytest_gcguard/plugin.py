@@ -103,6 +103,10 @@ MARKER_LINES = (
     "given classes or qualified names, when given). See pytest-gcguard's docs.",
 )
 
+# How many times a kind must prove benign, or a cycle shape one-time, before
+# gc-guard stops re-running tests to check it again.
+PRESUMED = 3
+
 guard_key = pytest.StashKey["GcGuard"]()
 _findings_key = pytest.StashKey["WindowFindings"]()
 _failed_key = pytest.StashKey[bool]()
@@ -322,6 +326,13 @@ class GcGuard:
         # Cycle shapes a re-run has shown to recur on every call: another test
         # making one needs no re-run to tell it from a one-time cycle.
         self._recurring: set[str] = set()
+        # Verdicts remembered across tests: suspect kinds that did not grow
+        # and cycle shapes that did not recur.  After PRESUMED of them, a
+        # kind is no longer a suspect and a shape is presumed one-time: on
+        # networkx, hundreds of tests lazily compile a decorator (one-time
+        # cycles, and inspect.Signature survivors) and each would be re-run.
+        self._benign_kinds: dict[str, int] = {}  # by qualified name: never hold a class
+        self._one_time_shapes: dict[str, int] = {}
 
     def restore(self) -> None:
         """Put the collector back as we found it (also after KeyboardInterrupt)."""
@@ -453,15 +464,23 @@ class GcGuard:
             if (leak_allowance is None or not leak_allowance.covers(mro)) and not allow.covers_leak(mro):
                 suspects.append(kind)
         leaks: list[Leak] = []
-        one_time: set[str] = set()
         reruns = 0
         unconfirmed = None
-        unsure = [c for c in failing if c.fingerprint not in self._recurring]
+        suspects = [k for k in suspects if self._benign_kinds.get(type_name(k), 0) < PRESUMED]
+        presumed = {c.fingerprint for c in failing if self._one_time_shapes.get(c.fingerprint, 0) >= PRESUMED}
+        unsure = [c for c in failing if c.fingerprint not in self._recurring and c.fingerprint not in presumed]
+        one_time = set(presumed)
         if not not_judged and (unsure or suspects):
-            reruns, unconfirmed, one_time, leaks = self._rerun(item, unsure, suspects, findings.tracker)
-            failing = [c for c in failing if c.fingerprint not in one_time]
+            reruns, unconfirmed, rerun_one_time, leaks = self._rerun(item, unsure, suspects, findings.tracker)
+            one_time |= rerun_one_time
             if unconfirmed is None:
                 self._recurring.update(c.fingerprint for c in unsure if c.fingerprint not in one_time)
+                for fingerprint_ in rerun_one_time:
+                    self._one_time_shapes[fingerprint_] = self._one_time_shapes.get(fingerprint_, 0) + 1
+                grown = {leak.kind for leak in leaks}
+                for name in {type_name(kind) for kind in suspects} - grown:
+                    self._benign_kinds[name] = self._benign_kinds.get(name, 0) + 1
+        failing = [c for c in failing if c.fingerprint not in one_time]
         fail_status = NOT_JUDGED if not_judged else (FAILED if self.mode == "fail" else WARNED)
         failing_ids = {id(c) for c in failing}
         entries = []

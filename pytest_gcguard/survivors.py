@@ -49,7 +49,12 @@ def suspect_kinds(survivors: Iterable[object], owners: CodeOwners) -> dict[type,
         tp = type(obj)
         suspect = verdicts.get(tp)
         if suspect is None:
-            suspect = is_python_class(tp) and not issubclass(tp, type) and _worth_a_rerun(tp, owners)
+            # Growth is followed by weak reference: a class whose instances
+            # cannot be weakly referenced would need a whole-heap count per
+            # re-run (docs/how-it-works.md, Limits).
+            suspect = (
+                is_python_class(tp) and weakly_referable(tp) and not issubclass(tp, type) and _worth_a_rerun(tp, owners)
+            )
             verdicts[tp] = suspect
         if suspect and not refers_to_pytest(obj, owners):
             kinds[tp] = kinds.get(tp, 0) + 1
@@ -73,6 +78,11 @@ def refers_to_pytest(obj: object, owners: CodeOwners, depth: int = _PYTEST_DEPTH
                 following.append(ref)
         level = following
     return False
+
+
+def weakly_referable(tp: type) -> bool:
+    """Instances can be weakly referenced (no ``__slots__`` without ``__weakref__``)."""
+    return bool(tp.__weakrefoffset__)
 
 
 def is_python_class(tp: type) -> bool:

@@ -343,3 +343,53 @@ def test_bad_allow_leaks_arguments_are_a_usage_error(leaks: Callable[..., pytest
     result.stderr.fnmatch_lines(
         ["ERROR: test_it.py::test_it: invalid @pytest.mark.allow_leaks: types entries must be*"]
     )
+
+
+def test_verdicts_are_remembered_after_three_tests(
+    leaks: Callable[..., pytest.RunResult], pytester: pytest.Pytester
+) -> None:
+    """A shape one-time three times, or a kind benign three times, is not re-run for a fourth time."""
+    pytester.makepyfile(
+        lazy="""
+from lib import Entry, Node
+
+_made = {}
+
+def first_call(key):
+    if key not in _made:
+        Node()  # a cycle made once per key, while initialising
+        _made[key] = Entry(key)  # a survivor made once per key
+    return _made[key]
+"""
+    )
+    result = leaks(
+        """
+import pytest
+import lazy
+
+@pytest.mark.parametrize("key", ["a", "b", "c", "d", "e"])
+def test_first_call(key):
+    lazy.first_call(key)
+"""
+    )
+    result.assert_outcomes(passed=5)
+    payloads = _payloads(pytester)
+    reruns = [payloads[f"test_it.py::test_first_call[{k}]"]["reruns"] for k in "abcde"]
+    assert reruns == [1, 1, 1, 0, 0]
+    statuses = [payloads[f"test_it.py::test_first_call[{k}]"]["cycles"][0]["status"] for k in "abcde"]
+    assert statuses == ["one-time"] * 5
+
+
+def test_classes_without_weak_references_are_not_suspects() -> None:
+    """Growth is followed by weak reference; __slots__ classes without __weakref__ are left out."""
+    from pytest_gcguard.ownership import CodeOwners
+    from pytest_gcguard.survivors import suspect_kinds
+
+    class Weak:
+        pass
+
+    class Slotted:
+        __slots__ = ("x",)
+
+    kinds = suspect_kinds([Weak(), Weak(), Slotted()], CodeOwners())
+    assert kinds == {Weak: 2}
