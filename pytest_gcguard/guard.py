@@ -1,0 +1,486 @@
+"""The guard: per-test window, judging at the teardown report, re-runs, and reporting.
+
+Registered as a plugin object only when the guard is on (``plugin.py``):
+
+* its autouse fixture opens the collection window before the test's
+  function-scoped fixtures are set up and closes it after they are torn down,
+  inside pytest's teardown phase -- so finalizers run by that collection are
+  attributed to the right test (pytest-dev/pytest#5299);
+* its ``pytest_runtest_makereport`` wrapper judges the findings when the
+  teardown report is made, before it is logged: it re-runs a test whose
+  survivors look like a leak, or whose cycles would fail it, and turns the
+  teardown report into a failure (fail mode) or emits a warning (warn mode).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import warnings
+from collections.abc import Callable
+from collections.abc import Generator
+from collections.abc import Iterator
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import TypeVar
+
+import pytest
+
+from pytest_gcguard import __version__
+from pytest_gcguard import baseline as baseline_file
+from pytest_gcguard.allowance import CycleAllowance
+from pytest_gcguard.allowance import LeakAllowance
+from pytest_gcguard.allowance import judge
+from pytest_gcguard.allowance import parse_leak_marker
+from pytest_gcguard.allowance import parse_marker
+from pytest_gcguard.baseline import fingerprint
+from pytest_gcguard.chains import NO_REFERRER
+from pytest_gcguard.chains import referrer_chain
+from pytest_gcguard.explain import explain_garbage
+from pytest_gcguard.findings import CYCLE
+from pytest_gcguard.findings import Cycle
+from pytest_gcguard.findings import Leak
+from pytest_gcguard.labels import Labeller
+from pytest_gcguard.labels import NameCache
+from pytest_gcguard.labels import type_name
+from pytest_gcguard.options import Settings
+from pytest_gcguard.ownership import CodeOwners
+from pytest_gcguard.render import _plural
+from pytest_gcguard.render import format_leak_report
+from pytest_gcguard.render import format_test_report
+from pytest_gcguard.report import build as build_report
+from pytest_gcguard.rerun import run_again
+from pytest_gcguard.rerun import run_failed
+from pytest_gcguard.results import Results
+from pytest_gcguard.results import junit_properties
+from pytest_gcguard.summary import ALLOWED
+from pytest_gcguard.summary import FAILED
+from pytest_gcguard.summary import INFO
+from pytest_gcguard.summary import KNOWN
+from pytest_gcguard.summary import NOT_JUDGED
+from pytest_gcguard.summary import ONE_TIME
+from pytest_gcguard.summary import WARNED
+from pytest_gcguard.summary import Summary
+from pytest_gcguard.summary import make_payload
+from pytest_gcguard.survivors import LiveTracker
+from pytest_gcguard.survivors import grows_every_time
+from pytest_gcguard.survivors import held_by
+from pytest_gcguard.survivors import still_growing
+from pytest_gcguard.survivors import suspect_kinds
+from pytest_gcguard.warning_types import GcGuardWarning
+from pytest_gcguard.window import GarbageWindow
+from pytest_gcguard.window import GcState
+
+
+# How many times a kind must prove benign, or a cycle shape one-time, before
+# gc-guard stops re-running tests to check it again.
+PRESUMED = 3
+
+guard_key = pytest.StashKey["GcGuard"]()
+_findings_key = pytest.StashKey["WindowFindings"]()
+_failed_key = pytest.StashKey[bool]()
+_nextitem_key = pytest.StashKey["pytest.Item | None"]()
+
+
+@dataclass
+class WindowFindings:
+    """What one window saw. Live types only, never the objects themselves."""
+
+    cycles: list[Cycle] = field(default_factory=list)
+    suspects: dict[type, int] = field(default_factory=dict)
+    error: str | None = None
+    unjudgeable: bool = False
+    unsaved: int = 0  # cyclic garbage freed past the window's cap: counted, not analysed
+    tracker: LiveTracker | None = None  # weak references to the suspects' survivors
+
+
+class GcGuard:
+    """Per-session state and the per-test hooks; registered only when enabled."""
+
+    def __init__(
+        self, config: pytest.Config, settings: Settings, known: dict[str, baseline_file.Entry] | None = None
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.known = known or {}
+        self.results = Results()
+        self.state = GcState()
+        self.window = GarbageWindow(self.state)
+        self.summary = Summary()
+        self._owners = CodeOwners()
+        self._names = NameCache()
+        self._cycle_allowances: dict[str, CycleAllowance] = {}
+        self._leak_allowances: dict[str, LeakAllowance] = {}
+        self._finished_fixtures: list[str] = []
+        # While re-running: what each re-run's window saw, and one live
+        # object per tracked kind from the latest re-run (for its chain).
+        self._rerunning = False
+        self._rerun_findings: list[WindowFindings] = []
+        self._tracked: set[type] = set()
+        self._tracker: LiveTracker | None = None
+        self._samples: dict[type, object] = {}
+        self._sibling_ids: dict[type, list[int]] = {}
+        self.baseline_update: tuple[int, int, int] | None = None
+        # Cycle shapes a re-run has shown to recur on every call: another test
+        # making one needs no re-run to tell it from a one-time cycle.
+        self._recurring: set[str] = set()
+        # Verdicts remembered across tests: suspect kinds that did not grow
+        # and cycle shapes that did not recur.  After PRESUMED of them, a
+        # kind is no longer a suspect and a shape is presumed one-time: on
+        # networkx, hundreds of tests lazily compile a decorator (one-time
+        # cycles, and inspect.Signature survivors) and each would be re-run.
+        self._benign_kinds: dict[str, int] = {}  # by qualified name: never hold a class
+        self._one_time_shapes: dict[str, int] = {}
+
+    def restore(self) -> None:
+        """Put the collector back as we found it (also after KeyboardInterrupt)."""
+        self.window.detach()
+        self.state.restore()
+
+    # ---- collection
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        test_files = set()
+        for item in items:
+            if isinstance(item, pytest.Function):
+                test_files.add(str(item.path))
+            cycles = _marker(item, "allow_cycles", parse_marker)
+            if cycles is not None:
+                self._cycle_allowances[item.nodeid] = cycles
+            leaks = _marker(item, "allow_leaks", parse_leak_marker)
+            if leaks is not None:
+                self._leak_allowances[item.nodeid] = leaks
+        self._owners = CodeOwners(test_files)
+
+    # ---- the window around each test
+
+    @pytest.fixture(autouse=True)
+    def _gc_guard_window(self, request: pytest.FixtureRequest) -> Iterator[None]:
+        """Watch for cyclic garbage from here until the test's teardown."""
+        self._finished_fixtures = []
+        # Drop what we hold of an earlier run *before* the heap is frozen:
+        # released after the freeze it would be frozen garbage, never freed,
+        # and would look alive (and growing) to the next count.
+        self._samples = {}
+        self.window.open()
+        yield
+        self._close_window(request.node)
+
+    def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any]) -> None:
+        if self.window.is_open and fixturedef.scope == "function":
+            self._finished_fixtures.append(fixturedef.argname)
+
+    def _close_window(self, item: pytest.Item) -> None:
+        # pytest releases function-scoped fixture values only after the
+        # teardown phase (item.funcargs = None in runtestprotocol); drop the
+        # ones already finalized now, so their cycles count for this test.
+        funcargs = getattr(item, "funcargs", None)
+        if isinstance(funcargs, dict):
+            for name in self._finished_fixtures:
+                funcargs.pop(name, None)
+        self._finished_fixtures = []
+        result = self.window.close()
+        findings = WindowFindings(unjudgeable=result.heap_was_unfrozen, unsaved=result.unsaved)
+        try:
+            # Survivors first: the analysis below makes objects of its own.
+            # What sits in gc.garbage (ours, or the user's own DEBUG_SAVEALL)
+            # is garbage, not a survivor.
+            in_garbage = {id(obj) for obj in result.garbage}
+            in_garbage.update(id(obj) for obj in gc.garbage)
+            young = [obj for obj in gc.get_objects() if id(obj) not in in_garbage]
+            instance = getattr(item, "instance", None)
+            if instance is not None:
+                # What setup_method stores on the test class's instance lives
+                # as long as pytest keeps the item (pytest-dev/pytest#11374):
+                # pytest's retention, not the code under test's.
+                on_instance = held_by(instance, young)
+                young = [obj for obj in young if id(obj) not in on_instance]
+            if self.settings.leaks:
+                findings.suspects = suspect_kinds(young, self._owners)
+                if findings.suspects and not self._rerunning:
+                    findings.tracker = LiveTracker(findings.suspects)
+                    findings.tracker.track(young)
+                if self._rerunning:
+                    if self._tracker is not None:
+                        self._tracker.track(young)
+                    self._sibling_ids = {}
+                    for obj in young:
+                        kind = type(obj)
+                        if kind in self._tracked:
+                            self._samples[kind] = obj
+                            self._sibling_ids.setdefault(kind, []).append(id(obj))
+            young.clear()
+            labeller = Labeller(_context_modules(item), self._names)
+            findings.cycles = explain_garbage(result.garbage, self._owners, labeller)
+        except Exception as exc:  # a bug of ours must not fail the user's test
+            findings.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            result.garbage.clear()
+            del result
+        if self._rerunning:
+            self._rerun_findings = [findings]  # only the latest: nothing of ours piles up
+        else:
+            item.stash[_findings_key] = findings
+
+    # ---- judging, when the teardown report is made
+
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
+        item.stash[_nextitem_key] = nextitem
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if self._rerunning:
+            return report
+        if call.when != "teardown":
+            if report.failed or report.skipped:
+                item.stash[_failed_key] = True
+            return report
+        findings = item.stash.get(_findings_key, None)
+        if findings is None:
+            return report
+        del item.stash[_findings_key]
+        self._judge(item, report, findings)
+        return report
+
+    def _judge(self, item: pytest.Item, report: pytest.TestReport, findings: WindowFindings) -> None:
+        # A test that already failed keeps its own failure only; a test that
+        # unfroze the heap let older garbage into its window.
+        not_judged = item.stash.get(_failed_key, False) or findings.unjudgeable or report.failed
+        allow = self.settings.allow
+        verdict = judge(findings.cycles, self._cycle_allowances.get(item.nodeid))
+        allowed = {id(c) for c in verdict.allowed}
+        allowed.update(id(c) for c in verdict.failing if allow.covers_cycle(c.member_types))
+        known = {id(c) for c in verdict.failing if self._is_known(item.nodeid, c.kind, c.shape)}
+        failing = [c for c in verdict.failing if id(c) not in allowed and id(c) not in known]
+        leak_allowance = self._leak_allowances.get(item.nodeid)
+        suspects = []
+        for kind in findings.suspects:
+            mro = [type_name(k) for k in kind.__mro__]
+            if (leak_allowance is None or not leak_allowance.covers(mro)) and not allow.covers_leak(mro):
+                suspects.append(kind)
+        leaks: list[Leak] = []
+        reruns = 0
+        unconfirmed = None
+        suspects = [k for k in suspects if self._benign_kinds.get(type_name(k), 0) < PRESUMED]
+        presumed = {c.fingerprint for c in failing if self._one_time_shapes.get(c.fingerprint, 0) >= PRESUMED}
+        unsure = [c for c in failing if c.fingerprint not in self._recurring and c.fingerprint not in presumed]
+        one_time = set(presumed)
+        if not not_judged and (unsure or suspects):
+            reruns, unconfirmed, rerun_one_time, leaks = self._rerun(item, unsure, suspects, findings.tracker)
+            one_time |= rerun_one_time
+            if unconfirmed is None:
+                self._recurring.update(c.fingerprint for c in unsure if c.fingerprint not in one_time)
+                for fingerprint_ in rerun_one_time:
+                    self._one_time_shapes[fingerprint_] = self._one_time_shapes.get(fingerprint_, 0) + 1
+                grown = {leak.kind for leak in leaks}
+                for name in {type_name(kind) for kind in suspects} - grown:
+                    self._benign_kinds[name] = self._benign_kinds.get(name, 0) + 1
+        failing = [c for c in failing if c.fingerprint not in one_time]
+        fail_status = NOT_JUDGED if not_judged else (FAILED if self.settings.mode == "fail" else WARNED)
+        failing_ids = {id(c) for c in failing}
+        entries = []
+        for cycle in findings.cycles:
+            if id(cycle) in failing_ids:
+                status = fail_status
+            elif cycle.fingerprint in one_time:
+                status = ONE_TIME
+            elif id(cycle) in known:
+                status = KNOWN
+            elif id(cycle) in allowed or cycle.kind == CYCLE:
+                status = ALLOWED
+            else:
+                status = INFO
+            entries.append((cycle, status))
+        known_leaks = [leak for leak in leaks if self._is_known(item.nodeid, "leak", leak.shape)]
+        # Growth that no Python referrer explains (the search found no root
+        # and no pytest structure) is reported, never failed: it is as likely
+        # an artefact (objects pending collection, C-level caches) as a leak.
+        unexplained = [leak for leak in leaks if leak.chain is None or leak.chain.root.startswith(NO_REFERRER)]
+        leaks = [leak for leak in leaks if leak not in known_leaks and leak not in unexplained]
+        note = None
+        if findings.unjudgeable:
+            note = "the test unfroze the heap (gc.unfreeze()): older garbage was collected with its own"
+        elif unconfirmed:
+            note = f"a possible leak could not be confirmed: {unconfirmed}"
+        elif unexplained:
+            kinds = ", ".join(leak.kind for leak in unexplained)
+            note = f"grew on every re-run, but no Python referrer keeps it (not failing): {kinds}"
+        leak_entries = [(leak, fail_status) for leak in leaks] + [(leak, KNOWN) for leak in known_leaks]
+        payload = make_payload(
+            entries, findings.error, note, leaks=leak_entries, reruns=reruns, unsaved=findings.unsaved
+        )
+        report.gc_guard = payload  # type: ignore[attr-defined]
+        report.user_properties.extend(junit_properties(payload))
+        if findings.error is not None:
+            self._warn(report, f"gc-guard could not explain this test's garbage: {findings.error}")
+        if not_judged or not (failing or leaks):
+            return
+        parts = []
+        if failing:
+            extra = f"\n  ({verdict.exceeded})" if verdict.exceeded else ""
+            parts.append(format_test_report(failing, unsaved=findings.unsaved) + extra)
+        if leaks:
+            parts.append(format_leak_report(leaks))
+        text = "\n".join(parts)
+        if self.settings.mode == "fail":
+            _fail_report(report, text)
+        else:
+            self._warn(report, text)
+
+    def _is_known(self, nodeid: str, kind: str, shape: str) -> bool:
+        """In the baseline -- or being recorded into it (--gc-guard-update-baseline)."""
+        return self.settings.update_baseline or fingerprint(nodeid, kind, shape) in self.known
+
+    def _warn(self, report: pytest.TestReport, text: str) -> None:
+        try:
+            warnings.warn(GcGuardWarning(text), stacklevel=1)
+        except GcGuardWarning:
+            # -W error::pytest_gcguard.GcGuardWarning: the warning is the failure.
+            _fail_report(report, f"GcGuardWarning: {text}")
+
+    def _rerun(
+        self, item: pytest.Item, failing: list[Cycle], suspects: list[type], tracker: LiveTracker | None
+    ) -> tuple[int, str | None, set[str], list[Leak]]:
+        """Run the test again: do its cycles recur, do its suspects keep growing?"""
+        nextitem = item.stash.get(_nextitem_key, None)
+        tracker = tracker if tracker is not None else LiveTracker(suspects)
+        counts = [tracker.counts(suspects, frozen=True)] if suspects else []
+        # `failing` holds only the cycles whose recurrence is not known yet.
+        runs: list[WindowFindings] = []
+        unconfirmed = None
+        self._rerunning = True
+        self._tracked = set(suspects)
+        self._tracker = tracker
+        self._rerun_findings = []
+        try:
+            # One re-run tells a one-time cycle; confirming growth takes
+            # `repeat`, but stops as soon as no suspect kind grew (a lazy
+            # first-time initialisation costs one re-run).
+            for _ in range(self.settings.repeat if suspects else 1):
+                reports = run_again(item, nextitem)
+                unconfirmed = run_failed(reports)
+                del reports
+                if unconfirmed is not None:
+                    break
+                if self._rerun_findings:
+                    runs.append(self._rerun_findings[-1])
+                if suspects:
+                    counts.append(tracker.counts(suspects, frozen=True))
+                    if not any(still_growing([run[i] for run in counts]) for i in range(len(suspects))):
+                        break
+            one_time = set()
+            if runs:
+                recurring = {c.fingerprint for c in runs[0].cycles}
+                one_time = {c.fingerprint for c in failing if c.fingerprint not in recurring}
+            leaks = []
+            if unconfirmed is None and suspects:
+                owners, labeller = self._owners, Labeller(_context_modules(item), self._names)
+                samples = self._samples
+                self._samples = {}
+                ours = frozenset({id(samples), id(self.__dict__)})
+                for i, kind in enumerate(suspects):
+                    series = tuple(run[i] for run in counts)
+                    if not grows_every_time(series):
+                        continue
+                    sample = samples.get(kind)
+                    siblings = frozenset(self._sibling_ids.get(kind, ()))
+                    chain = None
+                    if sample is not None:
+                        chain = referrer_chain(sample, owners, labeller, frozen=True, siblings=siblings, ignore=ours)
+                    del sample
+                    if chain is not None and chain.held_by_pytest:
+                        continue  # pytest's own bookkeeping grows per run, not the code under test
+                    leaks.append(Leak(type_name(kind), series, chain, tuple(type_name(k) for k in kind.__mro__)))
+                samples.clear()
+        finally:
+            self._rerunning = False
+            self._tracked = set()
+            self._tracker = None
+            self._samples = {}
+            self._sibling_ids = {}
+            self._rerun_findings = []
+        return len(counts) - 1 if suspects else len(runs), unconfirmed, one_time, leaks
+
+    # ---- reporting
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # On the xdist controller too: the payload travels on the report.
+        self.results.add(report)
+        payload = getattr(report, "gc_guard", None)
+        if report.when == "teardown" and isinstance(payload, dict):
+            self.summary.add(report.nodeid, payload)
+
+    def pytest_sessionfinish(self) -> None:
+        # Before pytest_unconfigure: pytest's unraisable plugin collects there,
+        # and must see an unfrozen heap.
+        self.restore()
+        if hasattr(self.config, "workerinput"):
+            return  # the xdist controller writes the files, with every worker's data
+        settings = self.settings
+        if settings.report is not None:
+            document = build_report(
+                self.results.tests(),
+                plugin_version=__version__,
+                pytest_version=pytest.__version__,
+                settings=settings.as_json(),
+            )
+            baseline_file.write_atomically(settings.report, json.dumps(document, indent=2) + "\n")
+        if settings.update_baseline and settings.baseline is not None:
+            entries = self.results.baseline_entries()
+            new = {e.fingerprint: e for e in entries}
+            self.baseline_update = (len(new), len(set(new) - set(self.known)), len(set(self.known) - set(new)))
+            baseline_file.write_atomically(settings.baseline, baseline_file.render(entries))
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if hasattr(self.config, "workerinput"):
+            return  # xdist workers' output is not shown; the controller prints
+        lines = self.summary.lines(verbose=self.config.get_verbosity() > 0)
+        settings = self.settings
+        if settings.report is not None:
+            lines.append(f"report written to {settings.report}")
+        if self.baseline_update is not None:
+            total, added, pruned = self.baseline_update
+            lines.append(
+                f"baseline written to {settings.baseline}: {_plural(total, 'finding')} ({added} new, {pruned} pruned)"
+            )
+        if lines:
+            terminalreporter.write_sep("=", "gc-guard summary", yellow=True, bold=False)
+            for line in lines:
+                terminalreporter.write_line(line)
+        if settings.annotations:
+            for line in self.results.annotations():
+                terminalreporter.write_line(line)
+
+
+_Allowance = TypeVar("_Allowance", CycleAllowance, LeakAllowance)
+
+
+def _marker(
+    item: pytest.Item, name: str, parse: Callable[[Sequence[Any], dict[str, Any]], _Allowance]
+) -> _Allowance | None:
+    """The item's marker, parsed; bad arguments are a usage error that names the test."""
+    marker = item.get_closest_marker(name)
+    if marker is None:
+        return None
+    try:
+        return parse(marker.args, dict(marker.kwargs))
+    except (TypeError, ValueError) as exc:
+        raise pytest.UsageError(f"{item.nodeid}: invalid @pytest.mark.{name}: {exc}") from None
+
+
+def _fail_report(report: pytest.TestReport, text: str) -> None:
+    """Turn a passed teardown report into the gc-guard failure."""
+    report.outcome = "failed"
+    report.longrepr = text
+
+
+def _context_modules(item: pytest.Item) -> list[str]:
+    """Modules whose code may name the test's attributes: the test module."""
+    module = getattr(item, "module", None)
+    name = getattr(module, "__name__", None)
+    return [name] if isinstance(name, str) else []

@@ -1,0 +1,179 @@
+"""pytest-gcguard's options and ini values, and how they become ``Settings``.
+
+Each option has an ini twin (the command line wins); one help text serves
+both.  Bad values are ``pytest.UsageError`` naming the option (exit code 4).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_gcguard import baseline as baseline_file
+from pytest_gcguard.allowlist import AllowList
+from pytest_gcguard.allowlist import AllowListError
+from pytest_gcguard.baseline import BaselineError
+from pytest_gcguard.baseline import check_writable
+
+
+HELP_ENABLE = "check every test for reference cycles and leaks it leaves behind (pytest-gcguard)."
+HELP_MODE = "what a finding does: 'fail' fails the test (default), 'warn' emits a GcGuardWarning."
+HELP_LEAKS = "look for leaks (objects whose live count grows on every re-run): on (default) or off."
+HELP_REPEAT = "how many times a test with suspect survivors is re-run to confirm a leak (default 3)."
+HELP_REPORT = "write a JSON report of every checked test's findings to PATH (schema: docs/report-schema.json)."
+HELP_BASELINE = "a baseline file of known findings: they are reported as 'known' and do not fail."
+HELP_UPDATE = "write (or refresh) the baseline file with this run's findings instead of failing on them."
+HELP_ANNOTATIONS = "do not print GitHub Actions annotations for failing findings (printed when GITHUB_ACTIONS=true)."
+HELP_ALLOW = (
+    "classes or module prefixes whose cycles and leaks are allowed project-wide, one per line, "
+    "optionally prefixed with 'cycles:' or 'leaks:'."
+)
+MODES = ("fail", "warn")
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str
+    leaks: bool
+    repeat: int
+    report: Path | None = None
+    baseline: Path | None = None
+    update_baseline: bool = False
+    annotations: bool = False
+    allow: AllowList = field(default_factory=AllowList)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "leaks": self.leaks,
+            "repeat": self.repeat,
+            "baseline": None if self.baseline is None else str(self.baseline),
+            "update_baseline": self.update_baseline,
+            "allow": {"cycles": list(self.allow.cycles), "leaks": list(self.allow.leaks)},
+        }
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register the options and ini values (called from ``pytest_addoption``)."""
+    group = parser.getgroup("gc-guard", "pytest-gcguard: reference cycles and leaks each test creates")
+    group.addoption("--gc-guard", action="store_true", default=None, dest="gc_guard", help=HELP_ENABLE)
+    group.addoption(
+        "--no-gc-guard",
+        action="store_false",
+        dest="gc_guard",
+        help="turn pytest-gcguard off even when the ini file turns it on.",
+    )
+    group.addoption("--gc-guard-mode", choices=MODES, default=None, dest="gc_guard_mode", help=HELP_MODE)
+    group.addoption("--gc-guard-leaks", choices=("on", "off"), default=None, dest="gc_guard_leaks", help=HELP_LEAKS)
+    group.addoption("--gc-guard-repeat", default=None, dest="gc_guard_repeat", metavar="N", help=HELP_REPEAT)
+    group.addoption("--gc-guard-report", default=None, dest="gc_guard_report", metavar="PATH", help=HELP_REPORT)
+    group.addoption("--gc-guard-baseline", default=None, dest="gc_guard_baseline", metavar="PATH", help=HELP_BASELINE)
+    group.addoption(
+        "--gc-guard-update-baseline",
+        action="store_true",
+        default=False,
+        dest="gc_guard_update_baseline",
+        help=HELP_UPDATE,
+    )
+    group.addoption(
+        "--gc-guard-no-annotations",
+        action="store_false",
+        default=True,
+        dest="gc_guard_annotations",
+        help=HELP_ANNOTATIONS,
+    )
+    parser.addini("gc_guard", HELP_ENABLE, type="bool", default=False)
+    parser.addini("gc_guard_mode", HELP_MODE, default="fail")
+    parser.addini("gc_guard_leaks", HELP_LEAKS, default="on")
+    parser.addini("gc_guard_repeat", HELP_REPEAT, default="3")
+    parser.addini("gc_guard_report", HELP_REPORT, default="")
+    parser.addini("gc_guard_baseline", HELP_BASELINE, default="")
+    parser.addini("gc_guard_allow", HELP_ALLOW, type="linelist", default=[])
+
+
+def enabled(config: pytest.Config) -> bool:
+    option = config.getoption("gc_guard")
+    if option is not None:
+        return bool(option)
+    try:
+        return bool(config.getini("gc_guard"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"gc_guard: invalid value in the ini file: {exc}") from None
+
+
+def _choice(config: pytest.Config, name: str, choices: tuple[str, ...]) -> str:
+    option = config.getoption(name)
+    if option is not None:
+        return str(option)
+    value = str(config.getini(name)).strip()
+    if value not in choices:
+        raise pytest.UsageError(f"{name}: expected one of {', '.join(choices)} in the ini file, got {value!r}")
+    return value
+
+
+def _repeat(config: pytest.Config) -> int:
+    option = config.getoption("gc_guard_repeat")
+    source = "--gc-guard-repeat" if option is not None else "gc_guard_repeat in the ini file"
+    value = option if option is not None else config.getini("gc_guard_repeat")
+    try:
+        repeat = int(str(value).strip())
+    except ValueError:
+        repeat = 0
+    if repeat < 1:
+        raise pytest.UsageError(f"{source}: expected a whole number of re-runs >= 1, got {value!r}")
+    return repeat
+
+
+def _path(config: pytest.Config, name: str) -> Path | None:
+    value = config.getoption(name) or str(config.getini(name)).strip()
+    if not value:
+        return None
+    path = Path(value)
+    return path if path.is_absolute() else config.invocation_params.dir / path
+
+
+def resolve_settings(config: pytest.Config) -> Settings:
+    try:
+        allow = AllowList.parse(config.getini("gc_guard_allow"))
+    except AllowListError as exc:
+        raise pytest.UsageError(f"gc_guard_allow: {exc}") from None
+    report = _path(config, "gc_guard_report")
+    if report is not None:
+        problem = check_writable(report)
+        if problem:
+            raise pytest.UsageError(f"--gc-guard-report: cannot write the report: {problem}")
+    baseline = _path(config, "gc_guard_baseline")
+    update = bool(config.getoption("gc_guard_update_baseline"))
+    if update and baseline is None:
+        raise pytest.UsageError("--gc-guard-update-baseline needs --gc-guard-baseline=PATH (or ini gc_guard_baseline)")
+    if update and baseline is not None:
+        problem = check_writable(baseline)
+        if problem:
+            raise pytest.UsageError(f"--gc-guard-baseline: cannot write the baseline: {problem}")
+    return Settings(
+        mode=_choice(config, "gc_guard_mode", MODES),
+        leaks=_choice(config, "gc_guard_leaks", ("on", "off")) == "on",
+        repeat=_repeat(config),
+        report=report,
+        baseline=baseline,
+        update_baseline=update,
+        annotations=bool(config.getoption("gc_guard_annotations")) and os.environ.get("GITHUB_ACTIONS") == "true",
+        allow=allow,
+    )
+
+
+def load_baseline(settings: Settings) -> dict[str, baseline_file.Entry]:
+    """Known findings; a corrupt or wrong-version file is a usage error, and is never overwritten."""
+    if settings.baseline is None:
+        return {}
+    if settings.update_baseline and not settings.baseline.exists():
+        return {}
+    try:
+        return baseline_file.load(settings.baseline)
+    except BaselineError as exc:
+        raise pytest.UsageError(f"--gc-guard-baseline: {exc}") from None
