@@ -47,9 +47,9 @@ from pytest_gcguard.labels import NameCache
 from pytest_gcguard.labels import type_name
 from pytest_gcguard.options import Settings
 from pytest_gcguard.ownership import CodeOwners
-from pytest_gcguard.render import _plural
 from pytest_gcguard.render import format_leak_report
 from pytest_gcguard.render import format_test_report
+from pytest_gcguard.render import plural
 from pytest_gcguard.report import build as build_report
 from pytest_gcguard.rerun import run_again
 from pytest_gcguard.rerun import run_failed
@@ -446,7 +446,7 @@ class GcGuard:
         if self.baseline_update is not None:
             total, added, pruned = self.baseline_update
             lines.append(
-                f"baseline written to {settings.baseline}: {_plural(total, 'finding')} ({added} new, {pruned} pruned)"
+                f"baseline written to {settings.baseline}: {plural(total, 'finding')} ({added} new, {pruned} pruned)"
             )
         if lines:
             terminalreporter.write_sep("=", "gc-guard summary", yellow=True, bold=False)

@@ -14,7 +14,7 @@ from pytest_gcguard.findings import Leak
 MAX_SHAPES_SHOWN = 5
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
+def plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
@@ -35,15 +35,15 @@ def format_path(path: Sequence[Hop], traced: bool = True) -> str:
 def format_kept_alive(cycle: Cycle) -> str | None:
     if not cycle.kept_alive:
         return None
-    kinds = ", ".join(_plural(n, name) for name, n in cycle.kept_alive_types)
+    kinds = ", ".join(plural(n, name) for name, n in cycle.kept_alive_types)
     noun = "these cycles" if cycle.count > 1 else "this cycle"
-    return f"+{_plural(cycle.kept_alive, 'object')} kept alive by {noun}, incl. {kinds}"
+    return f"+{plural(cycle.kept_alive, 'object')} kept alive by {noun}, incl. {kinds}"
 
 
 def format_cycle(cycle: Cycle, indent: str = "    ") -> list[str]:
     lines = []
     if cycle.count > 1:
-        lines.append(f"{indent[:-2]}{cycle.count} cycles like this ({_plural(cycle.objects, 'object')}):")
+        lines.append(f"{indent[:-2]}{cycle.count} cycles like this ({plural(cycle.objects, 'object')}):")
     lines.append(indent + format_path(cycle.path, cycle.traced))
     kept = format_kept_alive(cycle)
     if kept:
@@ -56,17 +56,17 @@ def format_test_report(cycles: Sequence[Cycle], *, unsaved: int = 0, hint: bool 
     count = sum(c.count for c in cycles)
     objects = sum(c.objects for c in cycles)
     lines = [
-        f"gc-guard: test created {_plural(count, 'reference cycle')} ({_plural(objects, 'object')}) "
+        f"gc-guard: test created {plural(count, 'reference cycle')} ({plural(objects, 'object')}) "
         "that only the cycle collector can free"
     ]
     for cycle in cycles[:MAX_SHAPES_SHOWN]:
         lines.extend(format_cycle(cycle))
     if len(cycles) > MAX_SHAPES_SHOWN:
-        lines.append(f"  ... and {_plural(len(cycles) - MAX_SHAPES_SHOWN, 'more shape')}")
+        lines.append(f"  ... and {plural(len(cycles) - MAX_SHAPES_SHOWN, 'more shape')}")
     if unsaved:
         lines.append(
-            f"  +{_plural(unsaved, 'more object')} in cycles, freed without being analysed "
-            "(the test made more cyclic garbage than gc-guard keeps per test)"
+            f"  +{plural(unsaved, 'more object')} in cycles, freed without being analysed "
+            "(the test made more cyclic garbage than gc-guard keeps per test; the collector's count)"
         )
     if hint:
         lines.append('  to exempt: @pytest.mark.allow_cycles(reason="...")')
@@ -89,8 +89,8 @@ def format_leak(leak: Leak) -> list[str]:
     kind = leak.kind.rsplit(".", 1)[-1]
     deltas = ", ".join(f"+{d}" for d in leak.deltas)
     lines = [
-        f"gc-guard: test leaks {_plural(leak.per_run, kind + ' object')} per run "
-        f"(live count {deltas} over {_plural(len(leak.deltas), 're-run')})"
+        f"gc-guard: test leaks {plural(leak.per_run, kind + ' object')} per run "
+        f"(live count {deltas} over {plural(len(leak.deltas), 're-run')})"
     ]
     if leak.chain is not None:
         lines.extend(format_chain(leak.chain))

@@ -12,8 +12,8 @@ from pytest_gcguard.findings import STDLIB
 from pytest_gcguard.findings import TEST_LOCAL
 from pytest_gcguard.findings import Cycle
 from pytest_gcguard.findings import Leak
-from pytest_gcguard.render import _plural
 from pytest_gcguard.render import format_path
+from pytest_gcguard.render import plural
 
 
 # Test ids printed per shape before "... and N more".
@@ -140,7 +140,7 @@ class Summary:
                     statuses[status] = statuses.get(status, 0) + n
             detail = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
             lines.append(
-                f"{_plural(len(own_tests), 'test')} created reference cycles: {_plural(len(own), 'shape')} ({detail})"
+                f"{plural(len(own_tests), 'test')} created reference cycles: {plural(len(own), 'shape')} ({detail})"
             )
             for stats in own:
                 lines.extend(self._shape_lines(stats))
@@ -152,14 +152,14 @@ class Summary:
                 continue
             tests = {t for s in shapes for t in s.tests}
             hint = "" if verbose else "; -v lists them"
-            lines.append(f"{_plural(len(tests), 'test')} with {what}: {_plural(len(shapes), 'shape')}{hint}")
+            lines.append(f"{plural(len(tests), 'test')} with {what}: {plural(len(shapes), 'shape')}{hint}")
             if verbose:
                 for stats in shapes:
                     lines.extend(self._shape_lines(stats))
         if self.leaks:
             leaks = sorted(self.leaks.values(), key=lambda s: (-len(s.tests), s.exemplar.shape))
             tests = {t for s in leaks for t in s.tests}
-            lines.append(f"{_plural(len(tests), 'test')} leaked objects: {_plural(len(leaks), 'kind')}")
+            lines.append(f"{plural(len(tests), 'test')} leaked objects: {plural(len(leaks), 'kind')}")
             for leak_stats in leaks:
                 leak = leak_stats.exemplar
                 where = leak.chain.root if leak.chain else "?"
@@ -173,12 +173,12 @@ class Summary:
             lines.append(f"could not explain the garbage of {nodeid}: {error}")
         if self.unsaved:
             lines.append(
-                f"{_plural(self.unsaved_tests, 'test')} made more cyclic garbage than gc-guard keeps per test: "
-                f"{_plural(self.unsaved, 'more object')} were freed without being analysed"
+                f"{plural(self.unsaved_tests, 'test')} made more cyclic garbage than gc-guard keeps per test: "
+                f"{plural(self.unsaved, 'more object')} were freed without being analysed"
             )
         if lines and self.tests_rerun:
             lines.append(
-                f"re-ran {_plural(self.tests_rerun, 'test')} ({_plural(self.reruns, 'run')}) "
+                f"re-ran {plural(self.tests_rerun, 'test')} ({plural(self.reruns, 'run')}) "
                 "to confirm leaks and tell one-time cycles"
             )
         return lines
@@ -201,7 +201,7 @@ def _status_tag(statuses: dict[str, int], tests: int) -> str:
     """``3 tests`` when all failed (or are informational), else ``3 tests: 2 failed, 1 one-time``."""
     judged = {status: n for status, n in statuses.items() if status != INFO}
     if not judged or set(judged) == {FAILED}:
-        return _plural(tests, "test")
+        return plural(tests, "test")
     if len(judged) == 1:
-        return f"{_plural(tests, 'test')}, {next(iter(judged))}"
-    return f"{_plural(tests, 'test')}: " + ", ".join(f"{n} {status}" for status, n in sorted(judged.items()))
+        return f"{plural(tests, 'test')}, {next(iter(judged))}"
+    return f"{plural(tests, 'test')}: " + ", ".join(f"{n} {status}" for status, n in sorted(judged.items()))

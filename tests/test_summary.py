@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -102,6 +103,10 @@ def test_heavy():
     headline = re.search(r"test created (\d+) reference cycles \((\d+) objects\)", text)
     unsaved = re.search(r"\+(\d+) more objects in cycles, freed without being analysed", text)
     assert headline and unsaved, text
-    assert int(headline.group(2)) + int(unsaved.group(1)) == 200_000
-    assert int(headline.group(2)) < 200_000
+    # The collector counts what it frees in its own unit: on 3.9/3.10 each
+    # instance's __dict__ is an object of its own (the headline folds them).
+    per_cycle = 4 if sys.version_info < (3, 11) else 2
+    cycles = int(headline.group(1))
+    assert cycles * per_cycle + int(unsaved.group(1)) == 100_000 * per_cycle
+    assert cycles < 100_000
     result.stdout.no_fnmatch_line("*test leaks*")
