@@ -31,6 +31,25 @@ _PYTEST_BREADTH = 32
 # records for the report sections and caplog, recorded warnings for the
 # warnings summary): never a reason to re-run a test.
 _KEPT_BY_PYTEST = frozenset({"logging.LogRecord", "warnings.WarningMessage"})
+# Standard-library machinery whose objects live in caches or sys.modules once
+# made (typing's generic aliases, ABC caches, compiled patterns, linecache,
+# the warnings registry, import specs and loaders): first-time work, as
+# CPython's regrtest -R treats it, never a reason to re-run a test.
+_CACHING_MODULES = frozenset(
+    {
+        "typing",
+        "abc",
+        "_abc",
+        "re",
+        "sre_compile",
+        "linecache",
+        "warnings",
+        "importlib",
+        "_frozen_importlib",
+        "_frozen_importlib_external",
+        "zipimport",
+    }
+)
 
 
 def suspect_kinds(survivors: Iterable[object], owners: CodeOwners) -> dict[type, int]:
@@ -93,7 +112,8 @@ def is_python_class(tp: type) -> bool:
 def _worth_a_rerun(tp: type, owners: CodeOwners) -> bool:
     from pytest_gcguard.labels import type_name
 
-    if type_name(tp) in _KEPT_BY_PYTEST:
+    name = type_name(tp)
+    if name in _KEPT_BY_PYTEST or name.partition(".")[0] in _CACHING_MODULES:
         return False
     return owners.type_origin(tp) is not Origin.HARNESS
 

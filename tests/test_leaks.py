@@ -393,3 +393,17 @@ def test_classes_without_weak_references_are_not_suspects() -> None:
 
     kinds = suspect_kinds([Weak(), Weak(), Slotted()], CodeOwners())
     assert kinds == {Weak: 2}
+
+
+def test_cache_machinery_objects_are_not_suspects() -> None:
+    """typing's generic aliases and import machinery live in caches once made: first-time work."""
+    import typing
+
+    from pytest_gcguard.ownership import CodeOwners
+    from pytest_gcguard.survivors import suspect_kinds
+
+    class Mine:
+        pass
+
+    alias = typing.Dict[str, Mine]  # noqa: UP006 - a typing._GenericAlias on purpose
+    assert suspect_kinds([alias, Mine()], CodeOwners()) == {Mine: 1}
