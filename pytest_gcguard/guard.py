@@ -117,8 +117,7 @@ class GcGuard:
         # While re-running: what each re-run's window saw, and one live
         # object per tracked kind from the latest re-run (for its chain).
         self._rerunning = False
-        self._rerun_findings: list[WindowFindings] = []
-        self._tracked: set[type] = set()
+        self._rerun_findings: WindowFindings | None = None
         self._tracker: LiveTracker | None = None
         self._samples: dict[type, object] = {}
         self._sibling_ids: dict[type, list[int]] = {}
@@ -184,34 +183,9 @@ class GcGuard:
         result = self.window.close()
         findings = WindowFindings(unjudgeable=result.heap_was_unfrozen, unsaved=result.unsaved)
         try:
-            # Survivors first: the analysis below makes objects of its own.
-            # What sits in gc.garbage (ours, or the user's own DEBUG_SAVEALL)
-            # is garbage, not a survivor.
-            in_garbage = {id(obj) for obj in result.garbage}
-            in_garbage.update(id(obj) for obj in gc.garbage)
-            young = [obj for obj in gc.get_objects() if id(obj) not in in_garbage]
-            instance = getattr(item, "instance", None)
-            if instance is not None:
-                # What setup_method stores on the test class's instance lives
-                # as long as pytest keeps the item (pytest-dev/pytest#11374):
-                # pytest's retention, not the code under test's.
-                on_instance = held_by(instance, young)
-                young = [obj for obj in young if id(obj) not in on_instance]
             if self.settings.leaks:
-                findings.suspects = suspect_kinds(young, self._owners)
-                if findings.suspects and not self._rerunning:
-                    findings.tracker = LiveTracker(findings.suspects)
-                    findings.tracker.track(young)
-                if self._rerunning:
-                    if self._tracker is not None:
-                        self._tracker.track(young)
-                    self._sibling_ids = {}
-                    for obj in young:
-                        kind = type(obj)
-                        if kind in self._tracked:
-                            self._samples[kind] = obj
-                            self._sibling_ids.setdefault(kind, []).append(id(obj))
-            young.clear()
+                # Survivors first: the analysis below makes objects of its own.
+                self._survivors(item, result.garbage, findings)
             labeller = Labeller(_context_modules(item), self._names)
             findings.cycles = explain_garbage(result.garbage, self._owners, labeller)
         except Exception as exc:  # a bug of ours must not fail the user's test
@@ -220,9 +194,43 @@ class GcGuard:
             result.garbage.clear()
             del result
         if self._rerunning:
-            self._rerun_findings = [findings]  # only the latest: nothing of ours piles up
+            self._rerun_findings = findings  # only the latest: nothing of ours piles up
         else:
             item.stash[_findings_key] = findings
+
+    def _latest_rerun(self) -> WindowFindings | None:
+        """What the last re-run's window saw (set by the fixture, during run_again)."""
+        return self._rerun_findings
+
+    def _survivors(self, item: pytest.Item, garbage: list[object], findings: WindowFindings) -> None:
+        """Suspect kinds among what the window left alive; while re-running, follow them."""
+        # What sits in gc.garbage (ours, or the user's own DEBUG_SAVEALL) is
+        # garbage, not a survivor.
+        in_garbage = {id(obj) for obj in garbage}
+        in_garbage.update(id(obj) for obj in gc.garbage)
+        young = [obj for obj in gc.get_objects() if id(obj) not in in_garbage]
+        findings.suspects = suspect_kinds(young, self._owners)
+        instance = getattr(item, "instance", None)
+        if findings.suspects and instance is not None:
+            # What setup_method stores on the test class's instance lives as
+            # long as pytest keeps the item (pytest-dev/pytest#11374):
+            # pytest's retention, not the code under test's.
+            on_instance = held_by(instance, young)
+            young = [obj for obj in young if id(obj) not in on_instance]
+            findings.suspects = suspect_kinds(young, self._owners)
+        tracker = self._tracker if self._rerunning else None
+        if findings.suspects and not self._rerunning:
+            tracker = findings.tracker = LiveTracker(findings.suspects)
+        if tracker is not None:
+            tracker.track(young)
+        if self._rerunning and tracker is not None:
+            self._sibling_ids = {}
+            for obj in young:
+                kind = type(obj)
+                if tracker.follows(kind):
+                    self._samples[kind] = obj
+                    self._sibling_ids.setdefault(kind, []).append(id(obj))
+        young.clear()
 
     # ---- judging, when the teardown report is made
 
@@ -354,9 +362,8 @@ class GcGuard:
         runs: list[WindowFindings] = []
         unconfirmed = None
         self._rerunning = True
-        self._tracked = set(suspects)
         self._tracker = tracker
-        self._rerun_findings = []
+        self._rerun_findings = None
         try:
             # One re-run tells a one-time cycle; confirming growth takes
             # `repeat`, but stops as soon as no suspect kind grew (a lazy
@@ -367,8 +374,9 @@ class GcGuard:
                 del reports
                 if unconfirmed is not None:
                     break
-                if self._rerun_findings:
-                    runs.append(self._rerun_findings[-1])
+                latest = self._latest_rerun()
+                if latest is not None:
+                    runs.append(latest)
                 if suspects:
                     counts.append(tracker.counts(suspects, frozen=True))
                     if not any(still_growing([run[i] for run in counts]) for i in range(len(suspects))):
@@ -399,18 +407,19 @@ class GcGuard:
                 samples.clear()
         finally:
             self._rerunning = False
-            self._tracked = set()
             self._tracker = None
             self._samples = {}
             self._sibling_ids = {}
-            self._rerun_findings = []
+            self._rerun_findings = None
         return len(counts) - 1 if suspects else len(runs), unconfirmed, one_time, leaks
 
     # ---- reporting
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # On the xdist controller too: the payload travels on the report.
-        self.results.add(report)
+        settings = self.settings
+        if settings.report is not None or settings.update_baseline or settings.annotations:
+            self.results.add(report)
         payload = getattr(report, "gc_guard", None)
         if report.when == "teardown" and isinstance(payload, dict):
             self.summary.add(report.nodeid, payload)

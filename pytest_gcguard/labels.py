@@ -341,7 +341,6 @@ class Labeller:
     def __init__(self, context_modules: Iterable[str] = (), names: NameCache | None = None) -> None:
         self._context_modules = tuple(context_modules)
         self._names = names if names is not None else NameCache()
-        self._names_by_module = self._names.by_module
         self._namespaces: dict[int, tuple[type, dict[str, object]]] = {}
 
     def _namespace(self, tp: type) -> dict[str, object]:
@@ -354,7 +353,7 @@ class Labeller:
     # ---- candidate attribute names
 
     def _module_names(self, module_name: str) -> frozenset[str]:
-        cached = self._names_by_module.get(module_name)
+        cached = self._names.by_module.get(module_name)
         if cached is not None:
             return cached
         names: set[str] = set()
@@ -370,7 +369,7 @@ class Labeller:
             except Exception:
                 pass
         result = frozenset(names)
-        self._names_by_module[module_name] = result
+        self._names.by_module[module_name] = result
         return result
 
     def _type_names(self, tp: type) -> frozenset[str]:

@@ -79,14 +79,12 @@ class Summary:
         self.leaks: dict[str, LeakStats] = {}
         self.errors: list[tuple[str, str]] = []
         self.notes: list[tuple[str, str]] = []
-        self.tests_checked = 0
         self.tests_rerun = 0
         self.reruns = 0
         self.unsaved_tests = 0
         self.unsaved = 0
 
     def add(self, nodeid: str, payload: dict[str, Any]) -> None:
-        self.tests_checked += 1
         if payload.get("error"):
             self.errors.append((nodeid, str(payload["error"])))
         if payload.get("note"):

@@ -162,6 +162,9 @@ class LiveTracker:
         self._refs: dict[int, list[weakref.ref[object]]] = {key: [] for key in self._kinds}
         self._by_heap: set[int] = set()
 
+    def follows(self, kind: type) -> bool:
+        return id(kind) in self._kinds and self._kinds[id(kind)] is kind
+
     def track(self, survivors: Iterable[object]) -> None:
         for obj in survivors:
             key = id(type(obj))
