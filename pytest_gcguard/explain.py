@@ -16,8 +16,10 @@ Nothing returned refers to an analysed object.
 
 from __future__ import annotations
 
+import dataclasses
 import types
 from collections import Counter
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 
@@ -39,6 +41,7 @@ from pytest_gcguard.labels import short_type_name
 from pytest_gcguard.labels import type_name
 from pytest_gcguard.ownership import CodeOwners
 from pytest_gcguard.ownership import Origin
+from pytest_gcguard.sites import SiteFinder
 
 
 _KIND_ORDER = {CYCLE: 0, STDLIB: 1, TEST_LOCAL: 2}
@@ -56,12 +59,17 @@ def explain_garbage(
     garbage: Sequence[object],
     owners: CodeOwners | None = None,
     labeller: Labeller | None = None,
+    sites: SiteFinder | None = None,
 ) -> list[Cycle]:
-    """The reference cycles among ``garbage``, grouped by shape, failing kinds first."""
+    """The reference cycles among ``garbage``, grouped by shape, failing kinds first.
+
+    With ``sites`` (tracemalloc running), every printed member carries its allocation site.
+    """
     if not garbage:
         return []
     owners = owners or CodeOwners()
     labeller = labeller or Labeller()
+    site = sites.site if sites is not None else _no_site
     graph = ObjectGraph(garbage)
     objects = graph.objects
     full = graph.children
@@ -98,7 +106,7 @@ def explain_garbage(
             more[2] += len(hangers)
             continue
         seen.append(len(cycles))
-        cycles.append(_describe(kind, component, children, hangers, objects, parents, labeller))
+        cycles.append(_describe(kind, component, children, hangers, objects, parents, labeller, site))
     for index, (count, objects_more, kept_more) in extra.items():
         cycle = cycles[index]
         cycles[index] = Cycle(
@@ -120,7 +128,7 @@ def explain_garbage(
     # freed by refcounting during the collection and never saved at all.)
     for group in _weak_components([v for v in range(len(objects)) if v not in blocked], full, parents):
         kind = _classify_broken(group, objects, owners, cut)
-        cycles.append(_describe_broken(kind, group, full, objects, labeller))
+        cycles.append(_describe_broken(kind, group, full, objects, labeller, site))
     return _group(cycles)
 
 
@@ -160,7 +168,12 @@ def _weak_components(vertices: list[int], children: list[list[int]], parents: li
 
 
 def _describe_broken(
-    kind: str, group: list[int], children: list[list[int]], objects: Sequence[object], labeller: Labeller
+    kind: str,
+    group: list[int],
+    children: list[list[int]],
+    objects: Sequence[object],
+    labeller: Labeller,
+    site: Callable[[object], str],
 ) -> Cycle:
     """The chain of references that gc.get_referents shows, from the most telling member."""
     members = set(group)
@@ -177,7 +190,7 @@ def _describe_broken(
     for position, v in enumerate(chain):
         obj = objects[v]
         edge = labeller.edge_label(obj, objects[chain[position + 1]]) if position + 1 < len(chain) else ""
-        hops.append(Hop(object_label(obj), _shape_token(obj), edge))
+        hops.append(Hop(object_label(obj), _shape_token(obj), edge, site(obj)))
     return Cycle(
         kind=kind,
         path=tuple(hops),
@@ -187,6 +200,10 @@ def _describe_broken(
         member_types=_member_types(group, objects),
         traced=False,
     )
+
+
+def _no_site(obj: object) -> str:
+    return ""
 
 
 def _member_types(vertices: Iterable[int], objects: Sequence[object]) -> tuple[tuple[str, ...], ...]:
@@ -236,6 +253,7 @@ def _describe(
     objects: Sequence[object],
     parents: list[list[int]],
     labeller: Labeller,
+    site: Callable[[object], str],
 ) -> Cycle:
     start = min(component, key=lambda v: (_telling(objects[v]), v))
     path = shortest_cycle(start, component, children)
@@ -248,7 +266,7 @@ def _describe(
             continue
         obj = objects[vertex]
         head = objects[path[(position + 1) % len(path)]]
-        hops.append(Hop(object_label(obj), _shape_token(obj), labeller.edge_label(obj, head)))
+        hops.append(Hop(object_label(obj), _shape_token(obj), labeller.edge_label(obj, head), site(obj)))
     members = set(component)
     folded = 0
     for v in component:
@@ -291,7 +309,7 @@ def _fold_instance_dicts(hops: tuple[Hop, ...]) -> tuple[Hop, ...]:
             ):
                 name = nxt.edge[2:-2]
                 if name.isidentifier():
-                    result[i] = Hop(hop.label, hop.shape, f".{name}")
+                    result[i] = dataclasses.replace(hop, edge=f".{name}")
                     del result[(i + 1) % len(result)]
                     changed = True
                     break

@@ -29,13 +29,17 @@ class Hop:
     label: str  # safe, truncated label of the object: Graph('one'), frame f (x.py:3)
     shape: str  # what the object is, without identity: module.Type, or frame:qualname
     edge: str  # label of the reference to the next hop: .next, [0], local 'self'
+    site: str = ""  # where the object was allocated (--gc-guard-trace): lib.py:12 in make_ring
 
     def to_dict(self) -> dict[str, str]:
-        return {"label": self.label, "shape": self.shape, "edge": self.edge}
+        data = {"label": self.label, "shape": self.shape, "edge": self.edge}
+        if self.site:
+            data["site"] = self.site
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Hop:
-        return cls(str(data["label"]), str(data["shape"]), str(data["edge"]))
+        return cls(str(data["label"]), str(data["shape"]), str(data["edge"]), str(data.get("site", "")))
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,11 @@ class Leak:
     counts: tuple[int, ...]  # live count after the first run, then after each re-run
     chain: Chain | None = None
     mro: tuple[str, ...] = ()
+    # Where the sample object was allocated (--gc-guard-trace), and how many
+    # of the objects the latest run left were allocated there too, of how many.
+    site: str = ""
+    site_share: int = 0
+    site_total: int = 0
 
     @property
     def deltas(self) -> tuple[int, ...]:
@@ -179,6 +188,9 @@ class Leak:
             "mro": list(self.mro),
             "shape": self.shape,
             "fingerprint": self.fingerprint,
+            "site": self.site,
+            "site_share": self.site_share,
+            "site_total": self.site_total,
         }
 
     @classmethod
@@ -189,4 +201,7 @@ class Leak:
             counts=tuple(int(n) for n in data["counts"]),
             chain=None if chain is None else Chain.from_dict(chain),
             mro=tuple(str(n) for n in data.get("mro", ())),
+            site=str(data.get("site", "")),
+            site_share=int(data.get("site_share", 0)),
+            site_total=int(data.get("site_total", 0)),
         )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import json
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from collections.abc import Generator
 from collections.abc import Iterator
@@ -47,6 +48,7 @@ from pytest_gcguard.labels import NameCache
 from pytest_gcguard.labels import type_name
 from pytest_gcguard.options import Settings
 from pytest_gcguard.ownership import CodeOwners
+from pytest_gcguard.render import format_finalizer_warnings
 from pytest_gcguard.render import format_leak_report
 from pytest_gcguard.render import format_test_report
 from pytest_gcguard.render import plural
@@ -55,6 +57,8 @@ from pytest_gcguard.rerun import run_again
 from pytest_gcguard.rerun import run_failed
 from pytest_gcguard.results import Results
 from pytest_gcguard.results import junit_properties
+from pytest_gcguard.sites import SiteFinder
+from pytest_gcguard.sites import Tracing
 from pytest_gcguard.summary import ALLOWED
 from pytest_gcguard.summary import FAILED
 from pytest_gcguard.summary import INFO
@@ -94,6 +98,7 @@ class WindowFindings:
     unjudgeable: bool = False
     unsaved: int = 0  # cyclic garbage freed past the window's cap: counted, not analysed
     tracker: LiveTracker | None = None  # weak references to the suspects' survivors
+    finalizer_warnings: list[str] = field(default_factory=list)  # warnings made errors, raised in finalizers
 
 
 class GcGuard:
@@ -111,6 +116,11 @@ class GcGuard:
         self.summary = Summary()
         self._owners = CodeOwners()
         self._names = NameCache()
+        # --gc-guard-trace: tracemalloc runs from configure (so objects made
+        # at collection have sites too) to the end of the session.
+        self._tracing = Tracing(settings.trace) if settings.trace else None
+        self._sites: SiteFinder | None = None
+        self._kind_sites: dict[type, Counter[str]] = {}
         self._cycle_allowances: dict[str, CycleAllowance] = {}
         self._leak_allowances: dict[str, LeakAllowance] = {}
         self._finished_fixtures: list[str] = []
@@ -133,10 +143,17 @@ class GcGuard:
         self._benign_kinds: dict[str, int] = {}  # by qualified name: never hold a class
         self._one_time_shapes: dict[str, int] = {}
 
+    def start_tracing(self) -> None:
+        if self._tracing is not None:
+            self._tracing.start()
+            self._sites = SiteFinder(self._owners, self.config.rootpath)
+
     def restore(self) -> None:
         """Put the collector back as we found it (also after KeyboardInterrupt)."""
         self.window.detach()
         self.state.restore()
+        if self._tracing is not None:
+            self._tracing.stop()
 
     # ---- collection
 
@@ -152,6 +169,8 @@ class GcGuard:
             if leaks is not None:
                 self._leak_allowances[item.nodeid] = leaks
         self._owners = CodeOwners(test_files)
+        if self._sites is not None:
+            self._sites = SiteFinder(self._owners, self.config.rootpath)
 
     # ---- the window around each test
 
@@ -181,13 +200,15 @@ class GcGuard:
                 funcargs.pop(name, None)
         self._finished_fixtures = []
         result = self.window.close()
-        findings = WindowFindings(unjudgeable=result.heap_was_unfrozen, unsaved=result.unsaved)
+        findings = WindowFindings(
+            unjudgeable=result.heap_was_unfrozen, unsaved=result.unsaved, finalizer_warnings=result.finalizer_warnings
+        )
         try:
             if self.settings.leaks:
                 # Survivors first: the analysis below makes objects of its own.
                 self._survivors(item, result.garbage, findings)
             labeller = Labeller(_context_modules(item), self._names)
-            findings.cycles = explain_garbage(result.garbage, self._owners, labeller)
+            findings.cycles = explain_garbage(result.garbage, self._owners, labeller, self._sites)
         except Exception as exc:  # a bug of ours must not fail the user's test
             findings.error = f"{type(exc).__name__}: {exc}"
         finally:
@@ -225,11 +246,15 @@ class GcGuard:
             tracker.track(young)
         if self._rerunning and tracker is not None:
             self._sibling_ids = {}
+            self._kind_sites = {}
+            sites = self._sites
             for obj in young:
                 kind = type(obj)
                 if tracker.follows(kind):
                     self._samples[kind] = obj
                     self._sibling_ids.setdefault(kind, []).append(id(obj))
+                    if sites is not None:
+                        self._kind_sites.setdefault(kind, Counter())[sites.site(obj)] += 1
         young.clear()
 
     # ---- judging, when the teardown report is made
@@ -319,14 +344,25 @@ class GcGuard:
             kinds = ", ".join(leak.kind for leak in unexplained)
             note = f"grew on every re-run, but no Python referrer keeps it (not failing): {kinds}"
         leak_entries = [(leak, fail_status) for leak in leaks] + [(leak, KNOWN) for leak in known_leaks]
+        # A warning that the user's filters make an error, raised by a
+        # finalizer of the test's garbage, can only surface as "unraisable":
+        # pytest reports it as a warning.  It fails the test, whatever the
+        # mode: the filter asked for an error, gc-guard only says whose it is.
+        finalizer = [] if not_judged else findings.finalizer_warnings
         payload = make_payload(
-            entries, findings.error, note, leaks=leak_entries, reruns=reruns, unsaved=findings.unsaved
+            entries,
+            findings.error,
+            note,
+            leaks=leak_entries,
+            reruns=reruns,
+            unsaved=findings.unsaved,
+            finalizer_warnings=finalizer,
         )
         report.gc_guard = payload  # type: ignore[attr-defined]
         report.user_properties.extend(junit_properties(payload))
         if findings.error is not None:
             self._warn(report, f"gc-guard could not explain this test's garbage: {findings.error}")
-        if not_judged or not (failing or leaks):
+        if not_judged or not (failing or leaks or finalizer):
             return
         parts = []
         if failing:
@@ -334,8 +370,10 @@ class GcGuard:
             parts.append(format_test_report(failing, unsaved=findings.unsaved) + extra)
         if leaks:
             parts.append(format_leak_report(leaks))
+        if finalizer:
+            parts.append(format_finalizer_warnings(finalizer))
         text = "\n".join(parts)
-        if self.settings.mode == "fail":
+        if self.settings.mode == "fail" or finalizer:
             _fail_report(report, text)
         else:
             self._warn(report, text)
@@ -400,16 +438,29 @@ class GcGuard:
                     chain = None
                     if sample is not None:
                         chain = referrer_chain(sample, owners, labeller, frozen=True, siblings=siblings, ignore=ours)
+                    site = self._sites.site(sample) if self._sites is not None and sample is not None else ""
                     del sample
                     if chain is not None and chain.held_by_pytest:
                         continue  # pytest's own bookkeeping grows per run, not the code under test
-                    leaks.append(Leak(type_name(kind), series, chain, tuple(type_name(k) for k in kind.__mro__)))
+                    sites = self._kind_sites.get(kind, Counter())
+                    leaks.append(
+                        Leak(
+                            type_name(kind),
+                            series,
+                            chain,
+                            tuple(type_name(k) for k in kind.__mro__),
+                            site=site,
+                            site_share=sites[site] if site else 0,
+                            site_total=sum(sites.values()) if site else 0,
+                        )
+                    )
                 samples.clear()
         finally:
             self._rerunning = False
             self._tracker = None
             self._samples = {}
             self._sibling_ids = {}
+            self._kind_sites = {}
             self._rerun_findings = None
         return len(counts) - 1 if suspects else len(runs), unconfirmed, one_time, leaks
 

@@ -19,6 +19,7 @@ from pytest_gcguard.allowlist import AllowList
 from pytest_gcguard.allowlist import AllowListError
 from pytest_gcguard.baseline import BaselineError
 from pytest_gcguard.baseline import check_writable
+from pytest_gcguard.sites import DEFAULT_FRAMES
 
 
 HELP_ENABLE = "check every test for reference cycles and leaks it leaves behind (pytest-gcguard)."
@@ -33,6 +34,10 @@ HELP_ALLOW = (
     "classes or module prefixes whose cycles and leaks are allowed project-wide, one per line, "
     "optionally prefixed with 'cycles:' or 'leaks:'."
 )
+HELP_TRACE = (
+    "run tracemalloc and show where each finding's objects were allocated, keeping N frames (default 5); "
+    "ini: a number, or true/false."
+)
 MODES = ("fail", "warn")
 
 
@@ -46,6 +51,7 @@ class Settings:
     update_baseline: bool = False
     annotations: bool = False
     allow: AllowList = field(default_factory=AllowList)
+    trace: int = 0  # tracemalloc frames kept (--gc-guard-trace); 0: off
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +61,7 @@ class Settings:
             "baseline": None if self.baseline is None else str(self.baseline),
             "update_baseline": self.update_baseline,
             "allow": {"cycles": list(self.allow.cycles), "leaks": list(self.allow.leaks)},
+            "trace": self.trace,
         }
 
 
@@ -87,6 +94,15 @@ def add_options(parser: pytest.Parser) -> None:
         dest="gc_guard_annotations",
         help=HELP_ANNOTATIONS,
     )
+    group.addoption(
+        "--gc-guard-trace",
+        nargs="?",
+        const=str(DEFAULT_FRAMES),
+        default=None,
+        dest="gc_guard_trace",
+        metavar="N",
+        help=HELP_TRACE,
+    )
     parser.addini("gc_guard", HELP_ENABLE, type="bool", default=False)
     parser.addini("gc_guard_mode", HELP_MODE, default="fail")
     parser.addini("gc_guard_leaks", HELP_LEAKS, default="on")
@@ -94,6 +110,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("gc_guard_report", HELP_REPORT, default="")
     parser.addini("gc_guard_baseline", HELP_BASELINE, default="")
     parser.addini("gc_guard_allow", HELP_ALLOW, type="linelist", default=[])
+    parser.addini("gc_guard_trace", HELP_TRACE, default="false")
 
 
 def enabled(config: pytest.Config) -> bool:
@@ -127,6 +144,31 @@ def _repeat(config: pytest.Config) -> int:
     if repeat < 1:
         raise pytest.UsageError(f"{source}: expected a whole number of re-runs >= 1, got {value!r}")
     return repeat
+
+
+def _trace(config: pytest.Config) -> int:
+    """Frames kept by tracemalloc; 0 when tracing is off."""
+    option = config.getoption("gc_guard_trace")
+    if option is not None:
+        source, value = "--gc-guard-trace", str(option)
+        if not value.lstrip("-").isdigit():  # argparse took a path for the optional value
+            hint = " (write --gc-guard-trace=N, or put --gc-guard-trace after the test paths)"
+        else:
+            hint = ""
+    else:
+        source, value = "gc_guard_trace in the ini file", str(config.getini("gc_guard_trace")).strip()
+        hint = ""
+        if value.lower() in ("", "false", "off", "no", "0"):
+            return 0
+        if value.lower() in ("true", "on", "yes"):
+            return DEFAULT_FRAMES
+    try:
+        frames = int(value)
+    except ValueError:
+        frames = 0
+    if frames < 1:
+        raise pytest.UsageError(f"{source}: expected a number of frames >= 1, got {value!r}{hint}")
+    return frames
 
 
 def _path(config: pytest.Config, name: str) -> Path | None:
@@ -164,6 +206,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         update_baseline=update,
         annotations=bool(config.getoption("gc_guard_annotations")) and os.environ.get("GITHUB_ACTIONS") == "true",
         allow=allow,
+        trace=_trace(config),
     )
 
 

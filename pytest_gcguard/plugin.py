@@ -42,6 +42,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[guard_key] = guard
     config.pluginmanager.register(guard, "gcguard-guard")
     config.add_cleanup(guard.restore)
+    if not _is_xdist_controller(config):  # the controller runs no tests: nothing to trace
+        guard.start_tracing()
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") != "no"
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -50,7 +56,8 @@ def pytest_report_header(config: pytest.Config) -> str | None:
         return None
     settings = guard.settings
     leaks = f"on, repeat={settings.repeat}" if settings.leaks else "off"
-    return f"gc-guard: mode={settings.mode} leaks={leaks} (disable with -p no:gcguard)"
+    trace = f" trace={settings.trace} frames" if settings.trace else ""
+    return f"gc-guard: mode={settings.mode} leaks={leaks}{trace} (disable with -p no:gcguard)"
 
 
 __all__ = ["pytest_addoption", "pytest_configure", "pytest_report_header"]

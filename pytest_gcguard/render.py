@@ -12,6 +12,8 @@ from pytest_gcguard.findings import Leak
 
 # Distinct cycle shapes printed for one test before "... and N more".
 MAX_SHAPES_SHOWN = 5
+# Members' allocation sites printed for one cycle before "... and N more".
+MAX_SITES_SHOWN = 8
 
 
 def plural(n: int, word: str, plural: str | None = None) -> str:
@@ -32,6 +34,24 @@ def format_path(path: Sequence[Hop], traced: bool = True) -> str:
     return " ".join(parts) + f" {path[0].label}"
 
 
+def distinct_sites(path: Sequence[Hop]) -> list[str]:
+    """The allocation sites of a path's members, each once, in path order."""
+    return list(dict.fromkeys(hop.site for hop in path if hop.site))
+
+
+def format_sites(path: Sequence[Hop]) -> list[str]:
+    """``allocated at:`` and one line per member (label, then site) when tracing found sites."""
+    members = list(dict.fromkeys((hop.label, hop.site) for hop in path if hop.site))
+    if not members:
+        return []
+    width = min(max(len(label) for label, _ in members), 40)
+    lines = ["allocated at:"]
+    lines.extend(f"  {label:<{width}}  {site}" for label, site in members[:MAX_SITES_SHOWN])
+    if len(members) > MAX_SITES_SHOWN:
+        lines.append(f"  ... and {plural(len(members) - MAX_SITES_SHOWN, 'more member')}")
+    return lines
+
+
 def format_kept_alive(cycle: Cycle) -> str | None:
     if not cycle.kept_alive:
         return None
@@ -45,6 +65,7 @@ def format_cycle(cycle: Cycle, indent: str = "    ") -> list[str]:
     if cycle.count > 1:
         lines.append(f"{indent[:-2]}{cycle.count} cycles like this ({plural(cycle.objects, 'object')}):")
     lines.append(indent + format_path(cycle.path, cycle.traced))
+    lines.extend(indent + line for line in format_sites(cycle.path))
     kept = format_kept_alive(cycle)
     if kept:
         lines.append(indent + kept)
@@ -94,7 +115,26 @@ def format_leak(leak: Leak) -> list[str]:
     ]
     if leak.chain is not None:
         lines.extend(format_chain(leak.chain))
+    if leak.site:
+        if leak.site_total <= 1:
+            share = ""
+        elif leak.site_share == leak.site_total:
+            share = f" (all {leak.site_total} objects of this kind the last run left)"
+        else:
+            share = f" ({leak.site_share} of the {leak.site_total} objects of this kind the last run left)"
+        lines.append(f"  allocated at {leak.site}{share}")
     return lines
+
+
+def format_finalizer_warnings(texts: Sequence[str]) -> str:
+    """Warnings made errors by the user's filters, raised in finalizers of the test's garbage."""
+    lines = ["gc-guard: finalizers of this test's garbage raised warnings that the warning filters make errors:"]
+    lines.extend(f"    {text}" for text in texts)
+    lines.append(
+        "  (Python can report an exception raised in a finalizer only as 'Exception ignored'; "
+        "gc-guard collected this garbage in this test's teardown, so the warning is this test's)"
+    )
+    return "\n".join(lines)
 
 
 def format_leak_report(leaks: Sequence[Leak]) -> str:

@@ -15,7 +15,9 @@ from typing import Any
 
 from pytest_gcguard.baseline import fingerprint
 from pytest_gcguard.findings import Cycle
+from pytest_gcguard.findings import Hop
 from pytest_gcguard.findings import Leak
+from pytest_gcguard.render import distinct_sites
 
 
 SCHEMA = "https://pytest-gcguard.invalid/report-schema.json"
@@ -33,17 +35,28 @@ def gc_model() -> str:
 
 def cycle_finding(nodeid: str, data: dict[str, Any]) -> dict[str, Any]:
     cycle = Cycle.from_dict(data)
-    return {
+    finding: dict[str, Any] = {
         "kind": cycle.kind,
         "status": data.get("status", "info"),
         "fingerprint": fingerprint(nodeid, cycle.kind, cycle.shape),
         "shape": cycle.shape,
-        "path": [{"label": h.label, "type": h.shape, "edge": h.edge} for h in cycle.path],
+        "path": [_hop(h) for h in cycle.path],
         "traced": cycle.traced,
         "count": cycle.count,
         "objects": cycle.objects,
         "kept_alive": cycle.kept_alive,
     }
+    sites = distinct_sites(cycle.path)
+    if sites:
+        finding["allocation"] = sites
+    return finding
+
+
+def _hop(hop: Hop) -> dict[str, str]:
+    data = {"label": hop.label, "type": hop.shape, "edge": hop.edge}
+    if hop.site:
+        data["site"] = hop.site
+    return data
 
 
 def leak_finding(nodeid: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -52,11 +65,11 @@ def leak_finding(nodeid: str, data: dict[str, Any]) -> dict[str, Any]:
     if leak.chain is not None:
         chain = {
             "root": leak.chain.root,
-            "hops": [{"label": h.label, "type": h.shape, "edge": h.edge} for h in leak.chain.hops],
+            "hops": [_hop(h) for h in leak.chain.hops],
             "complete": leak.chain.complete,
             "shared": leak.chain.shared,
         }
-    return {
+    finding: dict[str, Any] = {
         "kind": "leak",
         "status": data.get("status", "failed"),
         "fingerprint": fingerprint(nodeid, "leak", leak.shape),
@@ -67,6 +80,9 @@ def leak_finding(nodeid: str, data: dict[str, Any]) -> dict[str, Any]:
         "per_run": leak.per_run,
         "chain": chain,
     }
+    if leak.site:
+        finding["allocation"] = {"site": leak.site, "share": leak.site_share, "of": leak.site_total}
+    return finding
 
 
 def build(
@@ -83,7 +99,7 @@ def build(
         findings += [leak_finding(nodeid, leak) for leak in payload.get("leaks", ())]
         entry: dict[str, Any] = {"nodeid": nodeid, "outcome": outcome, "reruns": payload.get("reruns", 0)}
         entry["findings"] = findings
-        for key in ("note", "error", "unsaved"):
+        for key in ("note", "error", "unsaved", "finalizer_warnings"):
             if payload.get(key):
                 entry[key] = payload[key]
         entries.append(entry)

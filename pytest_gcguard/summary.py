@@ -12,6 +12,7 @@ from pytest_gcguard.findings import STDLIB
 from pytest_gcguard.findings import TEST_LOCAL
 from pytest_gcguard.findings import Cycle
 from pytest_gcguard.findings import Leak
+from pytest_gcguard.render import distinct_sites
 from pytest_gcguard.render import format_path
 from pytest_gcguard.render import plural
 
@@ -39,6 +40,7 @@ def make_payload(
     leaks: Iterable[tuple[Leak, str]] = (),
     reruns: int = 0,
     unsaved: int = 0,
+    finalizer_warnings: list[str] | None = None,
 ) -> dict[str, Any]:
     """What travels on the teardown report (builtins only, for pytest-xdist)."""
     payload: dict[str, Any] = {
@@ -53,6 +55,8 @@ def make_payload(
         payload["note"] = note
     if unsaved:
         payload["unsaved"] = unsaved
+    if finalizer_warnings:
+        payload["finalizer_warnings"] = list(finalizer_warnings)
     return payload
 
 
@@ -79,6 +83,7 @@ class Summary:
         self.leaks: dict[str, LeakStats] = {}
         self.errors: list[tuple[str, str]] = []
         self.notes: list[tuple[str, str]] = []
+        self.finalizer_warnings: list[tuple[str, str]] = []
         self.tests_rerun = 0
         self.reruns = 0
         self.unsaved_tests = 0
@@ -89,6 +94,8 @@ class Summary:
             self.errors.append((nodeid, str(payload["error"])))
         if payload.get("note"):
             self.notes.append((nodeid, str(payload["note"])))
+        for text in payload.get("finalizer_warnings", ()):
+            self.finalizer_warnings.append((nodeid, str(text)))
         unsaved = int(payload.get("unsaved", 0))
         if unsaved:
             self.unsaved_tests += 1
@@ -127,7 +134,8 @@ class Summary:
         own = self._of_kind(CYCLE)
         local = self._of_kind(TEST_LOCAL)
         stdlib = self._of_kind(STDLIB)
-        if not (own or local or stdlib or self.errors or self.leaks or self.notes or self.unsaved):
+        found = own or local or stdlib or self.leaks or self.finalizer_warnings
+        if not (found or self.errors or self.notes or self.unsaved):
             return []
         lines: list[str] = []
         own_tests = {t for s in own for t in s.tests}
@@ -164,7 +172,19 @@ class Summary:
                 tag = _status_tag(leak_stats.statuses, len(leak_stats.tests))
                 kind = leak.kind.rsplit(".", 1)[-1]
                 lines.append(f"  [{tag}] {kind} (+{leak.per_run} per run), kept alive by {where}")
+                if leak.site:
+                    lines.append(f"      allocated at {leak.site}")
                 lines.append(f"      {_test_ids(leak_stats.tests)}")
+        if self.finalizer_warnings:
+            tests = {nodeid for nodeid, _ in self.finalizer_warnings}
+            lines.append(
+                f"{plural(len(tests), 'test')} left garbage whose finalizers raised warnings "
+                "that the warning filters make errors:"
+            )
+            for nodeid, text in self.finalizer_warnings[:MAX_TESTS_SHOWN]:
+                lines.append(f"  {nodeid}: {text}")
+            if len(self.finalizer_warnings) > MAX_TESTS_SHOWN:
+                lines.append(f"  ... and {len(self.finalizer_warnings) - MAX_TESTS_SHOWN} more")
         for nodeid, note in self.notes:
             lines.append(f"{nodeid}: {note}")
         for nodeid, error in self.errors:
@@ -183,10 +203,13 @@ class Summary:
 
     def _shape_lines(self, stats: ShapeStats) -> list[str]:
         tag = _status_tag(stats.statuses, len(stats.tests))
-        return [
-            f"  [{tag}] {format_path(stats.exemplar.path, stats.exemplar.traced)}",
-            f"      {_test_ids(stats.tests)}",
-        ]
+        lines = [f"  [{tag}] {format_path(stats.exemplar.path, stats.exemplar.traced)}"]
+        sites = distinct_sites(stats.exemplar.path)
+        if sites:
+            more = f", ... and {len(sites) - MAX_TESTS_SHOWN} more" if len(sites) > MAX_TESTS_SHOWN else ""
+            lines.append(f"      allocated at {', '.join(sites[:MAX_TESTS_SHOWN])}{more}")
+        lines.append(f"      {_test_ids(stats.tests)}")
+        return lines
 
 
 def _test_ids(tests: list[str]) -> str:

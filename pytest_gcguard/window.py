@@ -14,6 +14,7 @@ nor our objects in ``gc.garbage``: both are exactly as without the plugin.
 from __future__ import annotations
 
 import gc
+import sys
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -55,6 +56,9 @@ class WindowResult:
     garbage: list[object] = field(default_factory=list)
     heap_was_unfrozen: bool = False  # older garbage may be mixed in: do not judge
     unsaved: int = 0  # cyclic garbage freed after the cap was reached: counted, not analysed
+    # Warnings raised as errors (by the user's warning filters) in finalizers
+    # of the window's garbage: "ResourceWarning: unclosed file <...>".
+    finalizer_warnings: list[str] = field(default_factory=list)
 
 
 # Objects saved per window before saving stops.  DEBUG_SAVEALL keeps what it
@@ -78,6 +82,9 @@ class GarbageWindow:
         self._unsaved = 0
         self._flags_before = 0
         self._garbage_len = 0
+        self._warnings: list[str] = []
+        self._hook_before: Any = None
+        self._hook = self._on_unraisable  # one bound method: compared by identity below
         self.is_open = False
 
     def open(self) -> None:
@@ -91,6 +98,7 @@ class GarbageWindow:
         self._saved = []
         self._saving = True
         self._unsaved = 0
+        self._warnings = []
         gc.callbacks.append(self._on_gc)
         self.is_open = True
 
@@ -109,7 +117,8 @@ class GarbageWindow:
         garbage = [obj for obj in saved if type(obj) is not _FreezeSentinel]
         unfrozen = len(garbage) != len(saved)
         saved.clear()
-        return WindowResult(garbage, unfrozen, self._unsaved)
+        warnings, self._warnings = self._warnings, []
+        return WindowResult(garbage, unfrozen, self._unsaved, warnings)
 
     def detach(self) -> None:
         """Remove our callback and flag, whatever the test did to ``gc.callbacks``."""
@@ -123,12 +132,14 @@ class GarbageWindow:
         # Runs inside the collector: must never raise, and cannot collect.
         try:
             if phase == "start":
+                self._watch_finalizers()
                 self._flags_before = gc.get_debug()
                 self._garbage_len = len(gc.garbage)
                 self._saving_now = self._saving
                 if self._saving:
                     gc.set_debug(self._flags_before | gc.DEBUG_SAVEALL)
                 return
+            self._unwatch_finalizers()
             gc.set_debug(self._flags_before)
             if not self._saving_now:
                 self._unsaved += int(info.get("collected", 0))
@@ -148,3 +159,31 @@ class GarbageWindow:
             del new
         except Exception:  # pragma: no cover - defensive: a callback must not raise
             pass
+
+    # Finalizers (__del__, a file's close) of the garbage run inside the
+    # collection; what they raise Python hands to sys.unraisablehook.  pytest's
+    # hook turns it into a PytestUnraisableExceptionWarning -- never an error
+    # for a warning made an error by a filter (-W error::ResourceWarning),
+    # because it cannot propagate.  We note those, then pass everything on.
+
+    def _watch_finalizers(self) -> None:
+        self._hook_before = sys.unraisablehook
+        sys.unraisablehook = self._hook
+
+    def _unwatch_finalizers(self) -> None:
+        if sys.unraisablehook is self._hook:
+            sys.unraisablehook = self._hook_before
+        self._hook_before = None
+
+    def _on_unraisable(self, unraisable: Any) -> None:
+        exc = getattr(unraisable, "exc_value", None)
+        if isinstance(exc, Warning):
+            # warnings.warn raises only when a filter says "error".
+            try:
+                text = f"{type(exc).__name__}: {exc}"
+            except Exception:
+                text = type(exc).__name__
+            self._warnings.append(text[:500])
+        del exc
+        forward = self._hook_before if self._hook_before is not None else sys.__unraisablehook__
+        forward(unraisable)

@@ -92,6 +92,10 @@ def test_the_warning_class_is_public() -> None:
         ("gc_guard_mode = loud", "ERROR: gc_guard_mode: expected one of fail, warn in the ini file, got 'loud'"),
         # pytest 9.2 rejects a bad bool itself; older pytest leaves it to us, and we name the key.
         ("gc_guard = perhaps", "ERROR: *invalid truth value 'perhaps'"),
+        (
+            "gc_guard_trace = lots",
+            "ERROR: gc_guard_trace in the ini file: expected a number of frames >= 1, got 'lots'",
+        ),
     ],
 )
 def test_bad_ini_values_are_usage_errors(pytester: pytest.Pytester, ini: str, message: str) -> None:
@@ -101,6 +105,29 @@ def test_bad_ini_values_are_usage_errors(pytester: pytest.Pytester, ini: str, me
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--gc-guard-trace=0",), "ERROR: --gc-guard-trace: expected a number of frames >= 1, got '0'"),
+        # nargs="?": a path right after the flag is taken as its value; say how to write it.
+        (("--gc-guard-trace", "tests/"), "*got 'tests/' (write --gc-guard-trace=N, or put --gc-guard-trace after*"),
+    ],
+)
+def test_a_bad_trace_depth_is_rejected(pytester: pytest.Pytester, args: tuple[str, ...], message: str) -> None:
+    result = pytester.runpytest_subprocess("--gc-guard", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+def test_the_trace_ini_value_is_read(pytester: pytest.Pytester) -> None:
+    """``gc_guard_trace = 2`` turns tracing on with two frames: the header says so."""
+    pytester.makeini("[pytest]\ngc_guard = true\ngc_guard_trace = 2\n")
+    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["gc-guard: mode=fail leaks=on, repeat=3 trace=2 frames (disable with -p no:gcguard)"])
 
 
 def test_a_bad_mode_on_the_command_line_is_rejected(pytester: pytest.Pytester) -> None:
