@@ -2,6 +2,7 @@
 
     python bench/compare.py --pyargs networkx.algorithms --rounds 3
     python bench/compare.py path/to/tests --rounds 5 -- -k "not slow"
+    python bench/compare.py --pyargs networkx.classes --trace   # also --gc-guard-trace
 
 Each run is a fresh interpreter that runs ``pytest.main`` and reports its own
 wall time and peak RSS (``resource.getrusage``), so runs do not share a heap
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--trace", action="store_true", help="also run guarded with --gc-guard-trace (tracemalloc)")
     parser.add_argument("extra", nargs="*", help="more pytest arguments, after --")
     options = parser.parse_args(argv)
     target = ["--pyargs", options.pyargs] if options.pyargs else [options.suite or "."]
@@ -84,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         *options.extra,
     ]
     modes = {"plain": common, "guarded": [*common, "--gc-guard", "--gc-guard-mode=warn"]}
+    if options.trace:
+        modes["traced"] = [*modes["guarded"], "--gc-guard-trace"]
     results: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
     for round_ in range(options.rounds):
         for mode, args in modes.items():
@@ -97,13 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     wall = {mode: statistics.median(r["wall"] for r in rs) for mode, rs in results.items()}
     rss = {mode: statistics.median(r["maxrss_kb"] for r in rs) for mode, rs in results.items()}
     same = all(r["outcomes"] == results["plain"][0]["outcomes"] for rs in results.values() for r in rs)
+    others = [mode for mode in modes if mode != "plain"]
     print(
-        f"median wall: plain {wall['plain']:.2f} s, guarded {wall['guarded']:.2f} s, "
-        f"ratio {wall['guarded'] / wall['plain']:.3f}"
+        f"median wall: plain {wall['plain']:.2f} s, "
+        + ", ".join(f"{m} {wall[m]:.2f} s (ratio {wall[m] / wall['plain']:.3f})" for m in others)
     )
     print(
-        f"median peak RSS: plain {rss['plain'] / 1024:.1f} MB, guarded {rss['guarded'] / 1024:.1f} MB, "
-        f"ratio {rss['guarded'] / rss['plain']:.3f}"
+        f"median peak RSS: plain {rss['plain'] / 1024:.1f} MB, "
+        + ", ".join(f"{m} {rss[m] / 1024:.1f} MB (ratio {rss[m] / rss['plain']:.3f})" for m in others)
     )
     print(f"same outcomes in every run: {'yes' if same else 'NO'}")
     return 0 if same else 1

@@ -18,7 +18,7 @@ def test_compare_runs_plain_and_guarded_and_reports_ratios(pytester: pytest.Pyte
         test_tiny="class Ring:\n    def __init__(self):\n        self.me = self\n\ndef test_ring():\n    Ring()\n"
     )
     run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "compare.py"), str(pytester.path), "--rounds", "1"],
+        [sys.executable, str(ROOT / "bench" / "compare.py"), str(pytester.path), "--rounds", "1", "--trace"],
         capture_output=True,
         text=True,
         check=False,
@@ -27,6 +27,10 @@ def test_compare_runs_plain_and_guarded_and_reports_ratios(pytester: pytest.Pyte
     lines = run.stdout.splitlines()
     assert any(line.startswith("round 1 plain ") and "{'passed': 1}" in line for line in lines)
     assert any(line.startswith("round 1 guarded ") and "{'passed': 1}" in line for line in lines)
-    assert any(line.startswith("median wall: plain ") and " ratio " in line for line in lines)
+    assert any(line.startswith("round 1 traced ") and "{'passed': 1}" in line for line in lines)
+    assert any(
+        line.startswith("median wall: plain ") and " guarded " in line and " traced " in line and "(ratio " in line
+        for line in lines
+    )
     assert any(line.startswith("median peak RSS: plain ") for line in lines)
     assert "same outcomes in every run: yes" in lines
