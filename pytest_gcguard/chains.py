@@ -19,6 +19,8 @@ import sys
 import threading
 import time
 import types
+from collections.abc import Sequence
+from typing import cast
 
 from pytest_gcguard.findings import Chain
 from pytest_gcguard.findings import Hop
@@ -86,10 +88,40 @@ def referrer_chain(
     objects of the same kind, to tell how many share the target's container.
     ``ignore``: ids of the caller's own containers, never walked through.
     """
+    (chain,) = referrer_chains(
+        [target],
+        owners,
+        labeller,
+        max_depth=max_depth,
+        time_limit=time_limit,
+        frozen=frozen,
+        siblings=[siblings],
+        ignore=ignore,
+    )
+    return chain
+
+
+def referrer_chains(
+    targets: Sequence[object],
+    owners: CodeOwners | None = None,
+    labeller: Labeller | None = None,
+    *,
+    max_depth: int = MAX_DEPTH,
+    time_limit: float = TIME_LIMIT,
+    frozen: bool = False,
+    siblings: Sequence[frozenset[int]] | None = None,
+    ignore: frozenset[int] = frozenset(),
+) -> list[Chain]:
+    """``referrer_chain`` for many targets at once: one heap pass per level for all of them.
+
+    Each target's search is the same as alone (its own shortest chain); only
+    the ``gc.get_referrers`` call, which walks the whole heap, is shared.
+    """
     owners = owners or CodeOwners()
     labeller = labeller or Labeller()
     deadline = time.monotonic() + time_limit
     ours: set[int] = set(ignore)  # our own frames and containers: never a referrer
+    ours.add(id(targets))
     frame: types.FrameType | None = sys._getframe()
     while frame is not None:
         ours.add(id(frame))
@@ -97,91 +129,150 @@ def referrer_chain(
     if frozen:
         gc.unfreeze()
     try:
-        return _search(target, owners, labeller, ours, max_depth, deadline, siblings)
+        context = _Context(owners, labeller, ours)
+        searches = [
+            _Search(target, siblings[i] if siblings is not None else frozenset()) for i, target in enumerate(targets)
+        ]
+        ours.update(id(search) for search in searches)
+        ours.update({id(searches), id(context)})
+        _run(searches, context, max_depth, deadline)
+        return [search.result or search.cut(context, max_depth) for search in searches]
     finally:
         if frozen:
             gc.freeze()
 
 
-def _search(
-    target: object,
-    owners: CodeOwners,
-    labeller: Labeller,
-    ours: set[int],
-    max_depth: int,
-    deadline: float,
-    siblings: frozenset[int],
-) -> Chain:
-    modules = _module_dicts()
-    running = _running_locals(owners, ours)
+class _Context:
+    """What every search of one call shares: the roots, and the ids of our own objects."""
 
-    def chain(root: str, start: object, **flags: bool) -> Chain:
-        hops, holder = _hops(start, child_of, labeller)
+    def __init__(self, owners: CodeOwners, labeller: Labeller, ours: set[int]) -> None:
+        self.owners = owners
+        self.labeller = labeller
+        self.ours = ours
+        self.modules = _module_dicts()
+        self.running = _running_locals(owners, ours)
+        ours.update({id(self.modules), id(self.running), id(self.__dict__)})
+
+
+class _Search:
+    """One target's breadth-first walk up its referrers, one level per shared heap pass."""
+
+    def __init__(self, target: object, siblings: frozenset[int]) -> None:
+        # Mapping from each object reached to the object it refers to on the way to the target.
+        self.child_of: dict[int, object] = {}
+        self.seen = {id(target)}
+        self.frontier = [target]
+        self.last = target
+        self.depth = 0
+        self.held_by_pytest = False
+        self.siblings = siblings
+        self.result: Chain | None = None
+
+    def ids(self) -> list[int]:
+        """Our containers that refer to objects under search: never referrers."""
+        return [id(self.__dict__), id(self.child_of), id(self.frontier)]
+
+    def chain(self, context: _Context, root: str, start: object, **flags: bool) -> Chain:
+        hops, holder = _hops(start, self.child_of, context.labeller)
         shared = 0
-        if holder is not None and siblings:
-            shared = sum(1 for ref in gc.get_referents(holder) if id(ref) in siblings)
+        if holder is not None and self.siblings:
+            shared = sum(1 for ref in gc.get_referents(holder) if id(ref) in self.siblings)
         return Chain(root, hops, shared=shared, **flags)
 
-    # Mapping from each object reached to the object it refers to on the way to the target.
-    child_of: dict[int, object] = {}
-    seen = {id(target)}
-    frontier = [target]
-    ours.update({id(child_of), id(seen), id(frontier), id(modules), id(running)})
-    depth = 0
-    last = target
-    held_by_pytest = False
-    while frontier and depth < max_depth and time.monotonic() < deadline:
-        for obj in frontier:
-            local = running.get(id(obj))
+    def cut(self, context: _Context, max_depth: int) -> Chain:
+        reason = f"chain cut at depth {self.depth}" if self.depth >= max_depth else "chain search timed out"
+        return self.chain(context, reason, self.last, complete=False)
+
+    def check_running(self, context: _Context) -> None:
+        for obj in self.frontier:
+            local = context.running.get(id(obj))
             if local is not None:
                 name, where = local
-                return chain(f"local {name!r} of {where}", obj)
-        referrers = gc.get_referrers(*frontier)
-        ours.add(id(referrers))
-        frontier_ids = {id(o) for o in frontier}
+                self.result = self.chain(context, f"local {name!r} of {where}", obj)
+                return
+
+    def advance(self, context: _Context, referrers: list[tuple[object, list[object]]]) -> None:
+        """Take this level's referrers (each with the frontier objects it refers to)."""
+        frontier_ids = {id(o) for o in self.frontier}
         next_frontier: list[object] = []
-        ours.add(id(next_frontier))
-        for referrer in referrers:
+        owners, modules, labeller = context.owners, context.modules, context.labeller
+        for referrer, children in referrers:
             rid = id(referrer)
-            if rid in seen or rid in ours or _is_call_arguments(referrer, frontier):
+            if rid in self.seen:
                 continue
-            seen.add(rid)
+            child = next((c for c in children if id(c) in frontier_ids), None)
+            if child is None:
+                continue
+            self.seen.add(rid)
             if owners.is_harness(referrer) or (rid in modules and owners.module_origin(modules[rid]) is Origin.HARNESS):
                 # pytest's own structures (items, fixture definitions, reports,
                 # its modules' globals) are not where a leak of the code under
                 # test lives; a chain only they explain is pytest's retention.
-                held_by_pytest = True
+                self.held_by_pytest = True
                 continue
-            child = next((r for r in gc.get_referents(referrer) if id(r) in frontier_ids), None)
-            if child is None:
-                continue
-            child_of[rid] = child
+            self.child_of[rid] = child
             module = modules.get(rid)
             if module is not None:
                 key = labeller.edge_label(referrer, child)
                 name = key[2:-2] if key.startswith("['") and key.endswith("']") else key
-                return chain(f"module {module}, global {name}", child)
+                self.result = self.chain(context, f"module {module}, global {name}", child)
+                return
             if issubclass(type(referrer), type):
                 start: object = child
                 attribute = labeller.edge_label(referrer, child)
-                grandchild = child_of.get(id(child))
+                grandchild = self.child_of.get(id(child))
                 if attribute == ".__dict__" and grandchild is not None:
                     # Through the class's namespace: name the attribute, start at its value.
                     attribute = labeller.edge_label(child, grandchild)
                     start = grandchild
                 attribute = attribute[2:-2] if attribute.startswith("['") else attribute.lstrip(".")
-                return chain(f"class {type_name(referrer)}, attribute {attribute}", start)
+                root = f"class {type_name(cast(type, referrer))}, attribute {attribute}"
+                self.result = self.chain(context, root, start)
+                return
             next_frontier.append(referrer)
-        referrers.clear()
         if not next_frontier:
-            if held_by_pytest:
-                return chain("pytest's own structures", frontier[0], held_by_pytest=True)
-            return chain(f"{NO_REFERRER} (held by C code or an untracked container)", frontier[0])
-        last = next_frontier[0]
-        frontier = next_frontier
-        depth += 1
-    cut = f"chain cut at depth {depth}" if depth >= max_depth else "chain search timed out"
-    return chain(cut, last, complete=False)
+            if self.held_by_pytest:
+                self.result = self.chain(context, "pytest's own structures", self.frontier[0], held_by_pytest=True)
+            else:
+                root = f"{NO_REFERRER} (held by C code or an untracked container)"
+                self.result = self.chain(context, root, self.frontier[0])
+            return
+        self.last = next_frontier[0]
+        self.frontier = next_frontier
+        self.depth += 1
+
+
+def _run(searches: list[_Search], context: _Context, max_depth: int, deadline: float) -> None:
+    """Advance every unfinished search one level per ``gc.get_referrers`` call."""
+    ours = context.ours
+    while time.monotonic() < deadline:
+        for search in searches:
+            if search.result is None:
+                search.check_running(context)
+        active = [s for s in searches if s.result is None and s.depth < max_depth]
+        if not active:
+            return
+        union: dict[int, object] = {}
+        for search in active:
+            for obj in search.frontier:
+                union.setdefault(id(obj), obj)
+        frontier = list(union.values())
+        ours.update({id(active), id(union), id(frontier)})
+        for search in active:
+            ours.update(search.ids())
+        found = gc.get_referrers(*frontier)
+        ours.add(id(found))
+        referrers: list[tuple[object, list[object]]] = []
+        for referrer in found:
+            if id(referrer) in ours or _is_call_arguments(referrer, frontier):
+                continue
+            referrers.append((referrer, [r for r in gc.get_referents(referrer) if id(r) in union]))
+        found.clear()
+        union.clear()
+        frontier.clear()
+        for search in active:
+            search.advance(context, referrers)
+        referrers.clear()
 
 
 def _is_call_arguments(referrer: object, frontier: list[object]) -> bool:

@@ -48,6 +48,7 @@ _KIND_ORDER = {CYCLE: 0, STDLIB: 1, TEST_LOCAL: 2}
 _PLAIN_CONTAINERS = (dict, list, tuple, set, frozenset)
 _CODE_TYPES = (types.FrameType, types.FunctionType, types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+_TYPE_SUBCLASS = 1 << 31  # Py_TPFLAGS_TYPE_SUBCLASS: the object is a class
 # Hops printed from the start of a long cycle, and from its end, around "… N more objects …".
 MAX_PATH_HOPS = 16
 # Components of one signature that get a labelled path of their own.
@@ -73,18 +74,19 @@ def explain_garbage(
     graph = ObjectGraph(garbage)
     objects = graph.objects
     full = graph.children
-    cut = [owners.held_by_test(obj) for obj in objects]
-    reduced = [[] if cut[v] else kids for v, kids in enumerate(full)]
+    cut = _held_by_test(objects, owners)
+    reduced = [[] if cut[v] else kids for v, kids in enumerate(full)] if any(cut) else full
 
     found: list[tuple[str, list[int], list[list[int]]]] = []
     in_cycle: set[int] = set()
     for component in strongly_connected_components(reduced):
-        if is_cycle(component, reduced):
+        if len(component) > 1 or component[0] in reduced[component[0]]:  # graph.is_cycle, inlined: hot
             found.append((_classify(component, objects, owners), component, reduced))
             in_cycle.update(component)
-    for component in strongly_connected_components(full):
-        if is_cycle(component, full) and in_cycle.isdisjoint(component):
-            found.append((TEST_LOCAL, component, full))
+    if reduced is not full:  # nothing cut: the full graph has the same components
+        for component in strongly_connected_components(full):
+            if is_cycle(component, full) and in_cycle.isdisjoint(component):
+                found.append((TEST_LOCAL, component, full))
     found.sort(key=lambda entry: (_KIND_ORDER[entry[0]], min(entry[1])))
 
     blocked = set().union(*(component for _, component, _ in found)) if found else set()
@@ -202,6 +204,22 @@ def _describe_broken(
     )
 
 
+def _held_by_test(objects: Sequence[object], owners: CodeOwners) -> list[bool]:
+    """``owners.held_by_test`` of each object; decided once per type where the type decides."""
+    by_type: dict[type, bool] = {}
+    cut = []
+    for obj in objects:
+        tp = type(obj)
+        if tp in _CODE_TYPES or tp.__flags__ & _TYPE_SUBCLASS:  # code and classes: per object
+            cut.append(owners.held_by_test(obj))
+            continue
+        held = by_type.get(tp)
+        if held is None:
+            held = by_type[tp] = owners.held_by_test(obj)
+        cut.append(held)
+    return cut
+
+
 def _no_site(obj: object) -> str:
     return ""
 
@@ -275,7 +293,9 @@ def _describe(
             p in members and is_instance_dict(objects[p], candidate) for p in parents[v]
         ):
             folded += 1
-    hanger_types = Counter(short_type_name(type(objects[v])) for v in hangers)
+    hanger_types: Counter[str] = Counter()
+    for tp, n in Counter(type(objects[v]) for v in hangers).items():
+        hanger_types[short_type_name(tp)] += n
     return Cycle(
         kind=kind,
         path=_fold_instance_dicts(tuple(hops)),

@@ -20,17 +20,14 @@ class ObjectGraph:
     def __init__(self, objects: Sequence[object]) -> None:
         self.objects = objects
         index = {id(obj): i for i, obj in enumerate(objects)}
+        get = index.get
         children: list[list[int]] = []
         for obj in objects:
-            seen: set[int] = set()
-            kids: list[int] = []
-            for ref in gc.get_referents(obj):
-                j = index.get(id(ref))
-                if j is not None and j not in seen:
-                    seen.add(j)
-                    kids.append(j)
+            kids = [j for j in map(get, map(id, gc.get_referents(obj))) if j is not None]
+            if len(kids) > 1:
+                kids = list(dict.fromkeys(kids))  # one edge per referent, in order
             children.append(kids)
-        del index
+        del index, get
         self.children = children
 
     def __len__(self) -> int:
@@ -48,11 +45,13 @@ class ObjectGraph:
 def strongly_connected_components(children: Sequence[Sequence[int]]) -> list[list[int]]:
     """Tarjan's algorithm, iterative so that a 100,000-long chain needs no recursion.
 
-    Components come out sinks first (reverse topological order).
+    Components come out sinks first (reverse topological order).  (Hot on
+    garbage-heavy suites: per-vertex state lives in flat lists.)
     """
     n = len(children)
     index = [-1] * n
     low = [0] * n
+    position = [0] * n  # next child to visit
     on_stack = [False] * n
     stack: list[int] = []
     components: list[list[int]] = []
@@ -64,36 +63,41 @@ def strongly_connected_components(children: Sequence[Sequence[int]]) -> list[lis
         counter += 1
         stack.append(root)
         on_stack[root] = True
-        work = [(root, 0)]
+        work = [root]
         while work:
-            vertex, position = work[-1]
+            vertex = work[-1]
             kids = children[vertex]
-            if position < len(kids):
-                work[-1] = (vertex, position + 1)
-                kid = kids[position]
+            at = position[vertex]
+            if at < len(kids):
+                position[vertex] = at + 1
+                kid = kids[at]
                 if index[kid] == -1:
                     index[kid] = low[kid] = counter
                     counter += 1
                     stack.append(kid)
                     on_stack[kid] = True
-                    work.append((kid, 0))
+                    work.append(kid)
                 elif on_stack[kid] and index[kid] < low[vertex]:
                     low[vertex] = index[kid]
-            else:
-                work.pop()
-                if work:
-                    parent = work[-1][0]
-                    if low[vertex] < low[parent]:
-                        low[parent] = low[vertex]
-                if low[vertex] == index[vertex]:
-                    component = []
-                    while True:
-                        member = stack.pop()
-                        on_stack[member] = False
-                        component.append(member)
-                        if member == vertex:
-                            break
-                    components.append(component)
+                continue
+            work.pop()
+            lowest = low[vertex]
+            if work and lowest < low[work[-1]]:
+                low[work[-1]] = lowest
+            if lowest == index[vertex]:
+                if stack[-1] == vertex:  # a single vertex: the common case
+                    stack.pop()
+                    on_stack[vertex] = False
+                    components.append([vertex])
+                    continue
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack[member] = False
+                    component.append(member)
+                    if member == vertex:
+                        break
+                components.append(component)
     return components
 
 

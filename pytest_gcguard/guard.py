@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import gc
 import json
+import sys
+import time
 import warnings
+import weakref
 from collections import Counter
 from collections.abc import Callable
 from collections.abc import Generator
@@ -38,7 +41,7 @@ from pytest_gcguard.allowance import parse_leak_marker
 from pytest_gcguard.allowance import parse_marker
 from pytest_gcguard.baseline import fingerprint
 from pytest_gcguard.chains import NO_REFERRER
-from pytest_gcguard.chains import referrer_chain
+from pytest_gcguard.chains import referrer_chains
 from pytest_gcguard.explain import explain_garbage
 from pytest_gcguard.findings import CYCLE
 from pytest_gcguard.findings import Cycle
@@ -82,10 +85,18 @@ from pytest_gcguard.window import GcState
 # gc-guard stops re-running tests to check it again.
 PRESUMED = 3
 
+# Heap audits (docs/how-it-works.md, "The audit"): one costs a full
+# collection of the whole heap, so they are spaced to take at most this share
+# of the run's time, and at least this many seconds apart; one more runs at
+# the end of the session.
+AUDIT_SHARE = 0.02
+AUDIT_MIN_INTERVAL = 1.0
+
 guard_key = pytest.StashKey["GcGuard"]()
 _findings_key = pytest.StashKey["WindowFindings"]()
 _failed_key = pytest.StashKey[bool]()
 _nextitem_key = pytest.StashKey["pytest.Item | None"]()
+_duration_key = pytest.StashKey[float]()
 
 
 @dataclass
@@ -124,6 +135,10 @@ class GcGuard:
         self._cycle_allowances: dict[str, CycleAllowance] = {}
         self._leak_allowances: dict[str, LeakAllowance] = {}
         self._finished_fixtures: list[str] = []
+        self._item: pytest.Item | None = None
+        # Whether instances of a class can be leak suspects, by class: decided
+        # once per class (weakly: never keep a test's class alive).
+        self._kind_verdicts: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
         # While re-running: what each re-run's window saw, and one live
         # object per tracked kind from the latest re-run (for its chain).
         self._rerunning = False
@@ -142,6 +157,11 @@ class GcGuard:
         # cycles, and inspect.Signature survivors) and each would be re-run.
         self._benign_kinds: dict[str, int] = {}  # by qualified name: never hold a class
         self._one_time_shapes: dict[str, int] = {}
+        # Heap audits: what they found (plain data), and the tests since the last one.
+        self.audits: list[dict[str, Any]] = []
+        self._audit_tests: tuple[str, str, int] | None = None  # first, last, how many
+        self._next_audit = time.monotonic() + AUDIT_MIN_INTERVAL
+        self._last_audit_took = 0.0
 
     def start_tracing(self) -> None:
         if self._tracing is not None:
@@ -175,8 +195,16 @@ class GcGuard:
     # ---- the window around each test
 
     @pytest.fixture(autouse=True)
-    def _gc_guard_window(self, request: pytest.FixtureRequest) -> Iterator[None]:
-        """Watch for cyclic garbage from here until the test's teardown."""
+    def _gc_guard_window(self) -> Iterator[None]:
+        """Watch for cyclic garbage from here until the test's teardown.
+
+        (No ``request`` argument: pytest 9 builds a fixture definition, with
+        an ``inspect.signature`` call, every time a test asks for it.)
+        """
+        item = self._item
+        if item is None:  # pragma: no cover - fixtures are set up inside pytest_runtest_setup
+            yield
+            return
         self._finished_fixtures = []
         # Drop what we hold of an earlier run *before* the heap is frozen:
         # released after the freeze it would be frozen garbage, never freed,
@@ -184,7 +212,7 @@ class GcGuard:
         self._samples = {}
         self.window.open()
         yield
-        self._close_window(request.node)
+        self._close_window(item)
 
     def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any]) -> None:
         if self.window.is_open and fixturedef.scope == "function":
@@ -207,8 +235,9 @@ class GcGuard:
             if self.settings.leaks:
                 # Survivors first: the analysis below makes objects of its own.
                 self._survivors(item, result.garbage, findings)
-            labeller = Labeller(_context_modules(item), self._names)
-            findings.cycles = explain_garbage(result.garbage, self._owners, labeller, self._sites)
+            if result.garbage:
+                labeller = Labeller(_context_modules(item), self._names)
+                findings.cycles = explain_garbage(result.garbage, self._owners, labeller, self._sites)
         except Exception as exc:  # a bug of ours must not fail the user's test
             findings.error = f"{type(exc).__name__}: {exc}"
         finally:
@@ -216,8 +245,40 @@ class GcGuard:
             del result
         if self._rerunning:
             self._rerun_findings = findings  # only the latest: nothing of ours piles up
-        else:
-            item.stash[_findings_key] = findings
+            return
+        item.stash[_findings_key] = findings
+        first, _, count = self._audit_tests or (item.nodeid, "", 0)
+        self._audit_tests = (first, item.nodeid, count + 1)
+        if time.monotonic() >= self._next_audit:
+            self.audit()
+
+    def audit(self, *, final: bool = False) -> None:
+        """Collect the whole heap, frozen part included; keep its cycles as plain data.
+
+        What it finds became garbage while the tests since the last audit ran
+        (or between them): it is reported for that window of tests, never
+        failing one of them.
+        """
+        tests, self._audit_tests = self._audit_tests, None
+        start = time.monotonic()
+        result = self.window.audit(refreeze=not final)
+        try:
+            cycles = explain_garbage(result.garbage, self._owners, Labeller([], self._names), self._sites)
+            error = None
+        except Exception as exc:  # a bug of ours must not fail the run
+            cycles, error = [], f"{type(exc).__name__}: {exc}"
+        finally:
+            result.garbage.clear()
+        own = [cycle.to_dict() for cycle in cycles if cycle.kind == CYCLE]
+        if (own or error) and tests is not None:
+            first, last, count = tests
+            audit: dict[str, Any] = {"first": first, "last": last, "tests": count, "cycles": own}
+            if error:
+                audit["error"] = error
+            self.audits.append(audit)
+        del result, cycles
+        took = self._last_audit_took = time.monotonic() - start
+        self._next_audit = time.monotonic() + max(took / AUDIT_SHARE, AUDIT_MIN_INTERVAL)
 
     def _latest_rerun(self) -> WindowFindings | None:
         """What the last re-run's window saw (set by the fixture, during run_again)."""
@@ -230,7 +291,24 @@ class GcGuard:
         in_garbage = {id(obj) for obj in garbage}
         in_garbage.update(id(obj) for obj in gc.garbage)
         young = [obj for obj in gc.get_objects() if id(obj) not in in_garbage]
-        findings.suspects = suspect_kinds(young, self._owners)
+        findings.suspects = suspect_kinds(young, self._owners, self._kind_verdicts)
+        if findings.suspects:
+            # Instances of classes made during the test belong to modules it
+            # imported for the first time (numpy's, scipy's): module state,
+            # not growth.  A leak of such a class shows in the next test that
+            # makes its instances, once the class is older than the window.
+            young_ids = {id(obj) for obj in young}
+            findings.suspects = {k: n for k, n in findings.suspects.items() if id(k) not in young_ids}
+            new_modules = [m for m in list(sys.modules.values()) if id(m) in young_ids]
+            if findings.suspects and new_modules:
+                # Likewise what those modules' globals hold (a PytestTester per scipy subpackage).
+                module_state: set[int] = set()
+                for module in new_modules:
+                    module_state |= held_by(module, young)
+                young = [obj for obj in young if id(obj) not in module_state]
+                kept = suspect_kinds(young, self._owners, self._kind_verdicts)
+                findings.suspects = {k: n for k, n in kept.items() if k in findings.suspects}
+            del young_ids, new_modules
         instance = getattr(item, "instance", None)
         if findings.suspects and instance is not None:
             # What setup_method stores on the test class's instance lives as
@@ -238,7 +316,8 @@ class GcGuard:
             # pytest's retention, not the code under test's.
             on_instance = held_by(instance, young)
             young = [obj for obj in young if id(obj) not in on_instance]
-            findings.suspects = suspect_kinds(young, self._owners)
+            kept = suspect_kinds(young, self._owners, self._kind_verdicts)
+            findings.suspects = {k: n for k, n in kept.items() if k in findings.suspects}
         tracker = self._tracker if self._rerunning else None
         if findings.suspects and not self._rerunning:
             tracker = findings.tracker = LiveTracker(findings.suspects)
@@ -259,6 +338,10 @@ class GcGuard:
 
     # ---- judging, when the teardown report is made
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self._item = item  # for the window fixture (also during re-runs)
+
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
         item.stash[_nextitem_key] = nextitem
 
@@ -272,6 +355,8 @@ class GcGuard:
         if call.when != "teardown":
             if report.failed or report.skipped:
                 item.stash[_failed_key] = True
+            if call.when == "call":
+                item.stash[_duration_key] = call.duration
             return report
         findings = item.stash.get(_findings_key, None)
         if findings is None:
@@ -281,6 +366,16 @@ class GcGuard:
         return report
 
     def _judge(self, item: pytest.Item, report: pytest.TestReport, findings: WindowFindings) -> None:
+        if not (
+            findings.cycles
+            or findings.suspects
+            or findings.finalizer_warnings
+            or findings.error
+            or findings.unjudgeable
+            or findings.unsaved
+        ):
+            report.gc_guard = make_payload(())  # type: ignore[attr-defined]  # a clean test: nothing to judge
+            return
         # A test that already failed keeps its own failure only; a test that
         # unfroze the heap let older garbage into its window.
         not_judged = item.stash.get(_failed_key, False) or findings.unjudgeable or report.failed
@@ -303,6 +398,8 @@ class GcGuard:
         presumed = {c.fingerprint for c in failing if self._one_time_shapes.get(c.fingerprint, 0) >= PRESUMED}
         unsure = [c for c in failing if c.fingerprint not in self._recurring and c.fingerprint not in presumed]
         one_time = set(presumed)
+        if not not_judged and suspects and findings.tracker is not None:
+            suspects = self._still_alive(item, suspects, findings.tracker)
         if not not_judged and (unsure or suspects):
             reruns, unconfirmed, rerun_one_time, leaks = self._rerun(item, unsure, suspects, findings.tracker)
             one_time |= rerun_one_time
@@ -378,6 +475,20 @@ class GcGuard:
         else:
             self._warn(report, text)
 
+    def _still_alive(self, item: pytest.Item, suspects: list[type], tracker: LiveTracker) -> list[type]:
+        """The suspects that are still alive after a heap audit, when an audit costs less than a re-run.
+
+        Survivors can be garbage: members of a cycle through an object older
+        than the test, which the frozen heap keeps (networkx's held_karp tests
+        leave such graphs).  Re-running would show them "growing"; an audit
+        frees them, and names the cycle in its report.
+        """
+        if self._last_audit_took > item.stash.get(_duration_key, 0.0):
+            return suspects
+        self.audit()
+        alive = tracker.counts(suspects, frozen=True)
+        return [kind for kind, n in zip(suspects, alive) if n]
+
     def _is_known(self, nodeid: str, kind: str, shape: str) -> bool:
         """In the baseline -- or being recorded into it (--gc-guard-update-baseline)."""
         return self.settings.update_baseline or fingerprint(nodeid, kind, shape) in self.known
@@ -425,36 +536,8 @@ class GcGuard:
                 one_time = {c.fingerprint for c in failing if c.fingerprint not in recurring}
             leaks = []
             if unconfirmed is None and suspects:
-                owners, labeller = self._owners, Labeller(_context_modules(item), self._names)
-                samples = self._samples
-                self._samples = {}
-                ours = frozenset({id(samples), id(self.__dict__)})
-                for i, kind in enumerate(suspects):
-                    series = tuple(run[i] for run in counts)
-                    if not grows_every_time(series):
-                        continue
-                    sample = samples.get(kind)
-                    siblings = frozenset(self._sibling_ids.get(kind, ()))
-                    chain = None
-                    if sample is not None:
-                        chain = referrer_chain(sample, owners, labeller, frozen=True, siblings=siblings, ignore=ours)
-                    site = self._sites.site(sample) if self._sites is not None and sample is not None else ""
-                    del sample
-                    if chain is not None and chain.held_by_pytest:
-                        continue  # pytest's own bookkeeping grows per run, not the code under test
-                    sites = self._kind_sites.get(kind, Counter())
-                    leaks.append(
-                        Leak(
-                            type_name(kind),
-                            series,
-                            chain,
-                            tuple(type_name(k) for k in kind.__mro__),
-                            site=site,
-                            site_share=sites[site] if site else 0,
-                            site_total=sum(sites.values()) if site else 0,
-                        )
-                    )
-                samples.clear()
+                grown = [(kind, tuple(run[i] for run in counts)) for i, kind in enumerate(suspects)]
+                leaks = self._leaks(item, [(kind, series) for kind, series in grown if grows_every_time(series)])
         finally:
             self._rerunning = False
             self._tracker = None
@@ -463,6 +546,44 @@ class GcGuard:
             self._kind_sites = {}
             self._rerun_findings = None
         return len(counts) - 1 if suspects else len(runs), unconfirmed, one_time, leaks
+
+    def _leaks(self, item: pytest.Item, grown: list[tuple[type, tuple[int, ...]]]) -> list[Leak]:
+        """Leaks of the kinds that grew: one chain each, from one batched referrer search."""
+        samples, self._samples = self._samples, {}
+        try:
+            kinds = [kind for kind, _ in grown if kind in samples]
+            chains = referrer_chains(
+                [samples[kind] for kind in kinds],
+                self._owners,
+                Labeller(_context_modules(item), self._names),
+                frozen=True,
+                siblings=[frozenset(self._sibling_ids.get(kind, ())) for kind in kinds],
+                ignore=frozenset({id(samples), id(self.__dict__)}),
+            )
+            chain_of = dict(zip(kinds, chains))
+            sites = self._sites
+            site_of = {kind: sites.site(samples[kind]) for kind in kinds} if sites is not None else {}
+        finally:
+            samples.clear()
+        leaks = []
+        for kind, series in grown:
+            chain = chain_of.get(kind)
+            if chain is not None and chain.held_by_pytest:
+                continue  # pytest's own bookkeeping grows per run, not the code under test
+            site = site_of.get(kind, "")
+            shares = self._kind_sites.get(kind, Counter())
+            leaks.append(
+                Leak(
+                    type_name(kind),
+                    series,
+                    chain,
+                    tuple(type_name(k) for k in kind.__mro__),
+                    site=site,
+                    site_share=shares[site] if site else 0,
+                    site_total=sum(shares.values()) if site else 0,
+                )
+            )
+        return leaks
 
     # ---- reporting
 
@@ -478,9 +599,17 @@ class GcGuard:
     def pytest_sessionfinish(self) -> None:
         # Before pytest_unconfigure: pytest's unraisable plugin collects there,
         # and must see an unfrozen heap.
+        if self.window.is_open:
+            self.window.detach()  # interrupted inside a test
+        if self.state.froze:
+            self.audit(final=True)
         self.restore()
+        for audit in self.audits:
+            self.summary.add_audit(audit)
         if hasattr(self.config, "workerinput"):
-            return  # the xdist controller writes the files, with every worker's data
+            # The xdist controller writes the files, with every worker's data.
+            self.config.workeroutput["gc_guard_audits"] = self.audits  # type: ignore[attr-defined]
+            return
         settings = self.settings
         if settings.report is not None:
             document = build_report(
@@ -488,6 +617,7 @@ class GcGuard:
                 plugin_version=__version__,
                 pytest_version=pytest.__version__,
                 settings=settings.as_json(),
+                audits=self.summary.audits,
             )
             baseline_file.write_atomically(settings.report, json.dumps(document, indent=2) + "\n")
         if settings.update_baseline and settings.baseline is not None:
@@ -495,6 +625,12 @@ class GcGuard:
             new = {e.fingerprint: e for e in entries}
             self.baseline_update = (len(new), len(set(new) - set(self.known)), len(set(self.known) - set(new)))
             baseline_file.write_atomically(settings.baseline, baseline_file.render(entries))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """pytest-xdist, on the controller: a worker's heap audits arrive with its output."""
+        for audit in getattr(node, "workeroutput", {}).get("gc_guard_audits", ()):
+            self.summary.add_audit(audit)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if hasattr(self.config, "workerinput"):

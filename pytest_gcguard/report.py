@@ -91,8 +91,9 @@ def build(
     plugin_version: str,
     pytest_version: str,
     settings: dict[str, Any],
+    audits: Iterable[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The report: run metadata, then each checked test (node id, outcome, payload)."""
+    """The report: run metadata, each checked test (node id, outcome, payload), and the heap audits."""
     entries = []
     for nodeid, outcome, payload in tests:
         findings = [cycle_finding(nodeid, c) for c in payload.get("cycles", ())]
@@ -115,4 +116,19 @@ def build(
         },
         "settings": settings,
         "tests": entries,
+        "audits": [audit_entry(audit) for audit in audits],
     }
+
+
+def audit_entry(audit: dict[str, Any]) -> dict[str, Any]:
+    """A heap audit: the window of tests it covers, and the cycles it found (kind ``audit``)."""
+    findings = []
+    for data in audit["cycles"]:
+        finding = cycle_finding("(heap audit)", data)
+        finding["kind"] = "audit"
+        finding["status"] = "info"
+        findings.append(finding)
+    entry = {"first": audit["first"], "last": audit["last"], "tests": audit["tests"], "findings": findings}
+    if audit.get("error"):
+        entry["error"] = audit["error"]
+    return entry

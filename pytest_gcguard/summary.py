@@ -88,6 +88,7 @@ class Summary:
         self.reruns = 0
         self.unsaved_tests = 0
         self.unsaved = 0
+        self.audits: list[dict[str, Any]] = []
 
     def add(self, nodeid: str, payload: dict[str, Any]) -> None:
         if payload.get("error"):
@@ -124,6 +125,10 @@ class Summary:
             status = str(data.get("status", INFO))
             stats.statuses[status] = stats.statuses.get(status, 0) + 1
 
+    def add_audit(self, audit: dict[str, Any]) -> None:
+        """What a heap audit found, for the window of tests it covers (from any worker)."""
+        self.audits.append(audit)
+
     def _of_kind(self, kind: str) -> list[ShapeStats]:
         found = [s for s in self.shapes.values() if s.kind == kind]
         # Shapes that failed tests first, then the most widespread.
@@ -134,7 +139,7 @@ class Summary:
         own = self._of_kind(CYCLE)
         local = self._of_kind(TEST_LOCAL)
         stdlib = self._of_kind(STDLIB)
-        found = own or local or stdlib or self.leaks or self.finalizer_warnings
+        found = own or local or stdlib or self.leaks or self.finalizer_warnings or self.audits
         if not (found or self.errors or self.notes or self.unsaved):
             return []
         lines: list[str] = []
@@ -185,6 +190,8 @@ class Summary:
                 lines.append(f"  {nodeid}: {text}")
             if len(self.finalizer_warnings) > MAX_TESTS_SHOWN:
                 lines.append(f"  ... and {len(self.finalizer_warnings) - MAX_TESTS_SHOWN} more")
+        if self.audits:
+            lines.extend(self._audit_lines(verbose))
         for nodeid, note in self.notes:
             lines.append(f"{nodeid}: {note}")
         for nodeid, error in self.errors:
@@ -199,6 +206,37 @@ class Summary:
                 f"re-ran {plural(self.tests_rerun, 'test')} ({plural(self.reruns, 'run')}) "
                 "to confirm leaks and tell one-time cycles"
             )
+        return lines
+
+    def _audit_lines(self, verbose: bool) -> list[str]:
+        """Heap audits' cycles grouped by shape, each with the windows of tests it was made in."""
+        shapes: dict[str, tuple[Cycle, list[str]]] = {}
+        count = 0
+        for audit in self.audits:
+            window = audit["first"] if audit["tests"] == 1 else f"{audit['first']} ... {audit['last']}"
+            window = f"during {plural(audit['tests'], 'test')}: {window}"
+            for data in audit["cycles"]:
+                cycle = Cycle.from_dict(data)
+                count += cycle.count
+                _, windows = shapes.setdefault(cycle.shape, (cycle, []))
+                if window not in windows:
+                    windows.append(window)
+        errors = [audit["error"] for audit in self.audits if audit.get("error")]
+        lines = [
+            f"heap audit: {plural(count, 'reference cycle')} through objects older than the test that dropped "
+            f"them, in {plural(len(shapes), 'shape')} (not failing; each was made during the tests shown):"
+        ]
+        ordered = sorted(shapes.values(), key=lambda entry: -len(entry[1]))
+        shown = ordered if verbose else ordered[:MAX_TESTS_SHOWN]
+        for cycle, windows in shown:
+            lines.append(f"  {format_path(cycle.path, cycle.traced)}")
+            for window in windows if verbose else windows[:MAX_TESTS_SHOWN]:
+                lines.append(f"      {window}")
+            if not verbose and len(windows) > MAX_TESTS_SHOWN:
+                lines.append(f"      ... and {len(windows) - MAX_TESTS_SHOWN} more windows")
+        if len(shown) < len(ordered):
+            lines.append(f"  ... and {plural(len(ordered) - len(shown), 'more shape')}; -v lists them")
+        lines.extend(f"  could not explain an audit's garbage: {error}" for error in errors)
         return lines
 
     def _shape_lines(self, stats: ShapeStats) -> list[str]:

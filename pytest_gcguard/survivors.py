@@ -13,6 +13,7 @@ import gc
 import sys
 import weakref
 from collections.abc import Iterable
+from collections.abc import MutableMapping
 from collections.abc import Sequence
 
 from pytest_gcguard.ownership import CodeOwners
@@ -52,29 +53,39 @@ _CACHING_MODULES = frozenset(
 )
 
 
-def suspect_kinds(survivors: Iterable[object], owners: CodeOwners) -> dict[type, int]:
+def suspect_kinds(
+    survivors: Iterable[object], owners: CodeOwners, verdicts: MutableMapping[type, bool] | None = None
+) -> dict[type, int]:
     """Kinds (classes) of survivors worth a re-run, with how many survived.
 
     Only instances of Python classes count: builtin containers and
     interpreter objects survive around everything (pytest's reports are made
     of them) and say nothing without a retention path.  Instances of pytest's
-    and pluggy's classes are pytest's bookkeeping.
+    and pluggy's classes are pytest's bookkeeping.  ``verdicts`` caches, per
+    class, whether its instances can be suspects (pass one across calls).
     """
     # Plain dicts, not collections.Counter: a Counter is an instance of a
     # Python class, and our own bookkeeping must never look like a survivor.
     kinds: dict[type, int] = {}
-    verdicts: dict[type, bool] = {}
+    known: dict[type, bool] = {}  # this call's verdicts: a plain dict is the fastest lookup
     for obj in survivors:
         tp = type(obj)
-        suspect = verdicts.get(tp)
+        suspect = known.get(tp)
         if suspect is None:
-            # Growth is followed by weak reference: a class whose instances
-            # cannot be weakly referenced would need a whole-heap count per
-            # re-run (docs/how-it-works.md, Limits).
-            suspect = (
-                is_python_class(tp) and weakly_referable(tp) and not issubclass(tp, type) and _worth_a_rerun(tp, owners)
-            )
-            verdicts[tp] = suspect
+            suspect = verdicts.get(tp) if verdicts is not None and is_python_class(tp) else None
+            if suspect is None:
+                # Growth is followed by weak reference: a class whose instances
+                # cannot be weakly referenced would need a whole-heap count per
+                # re-run (docs/how-it-works.md, Limits).
+                suspect = (
+                    is_python_class(tp)
+                    and weakly_referable(tp)
+                    and not issubclass(tp, type)
+                    and _worth_a_rerun(tp, owners)
+                )
+                if verdicts is not None and is_python_class(tp):
+                    verdicts[tp] = suspect
+            known[tp] = suspect
         if suspect and not refers_to_pytest(obj, owners):
             kinds[tp] = kinds.get(tp, 0) + 1
     return kinds

@@ -67,7 +67,7 @@ class WindowResult:
 # Past the cap the collector frees garbage as usual and we only count it
 # (the "cap" strategy of docs/how-it-works.md; it works the same on every
 # collector: generational, incremental and free-threaded).
-SAVE_CAP = 20_000
+SAVE_CAP = 4_000
 
 
 class GarbageWindow:
@@ -101,6 +101,27 @@ class GarbageWindow:
         self._warnings = []
         gc.callbacks.append(self._on_gc)
         self.is_open = True
+
+    def audit(self, refreeze: bool = True) -> WindowResult:
+        """Collect the whole heap, the frozen part too, and return what was saved.
+
+        The per-test windows cannot see a cycle that runs through an object
+        older than the test: that object is frozen (docs/how-it-works.md,
+        "The audit").  Nor is frozen garbage ever freed.  An audit unfreezes,
+        collects with saving on, and freezes again.  Called between windows.
+        """
+        gc.unfreeze()
+        self._state.froze = False
+        self._saved = []
+        self._saving = True
+        self._unsaved = 0
+        self._warnings = []
+        gc.callbacks.append(self._on_gc)
+        result = self.close()
+        if refreeze:
+            gc.freeze()
+            self._state.froze = True
+        return result
 
     def close(self) -> WindowResult:
         """Collect once more and return everything saved; the caller must drop it."""

@@ -1,0 +1,136 @@
+"""The heap audit: cycles through objects older than the test (issue 4, acceptance 5).
+
+Each test's window sees only objects made since it opened; everything older
+is frozen.  A cycle that runs through an older object is found by the audit
+(an unfrozen full collection), reported for the window of tests it covers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+LIB = """
+class Node:
+    def __init__(self, name):
+        self.name = name
+        self.other = None
+
+    def __repr__(self):
+        return f"Node({self.name!r})"
+"""
+
+THROUGH_OLD = """
+import time
+import lib
+
+OLD = [lib.Node("old")]  # made at import: frozen before any test runs
+
+
+def test_links_into_old():
+    node = lib.Node("new")
+    old = OLD.pop()
+    node.other, old.other = old, node
+
+
+def test_slow():
+    time.sleep({sleep})
+
+
+def test_after():
+    pass
+"""
+
+
+def test_a_cycle_through_an_older_object_is_reported_by_the_audit_with_its_window(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    pytester.makepyfile(lib=LIB, test_old=THROUGH_OLD.replace("{sleep}", "0"))
+    result = guarded("--gc-guard-report=report.json", "--gc-guard-leaks=off")
+    # Reported, never failing: no single test can be blamed.
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "heap audit: 1 reference cycle through objects older than the test that dropped them, in 1 shape*",
+            "  Node('old') --.other--> Node('new') --.other--> Node('old')",
+            "      during 3 tests: test_old.py::test_links_into_old ... test_old.py::test_after",
+        ]
+    )
+    report = json.loads((pytester.path / "report.json").read_text())
+    jsonschema.validate(report, json.loads((ROOT / "docs" / "report-schema.json").read_text()))
+    (audit,) = report["audits"]
+    assert (audit["first"], audit["last"], audit["tests"]) == (
+        "test_old.py::test_links_into_old",
+        "test_old.py::test_after",
+        3,
+    )
+    (finding,) = audit["findings"]
+    assert finding["kind"] == "audit" and finding["objects"] == 2
+    # The window of the test itself saw nothing (the blind spot the audit covers).
+    assert all(test["findings"] == [] for test in report["tests"])
+
+
+def test_a_periodic_audit_covers_the_tests_since_the_last_one(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """Audits are at least a second apart: after a slow test, one runs and covers the tests so far."""
+    pytester.makepyfile(lib=LIB, test_old=THROUGH_OLD.replace("{sleep}", "1.2"))
+    result = guarded("--gc-guard-leaks=off")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["      during 2 tests: test_old.py::test_links_into_old ... test_old.py::test_slow"])
+
+
+def test_the_audit_finds_nothing_on_a_clean_suite(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """pytest's own garbage between tests (reports, failed tests' tracebacks, fixtures) is no finding."""
+    pytester.makepyfile(
+        test_clean="""
+        import pytest
+
+        @pytest.fixture(scope="module")
+        def shared():
+            return {"a": [1, 2]}
+
+        def test_fails(shared):
+            assert shared["a"] == [3]
+
+        def test_raises():
+            with pytest.raises(ValueError) as excinfo:
+                raise ValueError("x")
+            assert excinfo.value
+
+        @pytest.mark.xfail
+        def test_xfails():
+            raise KeyError
+
+        def test_slow():
+            import time
+            time.sleep(1.2)
+
+        def test_last(shared):
+            pass
+        """
+    )
+    result = guarded()
+    result.assert_outcomes(passed=3, failed=1, xfailed=1)
+    assert "heap audit" not in result.stdout.str()
+
+
+def test_audits_of_xdist_workers_reach_the_controller(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    pytest.importorskip("xdist")
+    pytester.makepyfile(lib=LIB, test_old=THROUGH_OLD.replace("{sleep}", "0"))
+    result = pytester.runpytest_subprocess(
+        "--gc-guard", "-p", "no:cacheprovider", "--gc-guard-leaks=off", "-n", "2", "--dist", "loadfile"
+    )
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["  Node('old') --.other--> Node('new') --.other--> Node('old')"])
