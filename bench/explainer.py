@@ -14,7 +14,12 @@ from __future__ import annotations
 
 import argparse
 import gc
+import sys
 import time
+from pathlib import Path
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's package, installed or not
 
 
 class Leaked:

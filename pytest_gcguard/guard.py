@@ -88,9 +88,9 @@ PRESUMED = 3
 # Heap audits (docs/how-it-works.md, "The audit"): one costs a full
 # collection of the whole heap, so they are spaced to take at most this share
 # of the run's time, and at least this many seconds apart; one more runs at
-# the end of the session.
-AUDIT_SHARE = 0.02
-AUDIT_MIN_INTERVAL = 1.0
+# the end of the session.  (Audits before a re-run come on top, see _still_alive.)
+AUDIT_SHARE = 0.01
+AUDIT_MIN_INTERVAL = 2.0
 
 guard_key = pytest.StashKey["GcGuard"]()
 _findings_key = pytest.StashKey["WindowFindings"]()
@@ -300,24 +300,18 @@ class GcGuard:
             young_ids = {id(obj) for obj in young}
             findings.suspects = {k: n for k, n in findings.suspects.items() if id(k) not in young_ids}
             new_modules = [m for m in list(sys.modules.values()) if id(m) in young_ids]
-            if findings.suspects and new_modules:
-                # Likewise what those modules' globals hold (a PytestTester per scipy subpackage).
-                module_state: set[int] = set()
-                for module in new_modules:
-                    module_state |= held_by(module, young)
-                young = [obj for obj in young if id(obj) not in module_state]
+            # Likewise what those modules' globals hold (a PytestTester per
+            # scipy subpackage); and what setup_method stores on the test
+            # class's instance lives as long as pytest keeps the item
+            # (pytest-dev/pytest#11374): pytest's retention, not the code under test's.
+            instance = getattr(item, "instance", None)
+            roots = new_modules if instance is None else [*new_modules, instance]
+            if findings.suspects and roots:
+                kept_alive = held_by(roots, young, young_ids)
+                young = [obj for obj in young if id(obj) not in kept_alive]
                 kept = suspect_kinds(young, self._owners, self._kind_verdicts)
                 findings.suspects = {k: n for k, n in kept.items() if k in findings.suspects}
-            del young_ids, new_modules
-        instance = getattr(item, "instance", None)
-        if findings.suspects and instance is not None:
-            # What setup_method stores on the test class's instance lives as
-            # long as pytest keeps the item (pytest-dev/pytest#11374):
-            # pytest's retention, not the code under test's.
-            on_instance = held_by(instance, young)
-            young = [obj for obj in young if id(obj) not in on_instance]
-            kept = suspect_kinds(young, self._owners, self._kind_verdicts)
-            findings.suspects = {k: n for k, n in kept.items() if k in findings.suspects}
+            del young_ids, new_modules, roots
         tracker = self._tracker if self._rerunning else None
         if findings.suspects and not self._rerunning:
             tracker = findings.tracker = LiveTracker(findings.suspects)
@@ -483,8 +477,8 @@ class GcGuard:
         leave such graphs).  Re-running would show them "growing"; an audit
         frees them, and names the cycle in its report.
         """
-        if self._last_audit_took > item.stash.get(_duration_key, 0.0):
-            return suspects
+        if 2 * self._last_audit_took > item.stash.get(_duration_key, 0.0):
+            return suspects  # the test is quick: re-running it costs less
         self.audit()
         alive = tracker.counts(suspects, frozen=True)
         return [kind for kind, n in zip(suspects, alive) if n]

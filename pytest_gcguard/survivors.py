@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import sys
 import weakref
+from collections.abc import Container
 from collections.abc import Iterable
 from collections.abc import MutableMapping
 from collections.abc import Sequence
@@ -129,15 +130,18 @@ def _worth_a_rerun(tp: type, owners: CodeOwners) -> bool:
     return owners.type_origin(tp) is not Origin.HARNESS
 
 
-def held_by(root: object, young: Sequence[object]) -> set[int]:
-    """Ids of the ``young`` objects reachable from ``root`` (through young objects only).
+def held_by(roots: Sequence[object], young: Sequence[object], young_ids: Container[int] | None = None) -> set[int]:
+    """Ids of the ``young`` objects reachable from ``roots`` (through young objects only).
 
-    ``root`` is old (made before the window); its own instance ``__dict__``
-    (old on 3.9/3.10) is passed through, so its attributes count.
+    An old root's own instance ``__dict__`` (old on 3.9/3.10) is passed
+    through, so its attributes count.  ``young_ids``: the ids of ``young``,
+    when the caller has them.
     """
-    young_ids = {id(obj) for obj in young}
+    if young_ids is None:
+        young_ids = {id(obj) for obj in young}
+    root_ids = {id(root) for root in roots}
     reached: set[int] = set()
-    frontier = [root]
+    frontier = list(roots)
     while frontier:
         following = []
         for current in frontier:
@@ -147,7 +151,7 @@ def held_by(root: object, young: Sequence[object]) -> set[int]:
                     if rid not in reached:
                         reached.add(rid)
                         following.append(ref)
-                elif current is root and type(ref) is dict:
+                elif id(current) in root_ids and type(ref) is dict:
                     following.append(ref)
         frontier = following
     return reached

@@ -68,6 +68,9 @@ class WindowResult:
 # (the "cap" strategy of docs/how-it-works.md; it works the same on every
 # collector: generational, incremental and free-threaded).
 SAVE_CAP = 4_000
+# An audit collects what many tests left frozen; saving more of it at once
+# spares a second full collection (of the whole heap) in most audits.
+AUDIT_SAVE_CAP = 20_000
 
 
 class GarbageWindow:
@@ -116,8 +119,12 @@ class GarbageWindow:
         self._saving = True
         self._unsaved = 0
         self._warnings = []
+        cap, self._cap = self._cap, max(self._cap, AUDIT_SAVE_CAP)
         gc.callbacks.append(self._on_gc)
-        result = self.close()
+        try:
+            result = self.close()
+        finally:
+            self._cap = cap
         if refreeze:
             gc.freeze()
             self._state.froze = True

@@ -80,8 +80,8 @@ def test_a_cycle_through_an_older_object_is_reported_by_the_audit_with_its_windo
 def test_a_periodic_audit_covers_the_tests_since_the_last_one(
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
 ) -> None:
-    """Audits are at least a second apart: after a slow test, one runs and covers the tests so far."""
-    pytester.makepyfile(lib=LIB, test_old=THROUGH_OLD.replace("{sleep}", "1.2"))
+    """Audits are at least two seconds apart: after a slow test, one runs and covers the tests so far."""
+    pytester.makepyfile(lib=LIB, test_old=THROUGH_OLD.replace("{sleep}", "2.2"))
     result = guarded("--gc-guard-leaks=off")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["      during 2 tests: test_old.py::test_links_into_old ... test_old.py::test_slow"])
@@ -113,7 +113,7 @@ def test_the_audit_finds_nothing_on_a_clean_suite(
 
         def test_slow():
             import time
-            time.sleep(1.2)
+            time.sleep(2.2)
 
         def test_last(shared):
             pass
