@@ -153,3 +153,13 @@ def test_tracing_is_stopped_only_when_we_started_it(
     assert json.loads((pytester.path / "tracing.json").read_text()) == expected
     # Sites are found either way.
     result.stdout.fnmatch_lines([f"      Graph('one')    lib.py:{line_of('one')} in make_ring"])
+
+
+def test_sites_cross_from_xdist_workers(pytester: pytest.Pytester) -> None:
+    """Workers trace; the controller (which runs no test) prints their sites."""
+    pytest.importorskip("xdist")
+    pytester.makepyfile(lib=LIB, test_it=TESTS)
+    result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "--gc-guard-trace", "-n", "2")
+    result.assert_outcomes(passed=2, errors=2)
+    sites = ", ".join(f"lib.py:{line_of(tag)} in make_ring" for tag in ("one", "two", "three"))
+    result.stdout.fnmatch_lines(["*gc-guard summary*", "*", f"      allocated at {sites}"])
