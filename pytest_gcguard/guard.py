@@ -596,7 +596,7 @@ class GcGuard:
         if self.window.is_open:
             self.window.detach()  # interrupted inside a test
         if self.state.froze:
-            self.audit(final=True)
+            self.audit(final=True)  # leaves the heap unfrozen; restore() makes sure
         self.restore()
         for audit in self.audits:
             self.summary.add_audit(audit)

@@ -113,8 +113,10 @@ class GarbageWindow:
         "The audit").  Nor is frozen garbage ever freed.  An audit unfreezes,
         collects with saving on, and freezes again.  Called between windows.
         """
+        # state.froze stays set even without a refreeze: GcState.restore()
+        # unfreezes once more, which CPython 3.12.1 needs (it puts a few
+        # hundred startup objects back in the permanent generation).
         gc.unfreeze()
-        self._state.froze = False
         self._saved = []
         self._saving = True
         self._unsaved = 0
