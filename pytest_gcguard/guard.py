@@ -97,6 +97,9 @@ _findings_key = pytest.StashKey["WindowFindings"]()
 _failed_key = pytest.StashKey[bool]()
 _nextitem_key = pytest.StashKey["pytest.Item | None"]()
 _duration_key = pytest.StashKey[float]()
+# The payload of every clean test, shared: payloads are never changed once
+# made, and pytest keeps every report, so a clean test adds nothing of ours.
+_CLEAN_PAYLOAD = make_payload(())
 
 
 @dataclass
@@ -368,7 +371,7 @@ class GcGuard:
             or findings.unjudgeable
             or findings.unsaved
         ):
-            report.gc_guard = make_payload(())  # type: ignore[attr-defined]  # a clean test: nothing to judge
+            report.gc_guard = _CLEAN_PAYLOAD  # type: ignore[attr-defined]  # a clean test: nothing to judge
             return
         # A test that already failed keeps its own failure only; a test that
         # unfroze the heap let older garbage into its window.
