@@ -191,7 +191,7 @@ class GcGuard:
             leaks = _marker(item, "allow_leaks", parse_leak_marker)
             if leaks is not None:
                 self._leak_allowances[item.nodeid] = leaks
-        self._owners = CodeOwners(test_files)
+        self._owners = CodeOwners(test_files, _plugin_packages(self.config))
         if self._sites is not None:
             self._sites = SiteFinder(self._owners, self.config.rootpath)
 
@@ -670,6 +670,16 @@ def _fail_report(report: pytest.TestReport, text: str) -> None:
     """Turn a passed teardown report into the gc-guard failure."""
     report.outcome = "failed"
     report.longrepr = text
+
+
+def _plugin_packages(config: pytest.Config) -> set[str]:
+    """Top-level packages of the pytest plugins installed through entry points: test harness."""
+    names = set()
+    for plugin, _ in config.pluginmanager.list_plugin_distinfo():
+        name = getattr(plugin, "__name__", None)
+        if isinstance(name, str) and name:
+            names.add(name.partition(".")[0])
+    return names
 
 
 def _context_modules(item: pytest.Item) -> list[str]:

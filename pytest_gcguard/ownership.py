@@ -9,6 +9,7 @@ classes defined there, pytest's own objects -- leaves no cycle.
 from __future__ import annotations
 
 import enum
+import importlib.util
 import os
 import sys
 import sysconfig
@@ -28,17 +29,38 @@ class Origin(enum.Enum):
     NEUTRAL = "neutral"  # builtin containers and interpreter objects: no code of their own
 
 
-_HARNESS_PACKAGES = ("_pytest", "pytest", "pluggy", "pytest_gcguard", "xdist", "execnet")
+# The test harness: pytest and pluggy, this plugin, xdist, and Hypothesis
+# (its ConjectureData <-> provider cycles come with every example a @given
+# test runs; they are the harness's, not the code under test's).  pytest
+# plugins installed through entry points are added per session (guard.py).
+_HARNESS_PACKAGES = (
+    "_pytest",
+    "pytest",
+    "pluggy",
+    "pytest_gcguard",
+    "xdist",
+    "execnet",
+    "hypothesis",
+    "_hypothesis_pytestplugin",
+    "_hypothesis_globals",
+)
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
 _type_module = type.__dict__["__module__"].__get__
 
 
-def _package_dir(name: str) -> str | None:
+def _origin_file(name: str) -> str | None:
+    """Where a top-level package's ``__init__.py`` or a module lives, imported or not (nothing is imported)."""
     module = sys.modules.get(name)
     filename = getattr(module, "__file__", None) if module is not None else None
     if not is_a(filename, str):
-        return None
-    return os.path.dirname(os.path.realpath(filename)) + os.sep
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        filename = spec.origin if spec is not None else None
+        if not is_a(filename, str) or not os.path.isabs(filename):
+            return None
+    return os.path.realpath(filename)
 
 
 def _stdlib_dirs() -> tuple[str, ...]:
@@ -53,9 +75,13 @@ class CodeOwners:
     ``test_files`` are the collected test modules and conftest files.
     """
 
-    def __init__(self, test_files: Iterable[str] = ()) -> None:
+    def __init__(self, test_files: Iterable[str] = (), harness: Iterable[str] = ()) -> None:
         self._test_files = frozenset(os.path.realpath(f) for f in test_files)
-        self._harness_dirs = tuple(d for d in (_package_dir(p) for p in _HARNESS_PACKAGES) if d is not None)
+        self._harness = frozenset(_HARNESS_PACKAGES) | frozenset(harness)
+        files = [f for f in map(_origin_file, sorted(self._harness)) if f is not None]
+        # A package is its directory; a single-module plugin (pytest_timeout.py) its file.
+        self._harness_dirs = tuple(os.path.dirname(f) + os.sep for f in files if os.path.basename(f) == "__init__.py")
+        self._harness_files = frozenset(f for f in files if os.path.basename(f) != "__init__.py")
         self._stdlib_dirs = _stdlib_dirs()
         self._by_file: dict[str, Origin] = {}
         self._by_module: dict[str, Origin] = {}
@@ -76,7 +102,7 @@ class CodeOwners:
         real = os.path.realpath(filename)
         if real in self._test_files or os.path.basename(real) == "conftest.py":
             return Origin.TEST
-        if real.startswith(self._harness_dirs):
+        if real.startswith(self._harness_dirs) or real in self._harness_files:
             return Origin.HARNESS
         if real.startswith(self._stdlib_dirs) and "-packages" + os.sep not in real:
             return Origin.STDLIB
@@ -94,7 +120,7 @@ class CodeOwners:
         if module_name == "builtins":
             return Origin.NEUTRAL
         top = module_name.partition(".")[0]
-        if top in _HARNESS_PACKAGES:
+        if top in self._harness:
             return Origin.HARNESS
         module = sys.modules.get(module_name)
         if module is None or type(module) is not types.ModuleType:
