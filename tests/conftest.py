@@ -7,6 +7,17 @@ from collections.abc import Sequence
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _inner_sessions_without_hypothesis(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner pytest sessions start without Hypothesis's plugin, which costs about 1 s per session.
+
+    (Hypothesis is in the test extras for tests/test_plugins.py, which opts back in.)
+    """
+    if "pytester" in request.fixturenames:
+        request.getfixturevalue("pytester")  # it clears PYTEST_ADDOPTS when set up: set ours after
+        monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest")
+
+
 @pytest.fixture
 def guarded(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
     """Run pytest with --gc-guard in a subprocess, so the inner session has a heap of its own."""

@@ -49,9 +49,10 @@ def test_makes_rings(x):
 
 
 def test_hypothesis_own_cycles_do_not_fail_a_clean_given_test(
-    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("hypothesis")
+    monkeypatch.delenv("PYTEST_ADDOPTS")  # this test needs Hypothesis's plugin (tests/conftest.py)
     pytester.makepyfile(lib=LIB, test_given=GIVEN)
     result = guarded("-rA")
     result.assert_outcomes(passed=2, errors=1)
