@@ -73,23 +73,26 @@ def suspect_kinds(
         tp = type(obj)
         suspect = known.get(tp)
         if suspect is None:
-            suspect = verdicts.get(tp) if verdicts is not None and is_python_class(tp) else None
-            if suspect is None:
-                # Growth is followed by weak reference: a class whose instances
-                # cannot be weakly referenced would need a whole-heap count per
-                # re-run (docs/how-it-works.md, Limits).
-                suspect = (
-                    is_python_class(tp)
-                    and weakly_referable(tp)
-                    and not issubclass(tp, type)
-                    and _worth_a_rerun(tp, owners)
-                )
-                if verdicts is not None and is_python_class(tp):
-                    verdicts[tp] = suspect
+            if not is_python_class(tp):
+                suspect = False
+            elif verdicts is None:
+                suspect = _may_be_suspect(tp, owners)
+            else:
+                suspect = verdicts.get(tp)
+                if suspect is None:
+                    suspect = verdicts[tp] = _may_be_suspect(tp, owners)
             known[tp] = suspect
         if suspect and not refers_to_pytest(obj, owners):
             kinds[tp] = kinds.get(tp, 0) + 1
     return kinds
+
+
+def _may_be_suspect(tp: type, owners: CodeOwners) -> bool:
+    """Whether instances of a Python class can be leak suspects (the same for every instance)."""
+    # Growth is followed by weak reference: a class whose instances cannot be
+    # weakly referenced would need a whole-heap count per re-run
+    # (docs/how-it-works.md, Limits).
+    return weakly_referable(tp) and not issubclass(tp, type) and _worth_a_rerun(tp, owners)
 
 
 def refers_to_pytest(obj: object, owners: CodeOwners, depth: int = _PYTEST_DEPTH) -> bool:

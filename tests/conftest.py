@@ -28,6 +28,24 @@ def guarded(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
     return run
 
 
+# A small library for inner test suites: a class whose instances link up, and a ring of two.
+NODE_LIB = """
+class Node:
+    def __init__(self, name):
+        self.name = name
+        self.other = None
+
+    def __repr__(self):
+        return f"Node({self.name!r})"
+
+
+def ring():
+    a, b = Node("a"), Node("b")
+    a.other, b.other = b, a
+    return a
+"""
+
+
 def cycle_pattern(labels: Sequence[str], edges: Sequence[str]) -> re.Pattern[str]:
     """A printed cycle ``A --e1--> B --e2--> ... --> A``, starting at any member.
 

@@ -13,18 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import NODE_LIB
+
 
 ROOT = Path(__file__).resolve().parent.parent
 
-LIB = """
-class Node:
-    def __init__(self, name):
-        self.name = name
-        self.other = None
-
-    def __repr__(self):
-        return f"Node({self.name!r})"
-"""
+LIB = NODE_LIB
 
 THROUGH_OLD = """
 import time

@@ -11,24 +11,11 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.conftest import NODE_LIB
 from tests.conftest import assert_cycle
 
 
-LIB = """
-class Node:
-    def __init__(self, name):
-        self.name = name
-        self.other = None
-
-    def __repr__(self):
-        return f"Node({self.name!r})"
-
-
-def ring():
-    a, b = Node("a"), Node("b")
-    a.other, b.other = b, a
-    return a
-"""
+LIB = NODE_LIB
 
 GIVEN = """
 from hypothesis import given, settings, strategies as st
