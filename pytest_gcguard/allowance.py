@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_gcguard.findings import CYCLE
+from pytest_gcguard.findings import UNCOLLECTABLE
 from pytest_gcguard.findings import Cycle
 from pytest_gcguard.labels import type_name
 
@@ -84,7 +85,7 @@ class Verdict:
 
 def judge(cycles: Sequence[Cycle], allowance: CycleAllowance | None) -> Verdict:
     """Split a test's failing-kind cycles into failing and allowed."""
-    own = [c for c in cycles if c.kind == CYCLE]
+    own = [c for c in cycles if c.kind in (CYCLE, UNCOLLECTABLE)]
     if allowance is None:
         return Verdict(failing=tuple(own), allowed=())
     allowed = [c for c in own if allowance.covers(c)]

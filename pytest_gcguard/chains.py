@@ -25,7 +25,6 @@ from typing import cast
 from pytest_gcguard.findings import Chain
 from pytest_gcguard.findings import Hop
 from pytest_gcguard.labels import Labeller
-from pytest_gcguard.labels import object_label
 from pytest_gcguard.labels import type_name
 from pytest_gcguard.ownership import CodeOwners
 from pytest_gcguard.ownership import Origin
@@ -291,7 +290,7 @@ def _hops(start: object, child_of: dict[int, object], labeller: Labeller) -> tup
     while True:
         child = child_of.get(id(node))
         edge = "" if child is None else labeller.edge_label(node, child)
-        hops.append(Hop(object_label(node), type_name(type(node)), edge))
+        hops.append(Hop(labeller.label(node), type_name(type(node)), edge))
         if child is None:
             return tuple(hops), holder
         holder = node

@@ -36,7 +36,6 @@ from pytest_gcguard.graph import strongly_connected_components
 from pytest_gcguard.labels import Labeller
 from pytest_gcguard.labels import is_a
 from pytest_gcguard.labels import is_instance_dict
-from pytest_gcguard.labels import object_label
 from pytest_gcguard.labels import short_type_name
 from pytest_gcguard.labels import type_name
 from pytest_gcguard.ownership import CodeOwners
@@ -61,10 +60,13 @@ def explain_garbage(
     owners: CodeOwners | None = None,
     labeller: Labeller | None = None,
     sites: SiteFinder | None = None,
+    ignore: Callable[[object], bool] | None = None,
 ) -> list[Cycle]:
     """The reference cycles among ``garbage``, grouped by shape, failing kinds first.
 
     With ``sites`` (tracemalloc running), every printed member carries its allocation site.
+    With ``ignore``, a cycle that has an ignored member is left out, with the
+    objects it keeps alive (the ``pytest_gcguard_ignore`` hook).
     """
     if not garbage:
         return []
@@ -72,6 +74,11 @@ def explain_garbage(
     labeller = labeller or Labeller()
     site = sites.site if sites is not None else _no_site
     graph = ObjectGraph(garbage)
+    if ignore is not None:
+        kept = _without_ignored(graph, ignore)
+        if kept is not None:
+            del graph
+            return explain_garbage(kept, owners, labeller, sites)
     objects = graph.objects
     full = graph.children
     cut = _held_by_test(objects, owners)
@@ -134,6 +141,42 @@ def explain_garbage(
     return _group(cycles)
 
 
+def _without_ignored(graph: ObjectGraph, ignore: Callable[[object], bool]) -> list[object] | None:
+    """The garbage without the components that have an ignored member, nor the objects
+    they reach that are in no cycle; ``None`` when nothing is ignored.
+
+    Dropping only the ignored objects would leave the rest of their cycles as
+    broken chains, reported as cycles the collector could not trace.
+    """
+    objects = graph.objects
+    ignored = [v for v, obj in enumerate(objects) if _is_ignored(ignore, obj)]
+    if not ignored:
+        return None
+    full = graph.children
+    component_of: dict[int, list[int]] = {}
+    cyclic: set[int] = set()
+    for component in strongly_connected_components(full):
+        for v in component:
+            component_of[v] = component
+        if is_cycle(component, full):
+            cyclic.update(component)
+    dropped: set[int] = set()
+    for v in ignored:
+        dropped.update(component_of[v])
+    # Hangers-on of the dropped cycles go too, but not other cycles they reach.
+    blocked = cyclic | dropped
+    reachable(list(dropped), full, blocked=blocked)
+    dropped |= blocked - cyclic
+    return [obj for v, obj in enumerate(objects) if v not in dropped]
+
+
+def _is_ignored(ignore: Callable[[object], bool], obj: object) -> bool:
+    try:
+        return bool(ignore(obj))
+    except Exception:
+        return False  # a raising hook ignores nothing; it never fails the run
+
+
 def _classify(component: list[int], objects: Sequence[object], owners: CodeOwners) -> str:
     origins = {owners.origin(objects[v]) for v in component}
     if origins & {Origin.USER, Origin.TEST}:
@@ -192,7 +235,7 @@ def _describe_broken(
     for position, v in enumerate(chain):
         obj = objects[v]
         edge = labeller.edge_label(obj, objects[chain[position + 1]]) if position + 1 < len(chain) else ""
-        hops.append(Hop(object_label(obj), _shape_token(obj), edge, site(obj)))
+        hops.append(Hop(labeller.label(obj), _shape_token(obj), edge, site(obj)))
     return Cycle(
         kind=kind,
         path=tuple(hops),
@@ -284,7 +327,7 @@ def _describe(
             continue
         obj = objects[vertex]
         head = objects[path[(position + 1) % len(path)]]
-        hops.append(Hop(object_label(obj), _shape_token(obj), labeller.edge_label(obj, head), site(obj)))
+        hops.append(Hop(labeller.label(obj), _shape_token(obj), labeller.edge_label(obj, head), site(obj)))
     members = set(component)
     folded = 0
     for v in component:

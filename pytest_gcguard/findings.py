@@ -18,6 +18,9 @@ from typing import Any
 CYCLE = "cycle"  # made by the code under test: fails the gate
 TEST_LOCAL = "test-local"  # only the test's own references close it: never fails
 STDLIB = "stdlib"  # lies wholly inside the standard library: never fails
+# The collector could not free it (a legacy tp_del finalizer): it stays in
+# gc.garbage for good.  Fails the gate whoever's code made it.
+UNCOLLECTABLE = "uncollectable"
 
 _INDEX = re.compile(r"\[[^\]]*\]")
 

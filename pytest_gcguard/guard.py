@@ -14,6 +14,7 @@ Registered as a plugin object only when the guard is on (``plugin.py``):
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import sys
@@ -44,6 +45,7 @@ from pytest_gcguard.chains import NO_REFERRER
 from pytest_gcguard.chains import referrer_chains
 from pytest_gcguard.explain import explain_garbage
 from pytest_gcguard.findings import CYCLE
+from pytest_gcguard.findings import UNCOLLECTABLE
 from pytest_gcguard.findings import Cycle
 from pytest_gcguard.findings import Leak
 from pytest_gcguard.labels import Labeller
@@ -54,6 +56,7 @@ from pytest_gcguard.ownership import CodeOwners
 from pytest_gcguard.render import format_finalizer_warnings
 from pytest_gcguard.render import format_leak_report
 from pytest_gcguard.render import format_test_report
+from pytest_gcguard.render import format_uncollectable_report
 from pytest_gcguard.render import plural
 from pytest_gcguard.report import build as build_report
 from pytest_gcguard.rerun import run_again
@@ -239,12 +242,18 @@ class GcGuard:
                 # Survivors first: the analysis below makes objects of its own.
                 self._survivors(item, result.garbage, findings)
             if result.garbage:
-                labeller = Labeller(_context_modules(item), self._names)
-                findings.cycles = explain_garbage(result.garbage, self._owners, labeller, self._sites)
+                findings.cycles = explain_garbage(
+                    result.garbage, self._owners, self._labeller(item), self._sites, self._ignore(item)
+                )
+            if result.uncollectable:
+                findings.cycles[:0] = _uncollectable(
+                    explain_garbage(result.uncollectable, self._owners, self._labeller(item), self._sites)
+                )
         except Exception as exc:  # a bug of ours must not fail the user's test
             findings.error = f"{type(exc).__name__}: {exc}"
         finally:
             result.garbage.clear()
+            result.uncollectable.clear()
             del result
         if self._rerunning:
             self._rerun_findings = findings  # only the latest: nothing of ours piles up
@@ -266,7 +275,9 @@ class GcGuard:
         start = time.monotonic()
         result = self.window.audit(refreeze=not final)
         try:
-            cycles = explain_garbage(result.garbage, self._owners, Labeller([], self._names), self._sites)
+            cycles = explain_garbage(
+                result.garbage, self._owners, self._labeller(None), self._sites, self._ignore(None)
+            )
             error = None
         except Exception as exc:  # a bug of ours must not fail the run
             cycles, error = [], f"{type(exc).__name__}: {exc}"
@@ -282,6 +293,27 @@ class GcGuard:
         del result, cycles
         took = self._last_audit_took = time.monotonic() - start
         self._next_audit = time.monotonic() + max(took / AUDIT_SHARE, AUDIT_MIN_INTERVAL)
+
+    # ---- the extension hooks (hookspecs.py), called only when implemented
+
+    def _labeller(self, item: pytest.Item | None) -> Labeller:
+        hook = self.config.hook.pytest_gcguard_label
+        custom = (lambda obj: hook(obj=obj)) if hook.get_hookimpls() else None
+        return Labeller(_context_modules(item) if item is not None else (), self._names, custom)
+
+    def _ignore(self, item: pytest.Item | None) -> Callable[[object], bool] | None:
+        if not self.config.hook.pytest_gcguard_ignore.get_hookimpls():
+            return None
+        # item.ihook: only the conftest.py files that apply to the test's path.
+        hook = (item.ihook if item is not None else self.config.hook).pytest_gcguard_ignore
+
+        def ignored(obj: object) -> bool:
+            try:
+                return hook(obj=obj, item=item) is True
+            except Exception:
+                return False  # a raising hook ignores nothing; it never fails the run
+
+        return ignored
 
     def _latest_rerun(self) -> WindowFindings | None:
         """What the last re-run's window saw (set by the fixture, during run_again)."""
@@ -360,6 +392,7 @@ class GcGuard:
             return report
         del item.stash[_findings_key]
         self._judge(item, report, findings)
+        self._call_report_hook(item, report, report.gc_guard)
         return report
 
     def _judge(self, item: pytest.Item, report: pytest.TestReport, findings: WindowFindings) -> None:
@@ -393,7 +426,12 @@ class GcGuard:
         unconfirmed = None
         suspects = [k for k in suspects if self._benign_kinds.get(type_name(k), 0) < PRESUMED]
         presumed = {c.fingerprint for c in failing if self._one_time_shapes.get(c.fingerprint, 0) >= PRESUMED}
-        unsure = [c for c in failing if c.fingerprint not in self._recurring and c.fingerprint not in presumed]
+        # (Uncollectable garbage stays for good, even made once: no re-run tells it apart.)
+        unsure = [
+            c
+            for c in failing
+            if c.kind == CYCLE and c.fingerprint not in self._recurring and c.fingerprint not in presumed
+        ]
         one_time = set(presumed)
         if not not_judged and suspects and findings.tracker is not None:
             suspects = self._still_alive(item, suspects, findings.tracker)
@@ -418,7 +456,7 @@ class GcGuard:
                 status = ONE_TIME
             elif id(cycle) in known:
                 status = KNOWN
-            elif id(cycle) in allowed or cycle.kind == CYCLE:
+            elif id(cycle) in allowed or cycle.kind in (CYCLE, UNCOLLECTABLE):
                 status = ALLOWED
             else:
                 status = INFO
@@ -459,9 +497,13 @@ class GcGuard:
         if not_judged or not (failing or leaks or finalizer):
             return
         parts = []
-        if failing:
+        stuck = [c for c in failing if c.kind == UNCOLLECTABLE]
+        if stuck:
+            parts.append(format_uncollectable_report(stuck))
+        if len(stuck) < len(failing):
             extra = f"\n  ({verdict.exceeded})" if verdict.exceeded else ""
-            parts.append(format_test_report(failing, unsaved=findings.unsaved) + extra)
+            cycles = [c for c in failing if c.kind != UNCOLLECTABLE]
+            parts.append(format_test_report(cycles, unsaved=findings.unsaved) + extra)
         if leaks:
             parts.append(format_leak_report(leaks))
         if finalizer:
@@ -471,6 +513,15 @@ class GcGuard:
             _fail_report(report, text)
         else:
             self._warn(report, text)
+
+    def _call_report_hook(self, item: pytest.Item, report: pytest.TestReport, payload: dict[str, Any]) -> None:
+        if not (payload["cycles"] or payload["leaks"] or payload.get("uncollectable")):
+            return
+        try:
+            item.ihook.pytest_gcguard_report(item=item, report=report, findings=payload)
+        except Exception as exc:
+            # The user's hook: its error is shown, the test's outcome stays ours to decide.
+            self._warn(report, f"pytest_gcguard_report hook raised {type(exc).__name__}: {exc}")
 
     def _still_alive(self, item: pytest.Item, suspects: list[type], tracker: LiveTracker) -> list[type]:
         """The suspects that are still alive after a heap audit, when an audit costs less than a re-run.
@@ -548,11 +599,13 @@ class GcGuard:
         """Leaks of the kinds that grew: one chain each, from one batched referrer search."""
         samples, self._samples = self._samples, {}
         try:
-            kinds = [kind for kind, _ in grown if kind in samples]
+            ignore = self._ignore(item)
+            ignored = {kind for kind, _ in grown if kind in samples and ignore is not None and ignore(samples[kind])}
+            kinds = [kind for kind, _ in grown if kind in samples and kind not in ignored]
             chains = referrer_chains(
                 [samples[kind] for kind in kinds],
                 self._owners,
-                Labeller(_context_modules(item), self._names),
+                self._labeller(item),
                 frozen=True,
                 siblings=[frozenset(self._sibling_ids.get(kind, ())) for kind in kinds],
                 ignore=frozenset({id(samples), id(self.__dict__)}),
@@ -564,6 +617,8 @@ class GcGuard:
             samples.clear()
         leaks = []
         for kind, series in grown:
+            if kind in ignored:
+                continue  # the pytest_gcguard_ignore hook said so
             chain = chain_of.get(kind)
             if chain is not None and chain.held_by_pytest:
                 continue  # pytest's own bookkeeping grows per run, not the code under test
@@ -680,6 +735,11 @@ def _plugin_packages(config: pytest.Config) -> set[str]:
         if isinstance(name, str) and name:
             names.add(name.partition(".")[0])
     return names
+
+
+def _uncollectable(cycles: list[Cycle]) -> list[Cycle]:
+    """Findings of the kind ``uncollectable``: whoever's code made them, they are never freed."""
+    return [dataclasses.replace(cycle, kind=UNCOLLECTABLE) for cycle in cycles]
 
 
 def _context_modules(item: pytest.Item) -> list[str]:

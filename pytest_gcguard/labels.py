@@ -24,6 +24,7 @@ import sys
 import types
 import weakref
 from collections import deque
+from collections.abc import Callable
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from typing import Any
@@ -338,10 +339,28 @@ class Labeller:
     ``NameCache``, shared across analyses when the caller passes one.
     """
 
-    def __init__(self, context_modules: Iterable[str] = (), names: NameCache | None = None) -> None:
+    def __init__(
+        self,
+        context_modules: Iterable[str] = (),
+        names: NameCache | None = None,
+        custom: Callable[[object], object] | None = None,
+    ) -> None:
         self._context_modules = tuple(context_modules)
         self._names = names if names is not None else NameCache()
         self._namespaces: dict[int, tuple[type, dict[str, object]]] = {}
+        # A user's labels (the pytest_gcguard_label hook): a str, or None for ours.
+        self._custom = custom
+
+    def label(self, obj: object) -> str:
+        """The object's label: the user's, when a hook gives one, else ``object_label``."""
+        if self._custom is not None:
+            try:
+                text = self._custom(obj)
+            except Exception:
+                text = None  # a raising hook gets our label, never a failed run
+            if is_a(text, str):
+                return _truncate(str.__str__(text), MAX_LABEL_LEN)
+        return object_label(obj)
 
     def _namespace(self, tp: type) -> dict[str, object]:
         cached = self._namespaces.get(id(tp))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_gcguard import hookspecs
 from pytest_gcguard.guard import GcGuard
 from pytest_gcguard.guard import guard_key
 from pytest_gcguard.options import add_options
@@ -25,6 +26,10 @@ MARKER_LINES = (
     "allow_leaks(reason=None, *, types=None): let this test leak objects (only of the "
     "given classes or qualified names, when given). See pytest-gcguard's docs.",
 )
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,4 +65,4 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return f"gc-guard: mode={settings.mode} leaks={leaks}{trace} (disable with -p no:gcguard)"
 
 
-__all__ = ["pytest_addoption", "pytest_configure", "pytest_report_header"]
+__all__ = ["pytest_addhooks", "pytest_addoption", "pytest_configure", "pytest_report_header"]

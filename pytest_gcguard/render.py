@@ -72,6 +72,15 @@ def format_cycle(cycle: Cycle, indent: str = "    ") -> list[str]:
     return lines
 
 
+def _format_shapes(cycles: Sequence[Cycle]) -> list[str]:
+    lines = []
+    for cycle in cycles[:MAX_SHAPES_SHOWN]:
+        lines.extend(format_cycle(cycle))
+    if len(cycles) > MAX_SHAPES_SHOWN:
+        lines.append(f"  ... and {plural(len(cycles) - MAX_SHAPES_SHOWN, 'more shape')}")
+    return lines
+
+
 def format_test_report(cycles: Sequence[Cycle], *, unsaved: int = 0, hint: bool = True) -> str:
     """The text of a gc-guard failure or warning for one test."""
     count = sum(c.count for c in cycles)
@@ -80,10 +89,7 @@ def format_test_report(cycles: Sequence[Cycle], *, unsaved: int = 0, hint: bool 
         f"gc-guard: test created {plural(count, 'reference cycle')} ({plural(objects, 'object')}) "
         "that only the cycle collector can free"
     ]
-    for cycle in cycles[:MAX_SHAPES_SHOWN]:
-        lines.extend(format_cycle(cycle))
-    if len(cycles) > MAX_SHAPES_SHOWN:
-        lines.append(f"  ... and {plural(len(cycles) - MAX_SHAPES_SHOWN, 'more shape')}")
+    lines.extend(_format_shapes(cycles))
     if unsaved:
         lines.append(
             f"  +{plural(unsaved, 'more object')} in cycles, freed without being analysed "
@@ -91,6 +97,17 @@ def format_test_report(cycles: Sequence[Cycle], *, unsaved: int = 0, hint: bool 
         )
     if hint:
         lines.append('  to exempt: @pytest.mark.allow_cycles(reason="...")')
+    return "\n".join(lines)
+
+
+def format_uncollectable_report(cycles: Sequence[Cycle]) -> str:
+    """The text of a gc-guard failure or warning for objects the collector could not free."""
+    objects = sum(c.objects + c.kept_alive for c in cycles)
+    lines = [
+        f"gc-guard: test left {plural(objects, 'object')} that the cycle collector cannot free "
+        "(a legacy tp_del finalizer in a cycle); they stay in gc.garbage for good"
+    ]
+    lines.extend(_format_shapes(cycles))
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from pytest_gcguard.findings import CYCLE
 from pytest_gcguard.findings import STDLIB
 from pytest_gcguard.findings import TEST_LOCAL
+from pytest_gcguard.findings import UNCOLLECTABLE
 from pytest_gcguard.findings import Cycle
 from pytest_gcguard.findings import Leak
 from pytest_gcguard.render import distinct_sites
@@ -139,7 +140,8 @@ class Summary:
         own = self._of_kind(CYCLE)
         local = self._of_kind(TEST_LOCAL)
         stdlib = self._of_kind(STDLIB)
-        found = own or local or stdlib or self.leaks or self.finalizer_warnings or self.audits
+        stuck = self._of_kind(UNCOLLECTABLE)
+        found = own or local or stdlib or stuck or self.leaks or self.finalizer_warnings or self.audits
         if not (found or self.errors or self.notes or self.unsaved):
             return []
         lines: list[str] = []
@@ -154,6 +156,14 @@ class Summary:
                 f"{plural(len(own_tests), 'test')} created reference cycles: {plural(len(own), 'shape')} ({detail})"
             )
             for stats in own:
+                lines.extend(self._shape_lines(stats))
+        if stuck:
+            tests = {t for s in stuck for t in s.tests}
+            lines.append(
+                f"{plural(len(tests), 'test')} left objects the collector cannot free (in gc.garbage for good): "
+                f"{plural(len(stuck), 'shape')}"
+            )
+            for stats in stuck:
                 lines.extend(self._shape_lines(stats))
         for shapes, what in (
             (local, "test-local cycles (made by the test's own code; not failing)"),

@@ -59,6 +59,10 @@ class WindowResult:
     # Warnings raised as errors (by the user's warning filters) in finalizers
     # of the window's garbage: "ResourceWarning: unclosed file <...>".
     finalizer_warnings: list[str] = field(default_factory=list)
+    # What the collector could not free (objects with a legacy tp_del
+    # finalizer, and what they reach): it put them in gc.garbage, where they
+    # stay, as without gc-guard.
+    uncollectable: list[object] = field(default_factory=list)
 
 
 # Objects saved per window before saving stops.  DEBUG_SAVEALL keeps what it
@@ -86,6 +90,7 @@ class GarbageWindow:
         self._flags_before = 0
         self._garbage_len = 0
         self._warnings: list[str] = []
+        self._uncollectable: list[object] = []
         self._hook_before: Any = None
         self._hook = self._on_unraisable  # one bound method: compared by identity below
         self.is_open = False
@@ -102,6 +107,7 @@ class GarbageWindow:
         self._saving = True
         self._unsaved = 0
         self._warnings = []
+        self._uncollectable = []
         gc.callbacks.append(self._on_gc)
         self.is_open = True
 
@@ -121,6 +127,7 @@ class GarbageWindow:
         self._saving = True
         self._unsaved = 0
         self._warnings = []
+        self._uncollectable = []
         cap, self._cap = self._cap, max(self._cap, AUDIT_SAVE_CAP)
         gc.callbacks.append(self._on_gc)
         try:
@@ -148,7 +155,8 @@ class GarbageWindow:
         unfrozen = len(garbage) != len(saved)
         saved.clear()
         warnings, self._warnings = self._warnings, []
-        return WindowResult(garbage, unfrozen, self._unsaved, warnings)
+        uncollectable, self._uncollectable = self._uncollectable, []
+        return WindowResult(garbage, unfrozen, self._unsaved, warnings, uncollectable)
 
     def detach(self) -> None:
         """Remove our callback and flag, whatever the test did to ``gc.callbacks``."""
@@ -171,10 +179,17 @@ class GarbageWindow:
                 return
             self._unwatch_finalizers()
             gc.set_debug(self._flags_before)
+            # The collector appends what it could not free after what
+            # DEBUG_SAVEALL saved ("uncollectable" counts them: Modules/gcmodule.c,
+            # handle_legacy_finalizers): they stay in gc.garbage, as without us.
+            uncollectable = int(info.get("uncollectable", 0))
+            end = len(gc.garbage) - uncollectable
+            if uncollectable:
+                self._uncollectable.extend(gc.garbage[end:])
             if not self._saving_now:
                 self._unsaved += int(info.get("collected", 0))
                 return
-            new = gc.garbage[self._garbage_len :]
+            new = gc.garbage[self._garbage_len : end]
             if self._saved and len(self._saved) + len(new) > self._cap:
                 # (The first batch is always kept, however large: one huge
                 # cycle -- a 100,000-long ring -- is still explained.)
@@ -185,7 +200,7 @@ class GarbageWindow:
                 self._saved.extend(new)
             if not self._flags_before & gc.DEBUG_SAVEALL:
                 # The user did not ask for DEBUG_SAVEALL: keep gc.garbage as they see it.
-                del gc.garbage[self._garbage_len :]
+                del gc.garbage[self._garbage_len : end]
             del new
         except Exception:  # pragma: no cover - defensive: a callback must not raise
             pass
