@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import json
+import subprocess
 import sys
 import time
 import warnings
@@ -28,6 +29,7 @@ from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from pathlib import Path
 from typing import Any
 from typing import TypeVar
 
@@ -43,6 +45,7 @@ from pytest_gcguard.allowance import parse_marker
 from pytest_gcguard.baseline import fingerprint
 from pytest_gcguard.chains import NO_REFERRER
 from pytest_gcguard.chains import referrer_chains
+from pytest_gcguard.dot import write_graphs
 from pytest_gcguard.explain import explain_garbage
 from pytest_gcguard.findings import CYCLE
 from pytest_gcguard.findings import UNCOLLECTABLE
@@ -53,6 +56,7 @@ from pytest_gcguard.labels import NameCache
 from pytest_gcguard.labels import type_name
 from pytest_gcguard.options import Settings
 from pytest_gcguard.ownership import CodeOwners
+from pytest_gcguard.pressure import pressure_key
 from pytest_gcguard.render import format_finalizer_warnings
 from pytest_gcguard.render import format_leak_report
 from pytest_gcguard.render import format_test_report
@@ -94,6 +98,8 @@ PRESUMED = 3
 # the end of the session.  (Audits before a re-run come on top, see _still_alive.)
 AUDIT_SHARE = 0.01
 AUDIT_MIN_INTERVAL = 2.0
+# --gc-guard-graph errors printed in the summary.
+MAX_ERRORS_SHOWN = 5
 
 guard_key = pytest.StashKey["GcGuard"]()
 _findings_key = pytest.StashKey["WindowFindings"]()
@@ -153,6 +159,8 @@ class GcGuard:
         self._samples: dict[type, object] = {}
         self._sibling_ids: dict[type, list[int]] = {}
         self.baseline_update: tuple[int, int, int] | None = None
+        self.graphs_written = 0  # --gc-guard-graph: files written (DOT and SVG)
+        self.graph_errors: list[str] = []
         # Cycle shapes a re-run has shown to recur on every call: another test
         # making one needs no re-run to tell it from a one-time cycle.
         self._recurring: set[str] = set()
@@ -168,6 +176,8 @@ class GcGuard:
         self._audit_tests: tuple[str, str, int] | None = None  # first, last, how many
         self._next_audit = time.monotonic() + AUDIT_MIN_INTERVAL
         self._last_audit_took = 0.0
+        pressure = config.stash.get(pressure_key, None)
+        self._stats = pressure.stats if pressure is not None else None
 
     def start_tracing(self) -> None:
         if self._tracing is not None:
@@ -216,9 +226,26 @@ class GcGuard:
         # released after the freeze it would be frozen garbage, never freed,
         # and would look alive (and growing) to the next count.
         self._samples = {}
-        self.window.open()
+        self._pause_stats()
+        try:
+            self.window.open()
+        finally:
+            self._resume_stats()
         yield
-        self._close_window(item)
+        self._pause_stats()
+        try:
+            self._close_window(item)
+        finally:
+            self._resume_stats()
+
+    # --gc-guard-stats counts the test's collections, not ours.
+    def _pause_stats(self) -> None:
+        if self._stats is not None:
+            self._stats.pause()
+
+    def _resume_stats(self) -> None:
+        if self._stats is not None:
+            self._stats.resume()
 
     def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any]) -> None:
         if self.window.is_open and fixturedef.scope == "function":
@@ -273,7 +300,11 @@ class GcGuard:
         """
         tests, self._audit_tests = self._audit_tests, None
         start = time.monotonic()
-        result = self.window.audit(refreeze=not final)
+        self._pause_stats()
+        try:
+            result = self.window.audit(refreeze=not final)
+        finally:
+            self._resume_stats()
         try:
             cycles = explain_garbage(
                 result.garbage, self._owners, self._labeller(None), self._sites, self._ignore(None)
@@ -561,6 +592,7 @@ class GcGuard:
         self._rerunning = True
         self._tracker = tracker
         self._rerun_findings = None
+        self._pause_stats()
         try:
             # One re-run tells a one-time cycle; confirming growth takes
             # `repeat`, but stops as soon as no suspect kind grew (a lazy
@@ -587,6 +619,7 @@ class GcGuard:
                 grown = [(kind, tuple(run[i] for run in counts)) for i, kind in enumerate(suspects)]
                 leaks = self._leaks(item, [(kind, series) for kind, series in grown if grows_every_time(series)])
         finally:
+            self._resume_stats()
             self._rerunning = False
             self._tracker = None
             self._samples = {}
@@ -647,6 +680,15 @@ class GcGuard:
         payload = getattr(report, "gc_guard", None)
         if report.when == "teardown" and isinstance(payload, dict):
             self.summary.add(report.nodeid, payload)
+            if settings.graph is not None and not hasattr(self.config, "workerinput"):
+                self._draw(settings.graph, report.nodeid, payload)
+
+    def _draw(self, directory: Path, nodeid: str, payload: dict[str, Any]) -> None:
+        """--gc-guard-graph: a picture can fail (a full disk, a broken `dot`); the run goes on."""
+        try:
+            self.graphs_written += len(write_graphs(directory, nodeid, payload))
+        except (OSError, subprocess.SubprocessError) as exc:
+            self.graph_errors.append(f"{nodeid}: {type(exc).__name__}: {exc}")
 
     def pytest_sessionfinish(self) -> None:
         # Before pytest_unconfigure: pytest's unraisable plugin collects there,
@@ -691,6 +733,9 @@ class GcGuard:
         settings = self.settings
         if settings.report is not None:
             lines.append(f"report written to {settings.report}")
+        if settings.graph is not None and (self.graphs_written or self.graph_errors):
+            lines.append(f"{plural(self.graphs_written, 'graph file')} written to {settings.graph}")
+            lines.extend(f"could not draw {error}" for error in self.graph_errors[:MAX_ERRORS_SHOWN])
         if self.baseline_update is not None:
             total, added, pruned = self.baseline_update
             lines.append(

@@ -19,6 +19,7 @@ from pytest_gcguard.allowlist import AllowList
 from pytest_gcguard.allowlist import AllowListError
 from pytest_gcguard.baseline import BaselineError
 from pytest_gcguard.baseline import check_writable
+from pytest_gcguard.gcstats import parse_threshold
 from pytest_gcguard.sites import DEFAULT_FRAMES
 
 
@@ -38,6 +39,17 @@ HELP_TRACE = (
     "run tracemalloc and show where each finding's objects were allocated, keeping N frames (default 5); "
     "ini: a number, or true/false."
 )
+HELP_GRAPH = (
+    "write a Graphviz DOT file for each finding into DIR (and an SVG next to it when the 'dot' program is found)."
+)
+HELP_STATS = (
+    "count the collections each test triggers, per generation, and the time they take; "
+    "the summary lists the 10 tests with the most (works without --gc-guard)."
+)
+HELP_THRESHOLD = (
+    "set the collector's thresholds for the run, as gc.set_threshold(N[,N,N]) does; "
+    "restored afterwards (works without --gc-guard)."
+)
 MODES = ("fail", "warn")
 
 
@@ -52,6 +64,7 @@ class Settings:
     annotations: bool = False
     allow: AllowList = field(default_factory=AllowList)
     trace: int = 0  # tracemalloc frames kept (--gc-guard-trace); 0: off
+    graph: Path | None = None  # --gc-guard-graph: where DOT files go
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +75,7 @@ class Settings:
             "update_baseline": self.update_baseline,
             "allow": {"cycles": list(self.allow.cycles), "leaks": list(self.allow.leaks)},
             "trace": self.trace,
+            "graph": None if self.graph is None else str(self.graph),
         }
 
 
@@ -103,6 +117,11 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="N",
         help=HELP_TRACE,
     )
+    group.addoption("--gc-guard-graph", default=None, dest="gc_guard_graph", metavar="DIR", help=HELP_GRAPH)
+    group.addoption("--gc-guard-stats", action="store_true", default=None, dest="gc_guard_stats", help=HELP_STATS)
+    group.addoption(
+        "--gc-guard-threshold", default=None, dest="gc_guard_threshold", metavar="N[,N,N]", help=HELP_THRESHOLD
+    )
     parser.addini("gc_guard", HELP_ENABLE, type="bool", default=False)
     parser.addini("gc_guard_mode", HELP_MODE, default="fail")
     parser.addini("gc_guard_leaks", HELP_LEAKS, default="on")
@@ -111,16 +130,33 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("gc_guard_baseline", HELP_BASELINE, default="")
     parser.addini("gc_guard_allow", HELP_ALLOW, type="linelist", default=[])
     parser.addini("gc_guard_trace", HELP_TRACE, default="false")
+    parser.addini("gc_guard_graph", HELP_GRAPH, default="")
+    parser.addini("gc_guard_stats", HELP_STATS, type="bool", default=False)
+    parser.addini("gc_guard_threshold", HELP_THRESHOLD, default="")
 
 
-def enabled(config: pytest.Config) -> bool:
-    option = config.getoption("gc_guard")
+def enabled(config: pytest.Config, name: str = "gc_guard") -> bool:
+    """A boolean option with its ini twin: ``gc_guard`` (the guard), ``gc_guard_stats``."""
+    option = config.getoption(name)
     if option is not None:
         return bool(option)
     try:
-        return bool(config.getini("gc_guard"))
+        return bool(config.getini(name))
     except ValueError as exc:
-        raise pytest.UsageError(f"gc_guard: invalid value in the ini file: {exc}") from None
+        raise pytest.UsageError(f"{name}: invalid value in the ini file: {exc}") from None
+
+
+def threshold(config: pytest.Config) -> tuple[int, ...] | None:
+    """``--gc-guard-threshold`` (or its ini twin) as arguments for ``gc.set_threshold``."""
+    option = config.getoption("gc_guard_threshold")
+    source = "--gc-guard-threshold" if option is not None else "gc_guard_threshold in the ini file"
+    value = str(option if option is not None else config.getini("gc_guard_threshold")).strip()
+    if not value:
+        return None
+    try:
+        return parse_threshold(value)
+    except ValueError as exc:
+        raise pytest.UsageError(f"{source}: {exc}") from None
 
 
 def _choice(config: pytest.Config, name: str, choices: tuple[str, ...]) -> str:
@@ -189,6 +225,14 @@ def resolve_settings(config: pytest.Config) -> Settings:
         problem = check_writable(report)
         if problem:
             raise pytest.UsageError(f"--gc-guard-report: cannot write the report: {problem}")
+    graph = _path(config, "gc_guard_graph")
+    if graph is not None:
+        if graph.exists() and not graph.is_dir():
+            raise pytest.UsageError(f"--gc-guard-graph: {graph} is not a directory")
+        try:
+            graph.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise pytest.UsageError(f"--gc-guard-graph: cannot make {graph}: {exc.strerror}") from None
     baseline = _path(config, "gc_guard_baseline")
     update = bool(config.getoption("gc_guard_update_baseline"))
     if update and baseline is None:
@@ -207,6 +251,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         annotations=bool(config.getoption("gc_guard_annotations")) and os.environ.get("GITHUB_ACTIONS") == "true",
         allow=allow,
         trace=_trace(config),
+        graph=graph,
     )
 
 

@@ -8,6 +8,9 @@ the markers are registered and no per-test code of ours runs.  When on, a
 
 from __future__ import annotations
 
+import functools
+import gc
+
 import pytest
 
 from pytest_gcguard import hookspecs
@@ -17,6 +20,9 @@ from pytest_gcguard.options import add_options
 from pytest_gcguard.options import enabled
 from pytest_gcguard.options import load_baseline
 from pytest_gcguard.options import resolve_settings
+from pytest_gcguard.options import threshold
+from pytest_gcguard.pressure import GcPressure
+from pytest_gcguard.pressure import pressure_key
 
 
 MARKER_LINES = (
@@ -40,6 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Registered even when off, so --strict-markers suites work without --gc-guard.
     for line in MARKER_LINES:
         config.addinivalue_line("markers", line)
+    _configure_collector(config)
     if not enabled(config):
         return
     settings = resolve_settings(config)
@@ -49,6 +56,21 @@ def pytest_configure(config: pytest.Config) -> None:
     config.add_cleanup(guard.restore)
     if not _is_xdist_controller(config):  # the controller runs no tests: nothing to trace
         guard.start_tracing()
+
+
+def _configure_collector(config: pytest.Config) -> None:
+    """--gc-guard-threshold and --gc-guard-stats, which work with or without the guard."""
+    values = threshold(config)
+    if values is not None:
+        config.add_cleanup(functools.partial(gc.set_threshold, *gc.get_threshold()))
+        gc.set_threshold(*values)
+    if enabled(config, "gc_guard_stats"):
+        pressure = GcPressure(config)
+        config.stash[pressure_key] = pressure
+        config.pluginmanager.register(pressure, "gcguard-pressure")
+        if not _is_xdist_controller(config):
+            pressure.start()
+            config.add_cleanup(pressure.stop)
 
 
 def _is_xdist_controller(config: pytest.Config) -> bool:

@@ -100,7 +100,7 @@ def build(
         findings += [leak_finding(nodeid, leak) for leak in payload.get("leaks", ())]
         entry: dict[str, Any] = {"nodeid": nodeid, "outcome": outcome, "reruns": payload.get("reruns", 0)}
         entry["findings"] = findings
-        for key in ("note", "error", "unsaved", "finalizer_warnings"):
+        for key in ("note", "error", "unsaved", "finalizer_warnings", "gc_stats"):
             if payload.get(key):
                 entry[key] = payload[key]
         entries.append(entry)

@@ -45,6 +45,7 @@ class Results:
         self._outcomes: dict[str, str] = {}
         self._payloads: dict[str, dict[str, Any]] = {}
         self._locations: dict[str, tuple[str, int | None]] = {}
+        self._gc_stats: dict[str, dict[str, Any]] = {}  # --gc-guard-stats
 
     def add(self, report: Report) -> None:
         nodeid, when, outcome = report.nodeid, report.when, report.outcome
@@ -61,6 +62,9 @@ class Results:
         elif when == "teardown":
             if outcome == "failed" and self._outcomes.get(nodeid) in (None, "passed", "xpassed"):
                 self._outcomes[nodeid] = "error"
+            gc_stats = getattr(report, "gc_guard_stats", None)
+            if isinstance(gc_stats, dict):
+                self._gc_stats[nodeid] = gc_stats
             payload = getattr(report, "gc_guard", None)
             if isinstance(payload, dict):
                 self._payloads[nodeid] = payload
@@ -70,6 +74,9 @@ class Results:
 
     def tests(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         for nodeid, payload in self._payloads.items():
+            gc_stats = self._gc_stats.get(nodeid)
+            if gc_stats is not None:
+                payload = {**payload, "gc_stats": gc_stats}  # (payloads are shared: never changed)
             yield nodeid, self._outcomes.get(nodeid, "passed"), payload
 
     def baseline_entries(self) -> list[baseline.Entry]:
