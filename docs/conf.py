@@ -34,7 +34,6 @@ exclude_patterns = ["_build", "demo", "Thumbs.db", ".DS_Store"]
 
 # Links like [the audit](how-it-works.md#the-audit) resolve to headings.
 myst_heading_anchors = 3
-myst_enable_extensions = ["deflist"]
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
