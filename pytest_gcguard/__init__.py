@@ -29,3 +29,9 @@ def __getattr__(name: str) -> Any:
 
         return GcGuardWarning
     raise AttributeError(f"module 'pytest_gcguard' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # The lazily loaded names too (PEP 562): dir() is how Sphinx's autodoc,
+    # inspect.getmembers and tab completion find a module's members.
+    return sorted(set(globals()) | set(__all__))
