@@ -158,7 +158,7 @@ class GcGuard:
         self._tracker: LiveTracker | None = None
         self._samples: dict[type, object] = {}
         self._sibling_ids: dict[type, list[int]] = {}
-        self.baseline_update: tuple[int, int, int] | None = None
+        self.baseline_update: tuple[int, int, int, int] | None = None  # findings, new, pruned, kept
         self.graphs_written = 0  # --gc-guard-graph: files written (DOT and SVG)
         self.graph_errors: list[str] = []
         # Cycle shapes a re-run has shown to recur on every call: another test
@@ -715,10 +715,15 @@ class GcGuard:
             )
             baseline_file.write_atomically(settings.report, json.dumps(document, indent=2) + "\n")
         if settings.update_baseline and settings.baseline is not None:
-            entries = self.results.baseline_entries()
+            # Entries of tests that did not run (-k, one file, --lf) are kept:
+            # an update replaces only what this run could see.
+            checked = self.results.checked()
+            kept = [entry for entry in self.known.values() if entry.nodeid not in checked]
+            entries = self.results.baseline_entries() + kept
             new = {e.fingerprint: e for e in entries}
-            self.baseline_update = (len(new), len(set(new) - set(self.known)), len(set(self.known) - set(new)))
-            baseline_file.write_atomically(settings.baseline, baseline_file.render(entries))
+            added, pruned = len(set(new) - set(self.known)), len(set(self.known) - set(new))
+            self.baseline_update = (len(new), added, pruned, len(kept))
+            baseline_file.write_atomically(settings.baseline, baseline_file.render(list(new.values())))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
@@ -737,9 +742,11 @@ class GcGuard:
             lines.append(f"{plural(self.graphs_written, 'graph file')} written to {settings.graph}")
             lines.extend(f"could not draw {error}" for error in self.graph_errors[:MAX_ERRORS_SHOWN])
         if self.baseline_update is not None:
-            total, added, pruned = self.baseline_update
+            total, added, pruned, kept = self.baseline_update
+            of_others = f", {kept} kept of tests that did not run" if kept else ""
             lines.append(
-                f"baseline written to {settings.baseline}: {plural(total, 'finding')} ({added} new, {pruned} pruned)"
+                f"baseline written to {settings.baseline}: {plural(total, 'finding')} "
+                f"({added} new, {pruned} pruned{of_others})"
             )
         if lines:
             terminalreporter.write_sep("=", "gc-guard summary", yellow=True, bold=False)

@@ -79,6 +79,10 @@ class Results:
                 payload = {**payload, "gc_stats": gc_stats}  # (payloads are shared: never changed)
             yield nodeid, self._outcomes.get(nodeid, "passed"), payload
 
+    def checked(self) -> set[str]:
+        """Node ids of the tests gc-guard checked in this run."""
+        return set(self._payloads)
+
     def baseline_entries(self) -> list[baseline.Entry]:
         """What a baseline written from this run holds: every finding that would fail."""
         entries = []

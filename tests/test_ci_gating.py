@@ -161,6 +161,24 @@ def test_the_baseline_lifecycle(pytester: pytest.Pytester, run: Callable[..., py
     pruned.stdout.fnmatch_lines(["baseline written to */baseline.json: 1 finding (0 new, 1 pruned)"])
 
 
+def test_an_update_from_a_partial_run_keeps_the_entries_of_tests_that_did_not_run(
+    pytester: pytest.Pytester, run: Callable[..., pytest.RunResult]
+) -> None:
+    two = 'import lib\n\ndef test_a():\n    lib.ring("a")\n\ndef test_b():\n    lib.pair("b")\n'
+    pytester.makepyfile(test_offenders=two)
+    run("-p", "no:xdist", "--gc-guard-baseline=baseline.json", "--gc-guard-update-baseline")
+    full = json.loads((pytester.path / "baseline.json").read_text())
+    # Only test_b runs, and it is fixed: its entry goes, test_a's stays.
+    pytester.makepyfile(test_offenders='import lib\n\ndef test_a():\n    lib.ring("a")\n\ndef test_b():\n    pass\n')
+    partial = run("-p", "no:xdist", "--gc-guard-baseline=baseline.json", "--gc-guard-update-baseline", "-k", "test_b")
+    partial.stdout.fnmatch_lines(
+        ["baseline written to */baseline.json: 1 finding (0 new, 1 pruned, 1 kept of tests that did not run)"]
+    )
+    kept = json.loads((pytester.path / "baseline.json").read_text())
+    assert kept["findings"] == [f for f in full["findings"] if f["nodeid"] == "test_offenders.py::test_a"]
+    run("-p", "no:xdist", "--gc-guard-baseline=baseline.json").assert_outcomes(passed=2)
+
+
 def test_fingerprints_do_not_move_with_lines_addresses_or_python(
     pytester: pytest.Pytester, run: Callable[..., pytest.RunResult]
 ) -> None:
