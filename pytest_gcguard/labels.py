@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import time
 import types
 import weakref
 from collections import deque
@@ -43,6 +44,14 @@ MAX_LABEL_LEN = 60
 MAX_KEY_LEN = 40
 
 _MISSING = object()
+# A __repr__ slower than this (seconds) is not called again: its class gets
+# the fallback label for the rest of the process.  A label is not worth
+# stalling a run for, and Python cannot interrupt a call (a repr that sleeps,
+# does I/O or formats a huge structure) without signals, which belong to the
+# user (pytest-timeout uses SIGALRM).
+SLOW_REPR = 0.1
+# id(type) -> weak reference to it: classes whose repr was slow.
+_slow_reprs: dict[int, weakref.ref[type]] = {}
 # 3.11+ stores instance attributes inline; reading __dict__ then allocates it.
 _INLINE_VALUES = sys.version_info >= (3, 11)
 _FRAME_FILENAME_LIMIT = 30
@@ -218,14 +227,43 @@ def fallback_label(obj: object) -> str:
 
 
 def safe_repr(obj: object, limit: int = MAX_LABEL_LEN) -> str:
-    """``repr(obj)``, guarded: raising, non-str, recursive or huge output falls back."""
+    """``repr(obj)``, guarded: raising, non-str, recursive, huge or slow output falls back.
+
+    A class whose repr took longer than ``SLOW_REPR`` is never asked again.
+    """
+    tp = type(obj)
+    slow = _slow_reprs.get(id(tp))
+    if slow is not None and slow() is tp:
+        return fallback_label(obj)
+    start = time.perf_counter()
     try:
         text: object = repr(obj)
     except Exception:
+        text = None
+    if time.perf_counter() - start > SLOW_REPR:
+        try:
+            _slow_reprs[id(tp)] = weakref.ref(tp)
+        except TypeError:
+            pass
         return fallback_label(obj)
     if not is_a(text, str):
         return fallback_label(obj)
-    return _truncate(str.__str__(text), limit)
+    return _one_line(str.__str__(text), limit)
+
+
+def _one_line(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, on one line: a repr may span lines
+    (``mock``'s call lists are pretty-printed) or hold control characters,
+    and a label is one item of a one-line path."""
+    bound = 4 * limit  # never clean more than we may print (a repr can be 10 MB)
+    head = text[:bound]
+    if not head.isprintable():
+        head = " ".join(filter(None, (line.strip() for line in head.splitlines())))
+        head = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in head)
+    label = _truncate(head, limit)
+    if len(text) > bound and not label.endswith("…"):
+        label = label[: limit - 1] + "…"
+    return label
 
 
 def object_label(obj: object) -> str:
