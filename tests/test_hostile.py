@@ -507,3 +507,34 @@ def test_hostile_objects_in_leaks_get_a_clear_report(
     assert set(sections) == set(expected)
     result.assert_outcomes(passed=len(expected) + 1, errors=len(expected))
     result.stdout.no_fnmatch_line("*RecursionError*")
+
+
+def test_a_finaliser_raising_a_lying_exception_reaches_pytest_as_without_the_plugin(pytester: pytest.Pytester) -> None:
+    """An exception whose __class__ raises, from a __del__: pytest's own hook gets it, as in a plain run."""
+    pytester.makepyfile(
+        test_del="""
+import pytest
+
+class LyingError(Exception):
+    @property
+    def __class__(self):
+        raise RuntimeError("lie")
+
+class Finalised:
+    def __init__(self):
+        self.me = self
+    def __del__(self):
+        raise LyingError("finaliser failed")
+
+@pytest.mark.allow_cycles(reason="on purpose")
+def test_drops_it():
+    Finalised()
+"""
+    )
+    args = ("-p", "no:cacheprovider", "-p", "no:xdist", "-W", "error::pytest.PytestUnraisableExceptionWarning")
+    plain = pytester.runpytest_subprocess(*args)
+    guarded = pytester.runpytest_subprocess("--gc-guard", *args)
+    # pytest cannot process it either way ("Failed to process unraisable
+    # exception"): in a plain run at session end, with the plugin on the test
+    # that dropped it.  Swallowed in our hook, it made the run pass.
+    assert plain.ret == guarded.ret == pytest.ExitCode.TESTS_FAILED
