@@ -57,6 +57,10 @@ _INLINE_VALUES = sys.version_info >= (3, 11)
 _FRAME_FILENAME_LIMIT = 30
 _CONTAINERS = (dict, list, tuple, set, frozenset)
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+# Py_TPFLAGS_IMMUTABLETYPE (3.10+): C extensions' heap types (re.Pattern, and
+# since 3.12 collections.deque) have it, classes made by a class statement do not.
+_IMMUTABLETYPE = 1 << 8
+_HAS_IMMUTABLETYPE = sys.version_info >= (3, 10)
 _MemberDescriptor = types.MemberDescriptorType
 _GetSetDescriptor = types.GetSetDescriptorType
 # Class attributes whose __get__ is C code without side effects; an instance
@@ -115,6 +119,18 @@ def is_a(obj: object, cls: type | tuple[type, ...]) -> bool:
     """``isinstance`` that never asks the object: ``isinstance`` falls back to
     ``obj.__class__``, which a class may make a property that raises or lies."""
     return issubclass(type(obj), cls)
+
+
+def is_python_class(tp: type) -> bool:
+    """Made by a class statement (or type()), not by C code.
+
+    ``Py_TPFLAGS_HEAPTYPE`` alone does not tell: since 3.10 more and more C
+    types of the standard library are heap types (``functools.partial`` in
+    3.10+, ``collections.deque`` in 3.12+), so a C container would read as a
+    user class on one version and not on another.
+    """
+    flags = tp.__flags__
+    return bool(flags & _HEAPTYPE) and not (_HAS_IMMUTABLETYPE and flags & _IMMUTABLETYPE)
 
 
 def type_name(tp: type) -> str:
@@ -304,8 +320,9 @@ def object_label(obj: object) -> str:
             return f"builtin method {safe_repr(_object_getattribute(obj, '__qualname__'))[1:-1]}"
         if is_a(obj, BaseException):
             return _exception_label(obj)
-        if not (tp.__flags__ & _HEAPTYPE):
-            # C types (descriptors, builtins' internals): the type says enough.
+        if not is_python_class(tp):
+            # C types (descriptors, builtins' internals, C containers whose
+            # repr would run their items' reprs): the type says enough.
             return short_type_name(tp)
         if mro_lookup(tp, "__repr__") is object.__repr__:
             # The default repr adds only an address: the class name reads better.
@@ -471,7 +488,7 @@ class Labeller:
         if labels:
             return labels[0]
         tp = type(tail)
-        return "<attribute>" if tp.__flags__ & _HEAPTYPE else "<reference>"
+        return "<attribute>" if is_python_class(tp) else "<reference>"
 
     def _edge_labels(self, tail: object, head: object, first: bool) -> list[str]:
         tp = type(tail)
@@ -533,7 +550,7 @@ class Labeller:
             labels = self._named(tail, head, ("__traceback__", "__context__", "__cause__", "args"))
             if type(head) is dict and _exception_dict(tail) is head:
                 labels.append(".__dict__")
-        if not (tp.__flags__ & _HEAPTYPE):
+        if not is_python_class(tp):
             return labels or self._named(tail, head, _C_ATTRIBUTES)
         if head is tp:
             return [".__class__"]
