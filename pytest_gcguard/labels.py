@@ -44,14 +44,17 @@ MAX_LABEL_LEN = 60
 MAX_KEY_LEN = 40
 
 _MISSING = object()
-# A __repr__ slower than this (seconds) is not called again: its class gets
-# the fallback label for the rest of the process.  A label is not worth
-# stalling a run for, and Python cannot interrupt a call (a repr that sleeps,
-# does I/O or formats a huge structure) without signals, which belong to the
-# user (pytest-timeout uses SIGALRM).
+# A class whose __repr__ took longer than SLOW_REPR seconds SLOW_REPR_STRIKES
+# times is not asked again: it gets the fallback label for the rest of the
+# process.  A label is not worth stalling a run for, and Python cannot
+# interrupt a call (a repr that sleeps, does I/O or formats a huge structure)
+# without signals, which belong to the user (pytest-timeout uses SIGALRM).
+# Two strikes, not one: a busy machine can pause any call for 0.1 s, and one
+# pause must not change a class's labels for the rest of the run.
 SLOW_REPR = 0.1
-# id(type) -> weak reference to it: classes whose repr was slow.
-_slow_reprs: dict[int, weakref.ref[type]] = {}
+SLOW_REPR_STRIKES = 2
+# id(type) -> (weak reference to it, slow calls so far).
+_slow_reprs: dict[int, tuple[weakref.ref[type], int]] = {}
 # 3.11+ stores instance attributes inline; reading __dict__ then allocates it.
 _INLINE_VALUES = sys.version_info >= (3, 11)
 _FRAME_FILENAME_LIMIT = 30
@@ -245,11 +248,13 @@ def fallback_label(obj: object) -> str:
 def safe_repr(obj: object, limit: int = MAX_LABEL_LEN) -> str:
     """``repr(obj)``, guarded: raising, non-str, recursive, huge or slow output falls back.
 
-    A class whose repr took longer than ``SLOW_REPR`` is never asked again.
+    A class whose repr was slow ``SLOW_REPR_STRIKES`` times is never asked again.
     """
     tp = type(obj)
     slow = _slow_reprs.get(id(tp))
-    if slow is not None and slow() is tp:
+    if slow is not None and slow[0]() is not tp:
+        slow = None  # another class had this id
+    if slow is not None and slow[1] >= SLOW_REPR_STRIKES:
         return fallback_label(obj)
     start = time.perf_counter()
     try:
@@ -258,10 +263,9 @@ def safe_repr(obj: object, limit: int = MAX_LABEL_LEN) -> str:
         text = None
     if time.perf_counter() - start > SLOW_REPR:
         try:
-            _slow_reprs[id(tp)] = weakref.ref(tp)
+            _slow_reprs[id(tp)] = (weakref.ref(tp), 1 if slow is None else slow[1] + 1)
         except TypeError:
             pass
-        return fallback_label(obj)
     if not is_a(text, str):
         return fallback_label(obj)
     return _one_line(str.__str__(text), limit)

@@ -95,7 +95,9 @@ class GarbageWindow:
         # between its "start" and "stop" (its finalizers run Python code, so
         # threads switch), that "stop" never comes: the lock and these flags
         # let detach() put the debug flags and unraisablehook back itself.
-        self._lock = threading.Lock()
+        # Re-entrant: an allocation inside detach() (a frame object on 3.9/3.10)
+        # can start a collection on this very thread, which calls us.
+        self._lock = threading.RLock()
         self._attached = False
         self._in_collection = False
         self.is_open = False
