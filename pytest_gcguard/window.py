@@ -14,6 +14,7 @@ nor our objects in ``gc.garbage``: both are exactly as without the plugin.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import threading
 from dataclasses import dataclass
@@ -74,6 +75,23 @@ SAVE_CAP = 4_000
 AUDIT_SAVE_CAP = 20_000
 
 
+# Orders our callback (on any thread) against attaching and detaching it.
+# Re-entrant: an allocation inside detach() (a frame object on 3.9/3.10) can
+# start a collection on the same thread, which calls us.  Made anew in a
+# forked child: another thread may have held it at the fork, and the child's
+# first collection would wait for it forever.
+_LOCK = threading.RLock()
+
+
+def _new_lock_after_fork() -> None:
+    global _LOCK
+    _LOCK = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_after_fork)
+
+
 class GarbageWindow:
     """Saves the cyclic garbage found by every collection between ``open`` and ``close``."""
 
@@ -93,11 +111,8 @@ class GarbageWindow:
         # A collection runs our callback on whichever thread triggers it.  If
         # the test's thread detaches us while another thread's collection is
         # between its "start" and "stop" (its finalizers run Python code, so
-        # threads switch), that "stop" never comes: the lock and these flags
-        # let detach() put the debug flags and unraisablehook back itself.
-        # Re-entrant: an allocation inside detach() (a frame object on 3.9/3.10)
-        # can start a collection on this very thread, which calls us.
-        self._lock = threading.RLock()
+        # threads switch), that "stop" never comes: _LOCK and these flags let
+        # detach() put the debug flags and unraisablehook back itself.
         self._attached = False
         self._in_collection = False
         self.is_open = False
@@ -163,14 +178,14 @@ class GarbageWindow:
         return WindowResult(garbage, unfrozen, self._unsaved, warnings)
 
     def _attach(self) -> None:
-        with self._lock:
+        with _LOCK:
             self._attached = True
             gc.callbacks.append(self._callback)
 
     def detach(self) -> None:
         """Remove our callback and flag, whatever the test did to ``gc.callbacks``."""
         self.is_open = False
-        with self._lock:
+        with _LOCK:
             self._attached = False
             callbacks = gc.callbacks
             for i in range(len(callbacks) - 1, -1, -1):
@@ -185,7 +200,7 @@ class GarbageWindow:
 
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         # Runs inside the collector: must never raise, and cannot collect.
-        with self._lock:
+        with _LOCK:
             if phase == "start":
                 if not self._attached:
                     return  # detached while this collection was starting

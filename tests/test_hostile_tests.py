@@ -91,6 +91,43 @@ def test_os_fork():
     assert os.WEXITSTATUS(status) == 3
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork")
+def test_os_fork_while_another_thread_is_in_our_callback():
+    # The plugin's lock, held by another thread at the fork (as while a
+    # collection there runs our callback): the child's collections must not
+    # wait for a thread that does not exist in it.
+    from pytest_gcguard import window
+
+    held = threading.Event()
+
+    def hold():
+        with window._LOCK:
+            held.set()
+            time.sleep(0.5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            Ring()
+            gc.collect()
+        finally:
+            os._exit(4)
+    for _ in range(200):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung in a collection")
+    holder.join()
+    assert os.WEXITSTATUS(status) == 4
+
+
 def test_asyncio():
     async def fails():
         raise ValueError("boom")
@@ -238,7 +275,7 @@ def test_hostile_tests_keep_their_outcomes_and_the_gc_state(
     result, _ = run_state_checked(pytester, monkeypatch, "-rs", "-W", "ignore::DeprecationWarning")
     outcomes = result.parseoutcomes()
     # Everything passes; start methods or fork missing on this platform are skipped.
-    assert outcomes.get("passed", 0) + outcomes.get("skipped", 0) == 14, result.stdout.str()
+    assert outcomes.get("passed", 0) + outcomes.get("skipped", 0) == 15, result.stdout.str()
     assert "failed" not in outcomes and "errors" not in outcomes and "error" not in outcomes
     result.stdout.no_fnmatch_line("*Exception in thread*")
     assert result.ret == pytest.ExitCode.OK
