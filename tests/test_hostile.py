@@ -1,9 +1,8 @@
-"""Hostile objects in cycles: a clear report, never an INTERNALERROR (core-gate part of issue 7)."""
+"""Hostile objects in cycles and leaks: a clear report, never an INTERNALERROR, the gc state as without us (issue 7)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import pytest
 
@@ -213,21 +212,19 @@ class Resurrects(Bad):
     ],
 )
 def test_hostile_objects_in_a_cycle_get_a_clear_report(
-    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult], body: str, expected: str
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, body: str, expected: str
 ) -> None:
     """The cycle is reported with safe labels; the run never shows an INTERNALERROR."""
     pytester.makepyfile(
         lib=HOSTILE, test_it=f"import lib\n\ndef test_it():\n    {body}\n\ndef test_after():\n    pass\n"
     )
-    result = guarded()
+    result, _ = run_state_checked(pytester, monkeypatch)
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines([f"    {expected}"])
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
 
 
-def test_getattr_is_never_triggered_by_the_report(
-    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
-) -> None:
+def test_getattr_is_never_triggered_by_the_report(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """A class whose __getattr__ records accesses sees none from the plugin."""
     pytester.makepyfile(
         lib=HOSTILE,
@@ -243,12 +240,12 @@ def test_check():
     assert lib.SideEffects.touched == []
 """,
     )
-    result = guarded()
+    result, _ = run_state_checked(pytester, monkeypatch)
     result.assert_outcomes(passed=2)
 
 
 def test_a_raising_finaliser_is_reported_on_the_test_that_dropped_it(
-    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The window's collection runs the __del__ inside the test's teardown, so pytest attributes it there."""
     pytester.makepyfile(
@@ -269,7 +266,7 @@ def test_b_innocent():
     pass
 """
     )
-    result = guarded("-W", "error::pytest.PytestUnraisableExceptionWarning")
+    result, _ = run_state_checked(pytester, monkeypatch, "-W", "error::pytest.PytestUnraisableExceptionWarning")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_a_drops_it*"])
     result.stdout.no_fnmatch_line("*ERROR at *test_b_innocent*")
