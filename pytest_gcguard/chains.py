@@ -255,7 +255,12 @@ def _run(searches: list[_Search], context: _Context, max_depth: int, deadline: f
         for search in active:
             for obj in search.frontier:
                 union.setdefault(id(obj), obj)
-        frontier = list(union.values())
+        # The argument tuple is ours, made here: gc.get_referrers(*a_list)
+        # would pack a new one that 3.13 reports as a referrer of every
+        # frontier object (3.9-3.12 skip the tuple they are called with).
+        # Telling it by its contents instead mistook a real one-element tuple
+        # holding the target -- a mock's call arguments -- for it.
+        frontier = tuple(union.values())
         ours.update({id(active), id(union), id(frontier)})
         for search in active:
             ours.update(search.ids())
@@ -263,23 +268,15 @@ def _run(searches: list[_Search], context: _Context, max_depth: int, deadline: f
         ours.add(id(found))
         referrers: list[tuple[object, list[object]]] = []
         for referrer in found:
-            if id(referrer) in ours or _is_call_arguments(referrer, frontier):
+            if id(referrer) in ours:
                 continue
             referrers.append((referrer, [r for r in gc.get_referents(referrer) if id(r) in union]))
         found.clear()
         union.clear()
-        frontier.clear()
+        del frontier
         for search in active:
             search.advance(context, referrers)
         referrers.clear()
-
-
-def _is_call_arguments(referrer: object, frontier: list[object]) -> bool:
-    # gc.get_referrers(*frontier) packs the frontier into an argument tuple,
-    # which is itself a referrer of every frontier object.
-    return (
-        type(referrer) is tuple and len(referrer) == len(frontier) and all(a is b for a, b in zip(referrer, frontier))
-    )
 
 
 def _hops(start: object, child_of: dict[int, object], labeller: Labeller) -> tuple[tuple[Hop, ...], object | None]:

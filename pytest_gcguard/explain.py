@@ -36,6 +36,7 @@ from pytest_gcguard.graph import strongly_connected_components
 from pytest_gcguard.labels import Labeller
 from pytest_gcguard.labels import is_a
 from pytest_gcguard.labels import is_instance_dict
+from pytest_gcguard.labels import is_python_class
 from pytest_gcguard.labels import short_type_name
 from pytest_gcguard.labels import type_name
 from pytest_gcguard.ownership import CodeOwners
@@ -46,7 +47,6 @@ from pytest_gcguard.sites import SiteFinder
 _KIND_ORDER = {CYCLE: 0, STDLIB: 1, TEST_LOCAL: 2}
 _PLAIN_CONTAINERS = (dict, list, tuple, set, frozenset)
 _CODE_TYPES = (types.FrameType, types.FunctionType, types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)
-_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
 _TYPE_SUBCLASS = 1 << 31  # Py_TPFLAGS_TYPE_SUBCLASS: the object is a class
 # Hops printed from the start of a long cycle, and from its end, around "… N more objects …".
 MAX_PATH_HOPS = 16
@@ -271,7 +271,7 @@ def _member_types(vertices: Iterable[int], objects: Sequence[object]) -> tuple[t
     names = {
         tuple(type_name(k) for k in type(objects[v]).__mro__[:-1])
         for v in vertices
-        if type(objects[v]).__flags__ & _HEAPTYPE
+        if is_python_class(type(objects[v]))
     }
     return tuple(sorted(names))
 
@@ -279,7 +279,7 @@ def _member_types(vertices: Iterable[int], objects: Sequence[object]) -> tuple[t
 def _telling(obj: object) -> int:
     """Lower is more telling: a user-class instance before a dict, a dict before a tuple."""
     tp = type(obj)
-    if tp.__flags__ & _HEAPTYPE and not is_a(obj, type):
+    if is_python_class(tp) and not is_a(obj, type):
         return 0
     if tp in _CODE_TYPES or tp is types.MethodType or is_a(obj, type):
         return 2

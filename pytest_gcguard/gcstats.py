@@ -56,14 +56,17 @@ class CollectionStats:
         self._collected = 0
         self._started: float | None = None
         self._paused = 0
+        # One bound method, found by identity: a test's gc.callbacks entry
+        # may have an __eq__ that raises.
+        self._callback = self._on_gc
 
     def attach(self) -> None:
-        gc.callbacks.append(self._on_gc)
+        gc.callbacks.append(self._callback)
 
     def detach(self) -> None:
         callbacks = gc.callbacks
         for i in range(len(callbacks) - 1, -1, -1):
-            if callbacks[i] == self._on_gc:
+            if callbacks[i] is self._callback:
                 del callbacks[i]
 
     @property

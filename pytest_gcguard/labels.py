@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import time
 import types
 import weakref
 from collections import deque
@@ -44,11 +45,26 @@ MAX_LABEL_LEN = 60
 MAX_KEY_LEN = 40
 
 _MISSING = object()
+# A class whose __repr__ took longer than SLOW_REPR seconds SLOW_REPR_STRIKES
+# times is not asked again: it gets the fallback label for the rest of the
+# process.  A label is not worth stalling a run for, and Python cannot
+# interrupt a call (a repr that sleeps, does I/O or formats a huge structure)
+# without signals, which belong to the user (pytest-timeout uses SIGALRM).
+# Two strikes, not one: a busy machine can pause any call for 0.1 s, and one
+# pause must not change a class's labels for the rest of the run.
+SLOW_REPR = 0.1
+SLOW_REPR_STRIKES = 2
+# id(type) -> (weak reference to it, slow calls so far).
+_slow_reprs: dict[int, tuple[weakref.ref[type], int]] = {}
 # 3.11+ stores instance attributes inline; reading __dict__ then allocates it.
 _INLINE_VALUES = sys.version_info >= (3, 11)
 _FRAME_FILENAME_LIMIT = 30
 _CONTAINERS = (dict, list, tuple, set, frozenset)
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+# Py_TPFLAGS_IMMUTABLETYPE (3.10+): C extensions' heap types (re.Pattern, and
+# since 3.12 collections.deque) have it, classes made by a class statement do not.
+_IMMUTABLETYPE = 1 << 8
+_HAS_IMMUTABLETYPE = sys.version_info >= (3, 10)
 _MemberDescriptor = types.MemberDescriptorType
 _GetSetDescriptor = types.GetSetDescriptorType
 # Class attributes whose __get__ is C code without side effects; an instance
@@ -107,6 +123,18 @@ def is_a(obj: object, cls: type | tuple[type, ...]) -> bool:
     """``isinstance`` that never asks the object: ``isinstance`` falls back to
     ``obj.__class__``, which a class may make a property that raises or lies."""
     return issubclass(type(obj), cls)
+
+
+def is_python_class(tp: type) -> bool:
+    """Made by a class statement (or type()), not by C code.
+
+    ``Py_TPFLAGS_HEAPTYPE`` alone does not tell: since 3.10 more and more C
+    types of the standard library are heap types (``functools.partial`` in
+    3.10+, ``collections.deque`` in 3.12+), so a C container would read as a
+    user class on one version and not on another.
+    """
+    flags = tp.__flags__
+    return bool(flags & _HEAPTYPE) and not (_HAS_IMMUTABLETYPE and flags & _IMMUTABLETYPE)
 
 
 def type_name(tp: type) -> str:
@@ -219,14 +247,44 @@ def fallback_label(obj: object) -> str:
 
 
 def safe_repr(obj: object, limit: int = MAX_LABEL_LEN) -> str:
-    """``repr(obj)``, guarded: raising, non-str, recursive or huge output falls back."""
+    """``repr(obj)``, guarded: raising, non-str, recursive, huge or slow output falls back.
+
+    A class whose repr was slow ``SLOW_REPR_STRIKES`` times is never asked again.
+    """
+    tp = type(obj)
+    slow = _slow_reprs.get(id(tp))
+    if slow is not None and slow[0]() is not tp:
+        slow = None  # another class had this id
+    if slow is not None and slow[1] >= SLOW_REPR_STRIKES:
+        return fallback_label(obj)
+    start = time.perf_counter()
     try:
         text: object = repr(obj)
     except Exception:
-        return fallback_label(obj)
+        text = None
+    if time.perf_counter() - start > SLOW_REPR:
+        try:
+            _slow_reprs[id(tp)] = (weakref.ref(tp), 1 if slow is None else slow[1] + 1)
+        except TypeError:
+            pass
     if not is_a(text, str):
         return fallback_label(obj)
-    return _truncate(str.__str__(text), limit)
+    return _one_line(str.__str__(text), limit)
+
+
+def _one_line(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, on one line: a repr may span lines
+    (``mock``'s call lists are pretty-printed) or hold control characters,
+    and a label is one item of a one-line path."""
+    bound = 4 * limit  # never clean more than we may print (a repr can be 10 MB)
+    head = text[:bound]
+    if not head.isprintable():
+        head = " ".join(filter(None, (line.strip() for line in head.splitlines())))
+        head = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in head)
+    label = _truncate(head, limit)
+    if len(text) > bound and not label.endswith("…"):
+        label = label[: limit - 1] + "…"
+    return label
 
 
 def object_label(obj: object) -> str:
@@ -267,8 +325,9 @@ def object_label(obj: object) -> str:
             return f"builtin method {safe_repr(_object_getattribute(obj, '__qualname__'))[1:-1]}"
         if is_a(obj, BaseException):
             return _exception_label(obj)
-        if not (tp.__flags__ & _HEAPTYPE):
-            # C types (descriptors, builtins' internals): the type says enough.
+        if not is_python_class(tp):
+            # C types (descriptors, builtins' internals, C containers whose
+            # repr would run their items' reprs): the type says enough.
             return short_type_name(tp)
         if mro_lookup(tp, "__repr__") is object.__repr__:
             # The default repr adds only an address: the class name reads better.
@@ -359,7 +418,7 @@ class Labeller:
             except Exception:
                 text = None  # a raising hook gets our label, never a failed run
             if is_a(text, str):
-                return _truncate(str.__str__(text), MAX_LABEL_LEN)
+                return _one_line(str.__str__(text), MAX_LABEL_LEN)
         return object_label(obj)
 
     def _namespace(self, tp: type) -> dict[str, object]:
@@ -452,7 +511,7 @@ class Labeller:
         if labels:
             return labels[0]
         tp = type(tail)
-        return "<attribute>" if tp.__flags__ & _HEAPTYPE else "<reference>"
+        return "<attribute>" if is_python_class(tp) else "<reference>"
 
     def _edge_labels(self, tail: object, head: object, first: bool) -> list[str]:
         tp = type(tail)
@@ -514,7 +573,7 @@ class Labeller:
             labels = self._named(tail, head, ("__traceback__", "__context__", "__cause__", "args"))
             if type(head) is dict and _exception_dict(tail) is head:
                 labels.append(".__dict__")
-        if not (tp.__flags__ & _HEAPTYPE):
+        if not is_python_class(tp):
             return labels or self._named(tail, head, _C_ATTRIBUTES)
         if head is tp:
             return [".__class__"]

@@ -17,6 +17,7 @@ import types
 from collections.abc import Iterable
 
 from pytest_gcguard.labels import is_a
+from pytest_gcguard.labels import is_python_class
 
 
 class Origin(enum.Enum):
@@ -44,7 +45,6 @@ _HARNESS_PACKAGES = (
     "_hypothesis_pytestplugin",
     "_hypothesis_globals",
 )
-_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
 _type_module = type.__dict__["__module__"].__get__
 
 
@@ -144,7 +144,7 @@ class CodeOwners:
         if not is_a(module, str):
             return Origin.USER
         origin = self.module_origin(module)
-        if origin is Origin.STDLIB and not (tp.__flags__ & _HEAPTYPE):
+        if origin is Origin.STDLIB and not is_python_class(tp):
             # C types such as ValueError, frame or dict_items: interpreter objects.
             return Origin.NEUTRAL
         return origin

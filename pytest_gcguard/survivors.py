@@ -10,21 +10,17 @@ only nominate *suspect kinds*; re-runs decide.
 from __future__ import annotations
 
 import gc
-import sys
 import weakref
 from collections.abc import Container
 from collections.abc import Iterable
 from collections.abc import MutableMapping
 from collections.abc import Sequence
 
+from pytest_gcguard.labels import is_python_class
 from pytest_gcguard.ownership import CodeOwners
 from pytest_gcguard.ownership import Origin
 
 
-_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
-# Py_TPFLAGS_IMMUTABLETYPE (3.10+): C extensions' heap types (re.Pattern) have
-# it, classes made by a class statement do not.
-_IMMUTABLETYPE = 1 << 8
 # How far, and how wide, to look for pytest's objects behind a survivor.
 _PYTEST_DEPTH = 2
 _PYTEST_BREADTH = 32
@@ -117,11 +113,6 @@ def refers_to_pytest(obj: object, owners: CodeOwners, depth: int = _PYTEST_DEPTH
 def weakly_referable(tp: type) -> bool:
     """Instances can be weakly referenced (no ``__slots__`` without ``__weakref__``)."""
     return bool(tp.__weakrefoffset__)
-
-
-def is_python_class(tp: type) -> bool:
-    """Made by a class statement (or type()): a heap type that is not immutable."""
-    return bool(tp.__flags__ & _HEAPTYPE) and not (sys.version_info >= (3, 10) and tp.__flags__ & _IMMUTABLETYPE)
 
 
 def _worth_a_rerun(tp: type, owners: CodeOwners) -> bool:

@@ -14,7 +14,9 @@ nor our objects in ``gc.garbage``: both are exactly as without the plugin.
 from __future__ import annotations
 
 import gc
+import os
 import sys
+import threading
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -77,6 +79,23 @@ SAVE_CAP = 4_000
 AUDIT_SAVE_CAP = 20_000
 
 
+# Orders our callback (on any thread) against attaching and detaching it.
+# Re-entrant: an allocation inside detach() (a frame object on 3.9/3.10) can
+# start a collection on the same thread, which calls us.  Made anew in a
+# forked child: another thread may have held it at the fork, and the child's
+# first collection would wait for it forever.
+_LOCK = threading.RLock()
+
+
+def _new_lock_after_fork() -> None:
+    global _LOCK
+    _LOCK = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_after_fork)
+
+
 class GarbageWindow:
     """Saves the cyclic garbage found by every collection between ``open`` and ``close``."""
 
@@ -93,6 +112,14 @@ class GarbageWindow:
         self._uncollectable: list[object] = []
         self._hook_before: Any = None
         self._hook = self._on_unraisable  # one bound method: compared by identity below
+        self._callback = self._on_gc  # likewise: a test's gc.callbacks entry may have a raising __eq__
+        # A collection runs our callback on whichever thread triggers it.  If
+        # the test's thread detaches us while another thread's collection is
+        # between its "start" and "stop" (its finalizers run Python code, so
+        # threads switch), that "stop" never comes: _LOCK and these flags let
+        # detach() put the debug flags and unraisablehook back itself.
+        self._attached = False
+        self._in_collection = False
         self.is_open = False
 
     def open(self) -> None:
@@ -108,7 +135,7 @@ class GarbageWindow:
         self._unsaved = 0
         self._warnings = []
         self._uncollectable = []
-        gc.callbacks.append(self._on_gc)
+        self._attach()
         self.is_open = True
 
     def audit(self, refreeze: bool = True) -> WindowResult:
@@ -129,7 +156,7 @@ class GarbageWindow:
         self._warnings = []
         self._uncollectable = []
         cap, self._cap = self._cap, max(self._cap, AUDIT_SAVE_CAP)
-        gc.callbacks.append(self._on_gc)
+        self._attach()
         try:
             result = self.close()
         finally:
@@ -158,16 +185,41 @@ class GarbageWindow:
         uncollectable, self._uncollectable = self._uncollectable, []
         return WindowResult(garbage, unfrozen, self._unsaved, warnings, uncollectable)
 
+    def _attach(self) -> None:
+        with _LOCK:
+            self._attached = True
+            gc.callbacks.append(self._callback)
+
     def detach(self) -> None:
         """Remove our callback and flag, whatever the test did to ``gc.callbacks``."""
         self.is_open = False
-        callbacks = gc.callbacks
-        for i in range(len(callbacks) - 1, -1, -1):
-            if callbacks[i] == self._on_gc:
-                del callbacks[i]
+        with _LOCK:
+            self._attached = False
+            callbacks = gc.callbacks
+            for i in range(len(callbacks) - 1, -1, -1):
+                if callbacks[i] is self._callback:
+                    del callbacks[i]
+            if self._in_collection:
+                # Another thread's collection is under way and will not call
+                # us at its end: it frees its garbage as without us.
+                self._in_collection = False
+                self._unwatch_finalizers()
+                gc.set_debug(self._flags_before)
 
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         # Runs inside the collector: must never raise, and cannot collect.
+        with _LOCK:
+            if phase == "start":
+                if not self._attached:
+                    return  # detached while this collection was starting
+                self._in_collection = True
+            elif not self._in_collection:
+                return  # detach() has put things back already
+            else:
+                self._in_collection = False
+            self._on_gc_locked(phase, info)
+
+    def _on_gc_locked(self, phase: str, info: dict[str, Any]) -> None:
         try:
             if phase == "start":
                 self._watch_finalizers()
@@ -222,7 +274,9 @@ class GarbageWindow:
 
     def _on_unraisable(self, unraisable: Any) -> None:
         exc = getattr(unraisable, "exc_value", None)
-        if isinstance(exc, Warning):
+        # By type: isinstance() asks exc.__class__, which may raise, and then
+        # the exception would never reach the hook after us (pytest's).
+        if issubclass(type(exc), Warning):
             # warnings.warn raises only when a filter says "error".
             try:
                 text = f"{type(exc).__name__}: {exc}"

@@ -8,9 +8,9 @@ from typing import ClassVar
 
 from pytest_gcguard.chains import referrer_chain
 from pytest_gcguard.labels import Labeller
+from pytest_gcguard.labels import is_python_class
 from pytest_gcguard.survivors import count_live
 from pytest_gcguard.survivors import grows_every_time
-from pytest_gcguard.survivors import is_python_class
 from pytest_gcguard.survivors import still_growing
 
 

@@ -115,8 +115,10 @@ def test_labels_with_quotes_and_backslashes_are_escaped(
     guarded("--gc-guard-graph=pictures").assert_outcomes(passed=1, errors=1)
     (dot,) = (pytester.path / "pictures").glob("*.dot")
     nodes, edges = parse_dot(dot.read_text())
-    # The repr  Odd("a\b") + newline + next line  as a DOT string: quotes, backslash and newline escaped.
-    assert list(nodes.values()) == ['Odd(\\"a\\\\b\\")\\nnext line']
+    # The repr  Odd("a\b") + newline + next line  (put on one line by the labeller) as a DOT
+    # string: quotes and backslash escaped; the caption's line break is written \n.
+    assert list(nodes.values()) == ['Odd(\\"a\\\\b\\") next line']
+    assert '  label="test_quotes.py::test_odd\\nreference cycle (failed)' in dot.read_text()
     assert edges and edges[0][1] == ".me"
     if shutil.which("dot"):
         subprocess.run(["dot", "-Tsvg", str(dot)], check=True, capture_output=True)
