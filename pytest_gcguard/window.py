@@ -9,6 +9,13 @@ heap: ≈10 µs per window instead of ≈600 ms for two full collections).
 ``gc.callbacks`` entry, and what it saves is moved at once from ``gc.garbage``
 to a private list.  Tests therefore never see the flag in ``gc.get_debug()``
 nor our objects in ``gc.garbage``: both are exactly as without the plugin.
+
+Windows nest: the library API (``api.py``) opens one inside a test that the
+plugin's window is watching.  Only the innermost open window saves what a
+collection finds -- each collection's garbage belongs to exactly one window,
+and two callbacks setting and resetting ``DEBUG_SAVEALL`` in turn would
+undo each other -- and a closing window hands to the one around it what
+that one must still know: finalizer warnings, and that the heap was unfrozen.
 """
 
 from __future__ import annotations
@@ -61,6 +68,11 @@ class WindowResult:
     finalizer_warnings: list[str] = field(default_factory=list)
 
 
+# Windows open now, innermost last.  The collector is one per process, so
+# this stack is too: a collection in any thread is seen by the innermost window.
+_OPEN: list[GarbageWindow] = []
+
+
 # Objects saved per window before saving stops.  DEBUG_SAVEALL keeps what it
 # saves alive, and every later collection in the window walks it again: a test
 # that drops a million cycles would hold them all and slow down quadratically.
@@ -88,21 +100,35 @@ class GarbageWindow:
         self._warnings: list[str] = []
         self._hook_before: Any = None
         self._hook = self._on_unraisable  # one bound method: compared by identity below
+        self._collecting = False  # this window saves the collection under way
+        self._unfrozen = False  # an inner window saw our sentinel
         self.is_open = False
 
-    def open(self) -> None:
+    def open(self, *, freeze: bool = True) -> None:
+        """Start watching.  ``freeze=False``: leave the heap as it is (the library API).
+
+        Without a freeze, every collection in the window walks the whole
+        (unfrozen) heap, and garbage made of objects older than the window
+        counts too; with one, only objects made since.
+        """
         # Free what became garbage since the last window (pytest's own
         # between-test objects) before we start watching, then freeze: every
         # object alive now is "old" and invisible to the collections below.
         gc.collect()
-        _FreezeSentinel()  # garbage now, frozen below
-        gc.freeze()
-        self._state.froze = True
+        if freeze:
+            _FreezeSentinel()  # garbage now, frozen below
+            gc.freeze()
+            self._state.froze = True
+        self._attach()
+
+    def _attach(self) -> None:
         self._saved = []
         self._saving = True
         self._unsaved = 0
         self._warnings = []
+        self._unfrozen = False
         gc.callbacks.append(self._on_gc)
+        _OPEN.append(self)
         self.is_open = True
 
     def audit(self, refreeze: bool = True) -> WindowResult:
@@ -117,12 +143,8 @@ class GarbageWindow:
         # unfreezes once more, which CPython 3.12.1 needs (it puts a few
         # hundred startup objects back in the permanent generation).
         gc.unfreeze()
-        self._saved = []
-        self._saving = True
-        self._unsaved = 0
-        self._warnings = []
         cap, self._cap = self._cap, max(self._cap, AUDIT_SAVE_CAP)
-        gc.callbacks.append(self._on_gc)
+        self._attach()
         try:
             result = self.close()
         finally:
@@ -145,23 +167,39 @@ class GarbageWindow:
             self.detach()
         saved, self._saved = self._saved, []
         garbage = [obj for obj in saved if type(obj) is not _FreezeSentinel]
-        unfrozen = len(garbage) != len(saved)
+        unfrozen = len(garbage) != len(saved) or self._unfrozen
         saved.clear()
         warnings, self._warnings = self._warnings, []
+        if _OPEN:
+            # An enclosing window (the plugin's, around a library call) did
+            # not see these collections; what it must still know, it gets:
+            # a finalizer warning fails its test, a collected sentinel means
+            # the heap was unfrozen under it.
+            outer = _OPEN[-1]
+            outer._warnings.extend(warnings)
+            outer._unfrozen = outer._unfrozen or unfrozen
         return WindowResult(garbage, unfrozen, self._unsaved, warnings)
 
     def detach(self) -> None:
         """Remove our callback and flag, whatever the test did to ``gc.callbacks``."""
         self.is_open = False
+        self._collecting = False
         callbacks = gc.callbacks
         for i in range(len(callbacks) - 1, -1, -1):
             if callbacks[i] == self._on_gc:
                 del callbacks[i]
+        for i in range(len(_OPEN) - 1, -1, -1):
+            if _OPEN[i] is self:
+                del _OPEN[i]
 
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         # Runs inside the collector: must never raise, and cannot collect.
         try:
             if phase == "start":
+                # Only the innermost open window saves (see the module's docstring).
+                self._collecting = _OPEN[-1] is self if _OPEN else False
+                if not self._collecting:
+                    return
                 self._watch_finalizers()
                 self._flags_before = gc.get_debug()
                 self._garbage_len = len(gc.garbage)
@@ -169,6 +207,9 @@ class GarbageWindow:
                 if self._saving:
                     gc.set_debug(self._flags_before | gc.DEBUG_SAVEALL)
                 return
+            if not self._collecting:
+                return
+            self._collecting = False
             self._unwatch_finalizers()
             gc.set_debug(self._flags_before)
             if not self._saving_now:
