@@ -35,7 +35,7 @@ The choices behind it (docs/usage.md, "Library API"):
   never changed, ``DEBUG_SAVEALL`` is set only inside collections (by our
   ``gc.callbacks`` entry, present only while a block runs), our garbage
   never stays in ``gc.garbage``, and the frozen heap is left alone -- except
-  by ``explain`` when something is frozen (see there).
+  by ``explain`` inside the plugin's window (see there).
 * **Plain data**: results and ``CycleError`` carry findings (strings and
   numbers, ``findings.Cycle``), never the analysed objects; the garbage is
   freed when the call returns.
@@ -68,6 +68,7 @@ from pytest_gcguard.render import format_chain
 from pytest_gcguard.render import format_test_report
 from pytest_gcguard.window import GarbageWindow
 from pytest_gcguard.window import GcState
+from pytest_gcguard.window import discard
 
 
 if TYPE_CHECKING:
@@ -176,7 +177,7 @@ def _close(
         cycles = explain_garbage(result.garbage, _owners(owners), Labeller(modules)) if analyse else []
         return cycles, result.unsaved, result.heap_was_unfrozen
     finally:
-        result.garbage.clear()
+        discard(result)  # freed now, and never reported again by an enclosing window
         del result
 
 
@@ -330,13 +331,14 @@ def explain(obj: object) -> str:
 
     A collection runs first, so that dead cycles are not shown as holders.
     The referrer search cannot see frozen objects (``gc.get_referrers``
-    skips them); when something is frozen -- your ``gc.freeze()``, or the
-    plugin's window under ``--gc-guard`` -- the heap is unfrozen for the
-    search and frozen again afterwards, with automatic collection paused
-    meanwhile.  ``gc.freeze()`` cannot be undone selectively, so objects made
-    since the earlier freeze are then frozen too: under ``--gc-guard`` the
-    plugin no longer sees, for this test, cycles or survivors among the
-    objects the test made before the call.
+    skips them).  Under ``--gc-guard`` the plugin keeps everything older
+    than the test frozen; the heap is then unfrozen for the search and
+    frozen again afterwards, with automatic collection paused meanwhile.
+    ``gc.freeze()`` cannot be undone selectively, so the objects the test
+    made before the call are frozen too: the plugin no longer sees, for this
+    test, cycles or survivors among them.  A freeze of anyone else's (your
+    ``gc.freeze()``) is left as it is, and the text says when the chain may
+    run through frozen objects.
     """
     caller = sys._getframe(1)
     try:
@@ -347,22 +349,32 @@ def explain(obj: object) -> str:
 
 def _explain(obj: object, caller: types.FrameType, owners: CodeOwners | None, modules: tuple[str, ...]) -> str:
     gc.collect()
-    frozen = gc.get_freeze_count() > 0
-    paused = frozen and gc.isenabled()
+    # gc.get_referrers() does not see frozen objects.  The plugin's window
+    # keeps the whole heap frozen, and freezes it again itself after its
+    # audits: unfreeze for the search and freeze again, as its leak search
+    # does.  Anyone else's freeze (yours; CPython 3.12.1 freezes a few
+    # hundred startup objects) is left alone: freezing the whole heap would
+    # make later garbage among it uncollectable, unfreezing would undo it.
+    refreeze = GarbageWindow.heap_frozen_by_window()
+    paused = refreeze and gc.isenabled()
     if paused:
-        # Unfrozen, the garbage frozen before (the plugin's window sentinel
+        # While unfrozen, the garbage frozen before (the window's sentinel
         # among it) must not be collected by an automatic collection.
         gc.disable()
     try:
-        chain = referrer_chain(obj, _owners(owners), Labeller(modules), frozen=frozen, roots_from=caller)
+        chain = referrer_chain(obj, _owners(owners), Labeller(modules), frozen=refreeze, roots_from=caller)
     finally:
         if paused:
             gc.enable()
-    return format_explanation(chain)
+    return format_explanation(chain, frozen=0 if refreeze else gc.get_freeze_count())
 
 
-def format_explanation(chain: Chain) -> str:
-    """``kept alive by: ROOT`` and the labelled chain, as ``explain`` prints it."""
+def format_explanation(chain: Chain, frozen: int = 0) -> str:
+    """``kept alive by: ROOT`` and the labelled chain, as ``explain`` prints it.
+
+    ``frozen``: objects frozen during the search, invisible to it.
+    """
+    unexplained = chain.root.startswith(NO_REFERRER) or not chain.complete
     if chain.root.startswith(NO_REFERRER) and len(chain.hops) == 1:
         # The search found no referrer at all: only temporaries (the call's
         # argument) or C code hold it.
@@ -370,8 +382,15 @@ def format_explanation(chain: Chain) -> str:
             "nothing -- no global, class attribute, local of a running frame or other Python object "
             "refers to it (only temporaries or C code)",
             chain.hops,
+            chain.complete,
         )
-    return "\n".join(line[2:] for line in format_chain(chain))
+    lines = [line[2:] for line in format_chain(chain)]
+    if unexplained and frozen:
+        lines.append(
+            f"(gc.freeze() has frozen {frozen} objects, and gc.get_referrers() does not see them: "
+            "the chain may run through one of them)"
+        )
+    return "\n".join(lines)
 
 
 __all__ = ["CycleError", "FoundCycles", "NoCycles", "explain", "find_cycles", "no_cycles"]

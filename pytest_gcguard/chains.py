@@ -78,7 +78,11 @@ def _running_locals(owners: CodeOwners, ignore_frames: set[int]) -> dict[int, tu
                 except Exception:
                     local_items = []
                 for name, value in local_items:
-                    found.setdefault(id(value), (name, where))
+                    # Not an identifier: a temporary of pytest's assertion
+                    # rewriting ('@py_assert2'), which holds what an assert
+                    # statement is evaluating -- explain(x) inside an assert.
+                    if type(name) is str and name.isidentifier():
+                        found.setdefault(id(value), (name, where))
             frame = frame.f_back
     del top, frame
     ignore_frames.update(running)
