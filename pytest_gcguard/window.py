@@ -121,7 +121,11 @@ class GarbageWindow:
         self._garbage_len = 0
         self._warnings: list[str] = []
         self._hook_before: Any = None
-        self._hook = self._on_unraisable  # one bound method: compared by identity below
+        # Our hook while a collection runs: one bound method, compared by
+        # identity below.  Held only then: held always, it would make every
+        # window a reference cycle (window -> bound method -> window), garbage
+        # for an enclosing window when a library call's window is dropped.
+        self._hook: Any = None
         self._collecting = False  # this window saves the collection under way
         self._unfrozen = False  # an inner window saw our sentinel
         self.froze_heap = False  # opened with a freeze: everything older is frozen while open
@@ -274,12 +278,13 @@ class GarbageWindow:
 
     def _watch_finalizers(self) -> None:
         self._hook_before = sys.unraisablehook
+        self._hook = self._on_unraisable
         sys.unraisablehook = self._hook
 
     def _unwatch_finalizers(self) -> None:
         if sys.unraisablehook is self._hook:
             sys.unraisablehook = self._hook_before
-        self._hook_before = None
+        self._hook_before = self._hook = None
 
     def _on_unraisable(self, unraisable: Any) -> None:
         exc = getattr(unraisable, "exc_value", None)

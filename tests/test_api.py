@@ -25,8 +25,11 @@ from pytest_gcguard import FoundCycles
 from pytest_gcguard import explain
 from pytest_gcguard import find_cycles
 from pytest_gcguard import no_cycles
+from pytest_gcguard.explain import explain_garbage
 from pytest_gcguard.findings import CYCLE
 from pytest_gcguard.render import format_path
+from pytest_gcguard.window import GarbageWindow
+from pytest_gcguard.window import GcState
 from tests.conftest import assert_cycle
 
 
@@ -409,6 +412,31 @@ def test_a_frozen_heap_is_left_frozen() -> None:
         gc.unfreeze()
 
 
+def test_inside_an_outer_window_the_block_keeps_its_garbage_and_passes_on_an_unfreeze() -> None:
+    """As under --gc-guard: the outer (freezing) window sees neither the block's cycles nor its
+    freed garbage, but learns that the heap was unfrozen inside the block."""
+    state = GcState()
+    outer = GarbageWindow(state)
+    outer.open()
+    try:
+        ring()  # the outer window's
+        with pytest.raises(CycleError), no_cycles():
+            keep_error()
+        found = find_cycles(ring)
+        with no_cycles():
+            gc.unfreeze()  # frees the outer window's sentinel into the block's window
+    finally:
+        result = outer.close()
+        state.restore()
+    try:
+        cycles = explain_garbage(result.garbage)
+        assert result.heap_was_unfrozen
+        assert [sorted(hop.label for hop in c.path) for c in cycles] == [["Graph(one)", "Graph(three)", "Graph(two)"]]
+        assert [c.objects for c in found.failing] == [3]
+    finally:
+        result.garbage.clear()
+
+
 # ---- explain
 
 HELD_MODULE = "gcguard_api_held"
@@ -445,6 +473,11 @@ def test_explain_names_the_class_and_the_attribute() -> None:
     )
 
 
+def _explain_via(get: Callable[[], object]) -> str:
+    """explain, called from a frame that does not hold the object itself."""
+    return explain(get())
+
+
 def test_explain_names_a_local_of_a_running_frame() -> None:
     """The caller's local, and a local of a frame further up, are roots; explain's own frames are not."""
     mine = Graph("mine")
@@ -452,11 +485,8 @@ def test_explain_names_a_local_of_a_running_frame() -> None:
         "kept alive by: local 'mine' of running frame test_explain_names_a_local_of_a_running_frame (test_api.py:"
     )
 
-    def helper() -> str:
-        return explain(holder[0])
-
     holder = [Graph("deep")]
-    text = helper()
+    text = _explain_via(lambda: holder[0])
     assert text.startswith("kept alive by: local 'holder' of running frame test_explain_names_a_local")
     assert text.endswith("list (len=1) --[0]--> Graph(deep)")
 
@@ -629,3 +659,37 @@ def test_the_api_inside_tests_with_and_without_the_plugin(pytester: pytest.Pytes
     else:
         result.assert_outcomes(passed=8, failed=2)
     assert result.ret == 1
+
+
+FINALIZER_TESTS = """
+import os
+
+from pytest_gcguard import no_cycles
+
+
+class Holder:
+    def __init__(self):
+        self.file = open(os.devnull)
+        self.me = self
+
+
+def test_unclosed_file_in_an_allowed_cycle():
+    with no_cycles(allow_types=[Holder]):
+        Holder()
+"""
+
+
+def test_finalizer_warnings_of_a_blocks_garbage_still_fail_the_test(
+    guarded: Callable[..., pytest.RunResult], pytester: pytest.Pytester
+) -> None:
+    """The block's window hands finalizer warnings made errors to the plugin's window around the test."""
+    pytester.makepyfile(test_finalizer=FINALIZER_TESTS)
+    result = guarded("-W", "error::ResourceWarning")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_unclosed_file_in_an_allowed_cycle*",
+            "gc-guard: finalizers of this test's garbage raised warnings that the warning filters make errors:",
+            "    ResourceWarning: unclosed file*",
+        ]
+    )
