@@ -1,8 +1,12 @@
 """pytest-gcguard: catch the reference cycles each test creates, and explain them.
 
 The engine modules (``window``, ``graph``, ``labels``, ``ownership``,
-``explain``, ``findings``, ``render``) do not import pytest.  Names that need
-pytest are loaded on first use.
+``explain``, ``findings``, ``render``, ``chains``, ``api``) do not import
+pytest.  Names that need pytest are loaded on first use.
+
+The library API, usable in any program: ``no_cycles`` (a context manager and
+decorator raising ``CycleError``), ``find_cycles`` (the cycles a call left, as
+``FoundCycles``) and ``explain`` (what keeps an object alive).
 """
 
 from __future__ import annotations
@@ -10,6 +14,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from typing import Any
 
+# ``pytest_gcguard.explain`` is the function: binding it here replaces the
+# package attribute that loading the ``explain`` submodule (through ``api``)
+# set.  The submodule's names are imported as ``from pytest_gcguard.explain
+# import ...``, which finds it in sys.modules.
+from pytest_gcguard.api import CycleError
+from pytest_gcguard.api import FoundCycles
+from pytest_gcguard.api import explain
+from pytest_gcguard.api import find_cycles
+from pytest_gcguard.api import no_cycles
 from pytest_gcguard.explain import explain_garbage
 from pytest_gcguard.findings import Cycle
 from pytest_gcguard.findings import Hop
@@ -20,7 +33,18 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-__all__ = ["Cycle", "GcGuardWarning", "Hop", "__version__", "explain_garbage"]
+__all__ = [
+    "Cycle",
+    "CycleError",
+    "FoundCycles",
+    "GcGuardWarning",
+    "Hop",
+    "__version__",
+    "explain",
+    "explain_garbage",
+    "find_cycles",
+    "no_cycles",
+]
 
 
 def __getattr__(name: str) -> Any:

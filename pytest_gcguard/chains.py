@@ -46,13 +46,27 @@ def _module_dicts() -> dict[int, str]:
 
 
 def _running_locals(owners: CodeOwners, ignore_frames: set[int]) -> dict[int, tuple[str, str]]:
-    """id(value) -> (local name, where) for the locals of every running frame but ours and pytest's."""
+    """id(value) -> (local name, where) for the locals of every running frame but ours and pytest's.
+
+    Every running frame is added to ``ignore_frames``: a running frame is a
+    root through its named locals, never a referrer (gc.get_referrers also
+    reports a frame whose evaluation stack holds the object for a moment --
+    an argument being passed -- which keeps nothing alive once the call
+    returns).  Module-level frames are skipped: their locals are the
+    module's globals, named as such from the module's dict.
+    """
     names = {t.ident: t.name for t in threading.enumerate()}
     found: dict[int, tuple[str, str]] = {}
+    running: list[int] = []
     for ident, top in sys._current_frames().items():
         frame: types.FrameType | None = top
         while frame is not None:
-            if id(frame) not in ignore_frames and owners.code_origin(frame.f_code) is not Origin.HARNESS:
+            running.append(id(frame))
+            if (
+                id(frame) not in ignore_frames
+                and frame.f_code.co_name != "<module>"
+                and owners.code_origin(frame.f_code) is not Origin.HARNESS
+            ):
                 code = frame.f_code
                 where = (
                     f"running frame {getattr(code, 'co_qualname', code.co_name)} "
@@ -63,9 +77,14 @@ def _running_locals(owners: CodeOwners, ignore_frames: set[int]) -> dict[int, tu
                 except Exception:
                     local_items = []
                 for name, value in local_items:
-                    found.setdefault(id(value), (name, where))
+                    # Not an identifier: a temporary of pytest's assertion
+                    # rewriting ('@py_assert2'), which holds what an assert
+                    # statement is evaluating -- explain(x) inside an assert.
+                    if type(name) is str and name.isidentifier():
+                        found.setdefault(id(value), (name, where))
             frame = frame.f_back
     del top, frame
+    ignore_frames.update(running)
     return found
 
 
@@ -79,6 +98,7 @@ def referrer_chain(
     frozen: bool = False,
     siblings: frozenset[int] = frozenset(),
     ignore: frozenset[int] = frozenset(),
+    roots_from: types.FrameType | None = None,
 ) -> Chain:
     """The shortest chain of references from a root to ``target``.
 
@@ -86,6 +106,7 @@ def referrer_chain(
     unfrozen for the search and frozen again.  ``siblings``: ids of other
     objects of the same kind, to tell how many share the target's container.
     ``ignore``: ids of the caller's own containers, never walked through.
+    ``roots_from``: see ``referrer_chains``.
     """
     (chain,) = referrer_chains(
         [target],
@@ -96,6 +117,7 @@ def referrer_chain(
         frozen=frozen,
         siblings=[siblings],
         ignore=ignore,
+        roots_from=roots_from,
     )
     return chain
 
@@ -110,11 +132,18 @@ def referrer_chains(
     frozen: bool = False,
     siblings: Sequence[frozenset[int]] | None = None,
     ignore: frozenset[int] = frozenset(),
+    roots_from: types.FrameType | None = None,
 ) -> list[Chain]:
     """``referrer_chain`` for many targets at once: one heap pass per level for all of them.
 
     Each target's search is the same as alone (its own shortest chain); only
     the ``gc.get_referrers`` call, which walks the whole heap, is shared.
+
+    ``roots_from``: the caller's frame when the caller is user code (the
+    library API's ``explain``): it and the frames it was called from are
+    running frames whose locals are roots, while the frames between it and
+    this call are ours.  Without it the whole stack is ours (the plugin's
+    hooks, called by pytest).
     """
     owners = owners or CodeOwners()
     labeller = labeller or Labeller()
@@ -122,9 +151,10 @@ def referrer_chains(
     ours: set[int] = set(ignore)  # our own frames and containers: never a referrer
     ours.add(id(targets))
     frame: types.FrameType | None = sys._getframe()
-    while frame is not None:
+    while frame is not None and frame is not roots_from:
         ours.add(id(frame))
         frame = frame.f_back
+    frame = roots_from = None
     if frozen:
         gc.unfreeze()
     try:

@@ -3,7 +3,8 @@
 The plugin appears to pytest as ``gcguard`` (``-p no:gcguard`` disables it).
 Off by default: with neither ``--gc-guard`` nor ini ``gc_guard = true``, only
 the markers are registered and no per-test code of ours runs.  When on, a
-``GcGuard`` (``guard.py``) is registered and does the work.
+``GcGuard`` (``guard.py``) is registered and does the work.  The ``gc_guard``
+fixture (``fixture.py``) is registered always: pytest finds it here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import gc
 import pytest
 
 from pytest_gcguard import hookspecs
+from pytest_gcguard.fixture import gc_guard
 from pytest_gcguard.guard import GcGuard
 from pytest_gcguard.guard import guard_key
 from pytest_gcguard.options import add_options
@@ -87,4 +89,4 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return f"gc-guard: mode={settings.mode} leaks={leaks}{trace} (disable with -p no:gcguard)"
 
 
-__all__ = ["pytest_addhooks", "pytest_addoption", "pytest_configure", "pytest_report_header"]
+__all__ = ["gc_guard", "pytest_addhooks", "pytest_addoption", "pytest_configure", "pytest_report_header"]

@@ -81,22 +81,28 @@ def _format_shapes(cycles: Sequence[Cycle]) -> list[str]:
     return lines
 
 
-def format_test_report(cycles: Sequence[Cycle], *, unsaved: int = 0, hint: bool = True) -> str:
-    """The text of a gc-guard failure or warning for one test."""
+# How to exempt a test's cycles, printed under its report.
+MARKER_HINT = '@pytest.mark.allow_cycles(reason="...")'
+
+
+def format_test_report(
+    cycles: Sequence[Cycle], *, unsaved: int = 0, hint: str | None = MARKER_HINT, subject: str = "test"
+) -> str:
+    """The text of a gc-guard failure or warning for one test (``subject``: or for a block, with the library API)."""
     count = sum(c.count for c in cycles)
     objects = sum(c.objects for c in cycles)
     lines = [
-        f"gc-guard: test created {plural(count, 'reference cycle')} ({plural(objects, 'object')}) "
+        f"gc-guard: {subject} created {plural(count, 'reference cycle')} ({plural(objects, 'object')}) "
         "that only the cycle collector can free"
     ]
     lines.extend(_format_shapes(cycles))
     if unsaved:
         lines.append(
             f"  +{plural(unsaved, 'more object')} in cycles, freed without being analysed "
-            "(the test made more cyclic garbage than gc-guard keeps per test; the collector's count)"
+            f"(the {subject} made more cyclic garbage than gc-guard keeps per {subject}; the collector's count)"
         )
     if hint:
-        lines.append('  to exempt: @pytest.mark.allow_cycles(reason="...")')
+        lines.append(f"  to exempt: {hint}")
     return "\n".join(lines)
 
 

@@ -9,6 +9,13 @@ heap: ≈10 µs per window instead of ≈600 ms for two full collections).
 ``gc.callbacks`` entry, and what it saves is moved at once from ``gc.garbage``
 to a private list.  Tests therefore never see the flag in ``gc.get_debug()``
 nor our objects in ``gc.garbage``: both are exactly as without the plugin.
+
+Windows nest: the library API (``api.py``) opens one inside a test that the
+plugin's window is watching.  Only the innermost open window saves what a
+collection finds -- each collection's garbage belongs to exactly one window,
+and two callbacks setting and resetting ``DEBUG_SAVEALL`` in turn would
+undo each other -- and a closing window hands to the one around it what
+that one must still know: finalizer warnings, and that the heap was unfrozen.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import gc
 import os
 import sys
 import threading
+import types
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -67,6 +75,33 @@ class WindowResult:
     uncollectable: list[object] = field(default_factory=list)
 
 
+# Windows open now, innermost last.  The collector is one per process, so
+# this stack is too: a collection in any thread is seen by the innermost window.
+_OPEN: list[GarbageWindow] = []
+# Collections no window saves (see discard), when above zero.
+_muted = 0
+
+
+def discard(result: WindowResult) -> None:
+    """Drop a closed window's garbage and free it now, without any other window saving it.
+
+    What ``DEBUG_SAVEALL`` saved is still cyclic garbage once dropped: the
+    next collection frees it -- and, inside an enclosing window (a library
+    call in a test under ``--gc-guard``), would save it again for that
+    window, which would then report the inner block's cycles as its own.
+    """
+    global _muted
+    had_garbage = bool(result.garbage)
+    result.garbage.clear()
+    if not had_garbage:
+        return
+    _muted += 1
+    try:
+        gc.collect()
+    finally:
+        _muted -= 1
+
+
 # Objects saved per window before saving stops.  DEBUG_SAVEALL keeps what it
 # saves alive, and every later collection in the window walks it again: a test
 # that drops a million cycles would hold them all and slow down quadratically.
@@ -96,6 +131,12 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
+def _is_our_callback(callback: object, window: GarbageWindow) -> bool:
+    """Whether a gc.callbacks entry is ``window._on_gc``: by identity, never ``==``
+    (a test's callback may have a raising ``__eq__``)."""
+    return type(callback) is types.MethodType and callback.__self__ is window
+
+
 class GarbageWindow:
     """Saves the cyclic garbage found by every collection between ``open`` and ``close``."""
 
@@ -111,31 +152,51 @@ class GarbageWindow:
         self._warnings: list[str] = []
         self._uncollectable: list[object] = []
         self._hook_before: Any = None
-        self._hook = self._on_unraisable  # one bound method: compared by identity below
-        self._callback = self._on_gc  # likewise: a test's gc.callbacks entry may have a raising __eq__
+        # Our hook while a collection runs: one bound method, compared by
+        # identity below.  Held only then: held always, it would make every
+        # window a reference cycle (window -> bound method -> window), garbage
+        # for an enclosing window when a library call's window is dropped.
+        self._hook: Any = None
         # A collection runs our callback on whichever thread triggers it.  If
         # the test's thread detaches us while another thread's collection is
         # between its "start" and "stop" (its finalizers run Python code, so
         # threads switch), that "stop" never comes: _LOCK and these flags let
         # detach() put the debug flags and unraisablehook back itself.
         self._attached = False
-        self._in_collection = False
+        self._in_collection = False  # this window saves the collection under way
+        self._unfrozen = False  # an inner window saw our sentinel
+        self.froze_heap = False  # opened with a freeze: everything older is frozen while open
         self.is_open = False
 
-    def open(self) -> None:
+    def open(self, *, freeze: bool = True) -> None:
+        """Start watching.  ``freeze=False``: leave the heap as it is (the library API).
+
+        Without a freeze, every collection in the window walks the whole
+        (unfrozen) heap, and garbage made of objects older than the window
+        counts too; with one, only objects made since.
+        """
         # Free what became garbage since the last window (pytest's own
         # between-test objects) before we start watching, then freeze: every
         # object alive now is "old" and invisible to the collections below.
         gc.collect()
-        _FreezeSentinel()  # garbage now, frozen below
-        gc.freeze()
-        self._state.froze = True
+        if freeze:
+            _FreezeSentinel()  # garbage now, frozen below
+            gc.freeze()
+            self._state.froze = True
+        self._attach()
+        self.froze_heap = freeze
+
+    def _attach(self) -> None:
         self._saved = []
         self._saving = True
         self._unsaved = 0
         self._warnings = []
         self._uncollectable = []
-        self._attach()
+        self._unfrozen = False
+        with _LOCK:
+            self._attached = True
+            gc.callbacks.append(self._on_gc)
+            _OPEN.append(self)
         self.is_open = True
 
     def audit(self, refreeze: bool = True) -> WindowResult:
@@ -146,15 +207,15 @@ class GarbageWindow:
         "The audit").  Nor is frozen garbage ever freed.  An audit unfreezes,
         collects with saving on, and freezes again.  Called between windows.
         """
+        # The last window's garbage, which it analysed and dropped, is still
+        # cyclic garbage until a collection frees it (DEBUG_SAVEALL kept it):
+        # free it first, unsaved, or the audit would report the last test's
+        # cycles again as cycles through older objects.
+        gc.collect()
         # state.froze stays set even without a refreeze: GcState.restore()
         # unfreezes once more, which CPython 3.12.1 needs (it puts a few
         # hundred startup objects back in the permanent generation).
         gc.unfreeze()
-        self._saved = []
-        self._saving = True
-        self._unsaved = 0
-        self._warnings = []
-        self._uncollectable = []
         cap, self._cap = self._cap, max(self._cap, AUDIT_SAVE_CAP)
         self._attach()
         try:
@@ -179,26 +240,33 @@ class GarbageWindow:
             self.detach()
         saved, self._saved = self._saved, []
         garbage = [obj for obj in saved if type(obj) is not _FreezeSentinel]
-        unfrozen = len(garbage) != len(saved)
+        unfrozen = len(garbage) != len(saved) or self._unfrozen
         saved.clear()
         warnings, self._warnings = self._warnings, []
         uncollectable, self._uncollectable = self._uncollectable, []
+        if _OPEN:
+            # An enclosing window (the plugin's, around a library call) did
+            # not see these collections; what it must still know, it gets:
+            # a finalizer warning fails its test, a collected sentinel means
+            # the heap was unfrozen under it.
+            outer = _OPEN[-1]
+            outer._warnings.extend(warnings)
+            outer._unfrozen = outer._unfrozen or unfrozen
         return WindowResult(garbage, unfrozen, self._unsaved, warnings, uncollectable)
-
-    def _attach(self) -> None:
-        with _LOCK:
-            self._attached = True
-            gc.callbacks.append(self._callback)
 
     def detach(self) -> None:
         """Remove our callback and flag, whatever the test did to ``gc.callbacks``."""
         self.is_open = False
+        self.froze_heap = False
         with _LOCK:
             self._attached = False
             callbacks = gc.callbacks
             for i in range(len(callbacks) - 1, -1, -1):
-                if callbacks[i] is self._callback:
+                if _is_our_callback(callbacks[i], self):
                     del callbacks[i]
+            for i in range(len(_OPEN) - 1, -1, -1):
+                if _OPEN[i] is self:
+                    del _OPEN[i]
             if self._in_collection:
                 # Another thread's collection is under way and will not call
                 # us at its end: it frees its garbage as without us.
@@ -206,15 +274,21 @@ class GarbageWindow:
                 self._unwatch_finalizers()
                 gc.set_debug(self._flags_before)
 
+    @staticmethod
+    def heap_frozen_by_window() -> bool:
+        """Whether an open window froze the heap (the plugin's, around the running test)."""
+        return any(window.froze_heap for window in _OPEN)
+
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         # Runs inside the collector: must never raise, and cannot collect.
         with _LOCK:
             if phase == "start":
-                if not self._attached:
-                    return  # detached while this collection was starting
+                # Only the innermost open window saves (see the module's docstring).
+                if not self._attached or _muted or not _OPEN or _OPEN[-1] is not self:
+                    return  # (or detached while this collection was starting)
                 self._in_collection = True
             elif not self._in_collection:
-                return  # detach() has put things back already
+                return  # not ours, or detach() has put things back already
             else:
                 self._in_collection = False
             self._on_gc_locked(phase, info)
@@ -265,12 +339,13 @@ class GarbageWindow:
 
     def _watch_finalizers(self) -> None:
         self._hook_before = sys.unraisablehook
+        self._hook = self._on_unraisable
         sys.unraisablehook = self._hook
 
     def _unwatch_finalizers(self) -> None:
         if sys.unraisablehook is self._hook:
             sys.unraisablehook = self._hook_before
-        self._hook_before = None
+        self._hook_before = self._hook = None
 
     def _on_unraisable(self, unraisable: Any) -> None:
         exc = getattr(unraisable, "exc_value", None)

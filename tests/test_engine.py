@@ -107,7 +107,7 @@ def test_the_engine_does_not_import_pytest() -> None:
         "import sys\n"
         "import pytest_gcguard.window, pytest_gcguard.graph, pytest_gcguard.labels, pytest_gcguard.ownership\n"
         "import pytest_gcguard.explain, pytest_gcguard.findings, pytest_gcguard.render, pytest_gcguard.summary\n"
-        "import pytest_gcguard.allowance, pytest_gcguard\n"
+        "import pytest_gcguard.allowance, pytest_gcguard.chains, pytest_gcguard.api, pytest_gcguard\n"
         "bad = sorted(m for m in sys.modules if m == 'pytest' or m.startswith(('_pytest', 'pluggy')))\n"
         "assert not bad, bad\n"
     )
