@@ -136,15 +136,15 @@ class CycleError(AssertionError):
 class FoundCycles:
     """What ``find_cycles`` found: the cycles a call left as garbage, as plain data.
 
-    Attributes:
-        cycles: every cycle, grouped by shape, those of the code under test
-            (``kind == "cycle"``) first, then standard-library ones
-            (``"stdlib"``) and those closed only by harness references
-            (``"test-local"``).  Each has its labelled ``path``, ``count``,
-            ``objects`` and what it kept alive.
-        unsaved: objects in cycles freed without being analysed (past the
-            4,000-object cap).
-        value: what the function returned.
+    ``cycles``: every cycle, grouped by shape, those of the code under test
+    (``kind == "cycle"``) first, then standard-library ones (``"stdlib"``)
+    and those closed only by harness references (``"test-local"``).  Each has
+    its labelled ``path``, ``count``, ``objects`` and what it kept alive.
+
+    ``unsaved``: objects in cycles freed without being analysed (past the
+    4,000-object cap).
+
+    ``value``: what the function returned.
     """
 
     cycles: tuple[Cycle, ...]
