@@ -113,6 +113,11 @@ class GarbageWindow:
         "The audit").  Nor is frozen garbage ever freed.  An audit unfreezes,
         collects with saving on, and freezes again.  Called between windows.
         """
+        # First free, unsaved, the garbage among the unfrozen objects: the last
+        # window's, which it analysed and dropped (a dropped cycle stays garbage
+        # until a collection frees it), and pytest's since.  Saved here, the
+        # last test's cycles would be reported again, as cycles through old objects.
+        gc.collect()
         # state.froze stays set even without a refreeze: GcState.restore()
         # unfreezes once more, which CPython 3.12.1 needs (it puts a few
         # hundred startup objects back in the permanent generation).
