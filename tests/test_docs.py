@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import plugins_off
+
 
 ROOT = Path(__file__).resolve().parent.parent
 # The README's sample was produced on this version; labels of frames and the
@@ -29,9 +31,9 @@ def test_the_readme_shows_real_demo_output() -> None:
     """Every line of the README's sample appears, in order, in a real run of the demo."""
     # As the README's command runs it: without the test extras' plugins
     # (Hypothesis's hook wrapper adds a frame to a failing test's traceback).
-    plugins_off = ["-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:hypothesispytest"]
+    no_plugins = ["-p", "no:cacheprovider", "-p", "no:xdist", *plugins_off()]
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "--gc-guard", "docs/demo", *plugins_off],
+        [sys.executable, "-m", "pytest", "--gc-guard", "docs/demo", *no_plugins],
         cwd=ROOT,
         capture_output=True,
         text=True,
