@@ -14,7 +14,9 @@ nor our objects in ``gc.garbage``: both are exactly as without the plugin.
 from __future__ import annotations
 
 import gc
+import signal
 import sys
+import threading
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -73,6 +75,38 @@ SAVE_CAP = 4_000
 AUDIT_SAVE_CAP = 20_000
 
 
+def redeliver(exc: BaseException) -> None:
+    """Send again, from another thread in a millisecond, the signal whose handler raised ``exc``.
+
+    What a gc callback raises, CPython only reports as unraisable: a
+    pytest-timeout alarm handled in our callback would be lost, and a test
+    hanging in an allocation loop would hang for good.  Sent again once the
+    collection is over, the handler raises in the test's own code.
+    """
+    pthread_kill = getattr(signal, "pthread_kill", None)
+    if pthread_kill is None:  # pragma: no cover - Windows: no SIGALRM either
+        return
+    handlers = {}
+    for signum in signal.valid_signals():
+        try:
+            code = getattr(signal.getsignal(signum), "__code__", None)
+        except (ValueError, OSError):  # pragma: no cover
+            continue
+        if code is not None:
+            handlers[code] = signum
+    found = None
+    tb = exc.__traceback__
+    while tb is not None and found is None:
+        found = handlers.get(tb.tb_frame.f_code)
+        tb = tb.tb_next
+    if found is None and isinstance(exc, KeyboardInterrupt):
+        found = signal.SIGINT
+    if found is not None:
+        timer = threading.Timer(0.001, pthread_kill, (threading.main_thread().ident, found))
+        timer.daemon = True
+        timer.start()
+
+
 class GarbageWindow:
     """Saves the cyclic garbage found by every collection between ``open`` and ``close``."""
 
@@ -88,6 +122,7 @@ class GarbageWindow:
         self._warnings: list[str] = []
         self._hook_before: Any = None
         self._hook = self._on_unraisable  # one bound method: compared by identity below
+        self._collecting = False  # between our "start" and "stop" callbacks
         self.is_open = False
 
     def open(self) -> None:
@@ -167,13 +202,34 @@ class GarbageWindow:
         # Runs inside the collector: must never raise, and cannot collect.
         try:
             if phase == "start":
-                self._watch_finalizers()
-                self._flags_before = gc.get_debug()
-                self._garbage_len = len(gc.garbage)
-                self._saving_now = self._saving
-                if self._saving:
-                    gc.set_debug(self._flags_before | gc.DEBUG_SAVEALL)
-                return
+                self._start()
+            else:
+                self._stop(info)
+        except Exception:  # pragma: no cover - defensive: a callback must not raise
+            pass
+        except BaseException as exc:
+            # A signal handler raised here (pytest-timeout's signal method, Ctrl-C):
+            # a signal that arrives during a collection is handled in the first
+            # Python code after it, often this callback.  _stop has put the
+            # collector back; the exception must reach the test, not vanish.
+            redeliver(exc)
+
+    def _start(self) -> None:
+        self._flags_before = gc.get_debug()
+        self._garbage_len = len(gc.garbage)
+        self._saving_now = self._saving
+        self._watch_finalizers()
+        self._collecting = True
+        if self._saving_now:
+            gc.set_debug(self._flags_before | gc.DEBUG_SAVEALL)
+
+    def _stop(self, info: dict[str, Any]) -> None:
+        """Put the flags and gc.garbage back, keep what was saved; safe to call twice."""
+        if not self._collecting:  # the start was cut short: only the hook may be ours
+            self._unwatch_finalizers()
+            return
+        self._collecting = False
+        try:
             self._unwatch_finalizers()
             gc.set_debug(self._flags_before)
             if not self._saving_now:
@@ -188,12 +244,13 @@ class GarbageWindow:
                 self._saving = False
             else:
                 self._saved.extend(new)
-            if not self._flags_before & gc.DEBUG_SAVEALL:
+            del new
+        finally:
+            # (Again here: a signal handler's exception may have cut the above short.)
+            gc.set_debug(self._flags_before)
+            if self._saving_now and not self._flags_before & gc.DEBUG_SAVEALL:
                 # The user did not ask for DEBUG_SAVEALL: keep gc.garbage as they see it.
                 del gc.garbage[self._garbage_len :]
-            del new
-        except Exception:  # pragma: no cover - defensive: a callback must not raise
-            pass
 
     # Finalizers (__del__, a file's close) of the garbage run inside the
     # collection; what they raise Python hands to sys.unraisablehook.  pytest's
@@ -212,6 +269,14 @@ class GarbageWindow:
 
     def _on_unraisable(self, unraisable: Any) -> None:
         exc = getattr(unraisable, "exc_value", None)
+        if getattr(unraisable, "object", None) == self._on_gc and not isinstance(exc, Exception):
+            # A signal handler raised on entry to our "stop" callback, so none
+            # of it ran (CPython reports what a gc callback raises here and
+            # drops it): finish the collection's bookkeeping, deliver the signal again.
+            self._stop({})
+            if isinstance(exc, BaseException):
+                redeliver(exc)
+            return
         if isinstance(exc, Warning):
             # warnings.warn raises only when a filter says "error".
             try:

@@ -310,6 +310,47 @@ def test_timeout_signal_keeps_the_timeout_failure_and_the_next_test_is_judged_no
     assert state["final"][:4] == state["at_import"][:4]
 
 
+HANGS_ALLOCATING = """
+import gc
+
+import pytest
+
+import lib
+
+
+@pytest.mark.parametrize("n", range(6))
+@pytest.mark.timeout(0.3)
+def test_hangs_making_cycles(n):
+    while True:  # collections all the time: the alarm often arrives during one
+        lib.ring()
+
+
+def test_after():
+    assert gc.get_debug() == 0 and gc.garbage == []
+"""
+
+
+def test_timeout_signal_arriving_during_a_collection_still_stops_the_test(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signal that arrives during a collection is handled in gc-guard's callback: it is delivered again.
+
+    CPython drops what a gc callback raises; without the redelivery about
+    half of these tests would hang for good (the subprocess timeout).
+    """
+    _needs("pytest-timeout")
+    if not hasattr(signal, "SIGALRM"):
+        pytest.skip("the signal method needs SIGALRM")
+    inner_plugins(monkeypatch, "timeout")
+    pytester.makepyfile(lib=LIB, test_hangs=HANGS_ALLOCATING)
+    result = pytester.runpytest_subprocess(
+        "--gc-guard", "-p", "no:cacheprovider", "-p", "no:xdist", "--timeout-method=signal", "-rA", timeout=60
+    )
+    result.assert_outcomes(passed=1, failed=6)
+    assert result.stdout.str().count("Failed: Timeout (>0.3s) from pytest-timeout") >= 6
+    assert "Unraisable" not in result.stdout.str() and "INTERNALERROR" not in result.stdout.str()
+
+
 def test_timeout_thread_ends_the_run_without_an_internal_error(
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult], monkeypatch: pytest.MonkeyPatch
 ) -> None:
