@@ -17,6 +17,7 @@ import gc
 import signal
 import sys
 import threading
+import types
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -269,7 +270,13 @@ class GarbageWindow:
 
     def _on_unraisable(self, unraisable: Any) -> None:
         exc = getattr(unraisable, "exc_value", None)
-        if getattr(unraisable, "object", None) == self._on_gc and not isinstance(exc, Exception):
+        source = getattr(unraisable, "object", None)  # compared by identity: no user __eq__
+        if (
+            type(source) is types.MethodType
+            and source.__self__ is self
+            and source.__func__ is GarbageWindow._on_gc
+            and not isinstance(exc, Exception)
+        ):
             # A signal handler raised on entry to our "stop" callback, so none
             # of it ran (CPython reports what a gc callback raises here and
             # drops it): finish the collection's bookkeeping, deliver the signal again.
