@@ -77,16 +77,30 @@ AUDIT_SAVE_CAP = 20_000
 
 
 def redeliver(exc: BaseException) -> None:
-    """Send again, from another thread in a millisecond, the signal whose handler raised ``exc``.
+    """Send again, from another thread in 10 ms, the signal whose handler raised ``exc``.
 
     What a gc callback raises, CPython only reports as unraisable: a
     pytest-timeout alarm handled in our callback would be lost, and a test
     hanging in an allocation loop would hang for good.  Sent again once the
-    collection is over, the handler raises in the test's own code.
+    collection is over, the handler raises in the test's own code (or, if it
+    lands in our callback again, comes back here).
     """
+    signum = _signal_of(exc)
     pthread_kill = getattr(signal, "pthread_kill", None)
-    if pthread_kill is None:  # pragma: no cover - Windows: no SIGALRM either
-        return
+    while signum is not None and pthread_kill is not None:
+        try:
+            timer = threading.Timer(0.01, pthread_kill, (threading.main_thread().ident, signum))
+            timer.daemon = True
+            timer.start()
+            return
+        except BaseException as again:
+            # The signal sent came back while still in here (the timer thread
+            # was slow to start): the one outstanding is spent, send another.
+            signum = _signal_of(again)
+
+
+def _signal_of(exc: BaseException) -> int | None:
+    """The signal whose Python handler is on ``exc``'s traceback (SIGINT for a bare KeyboardInterrupt)."""
     handlers = {}
     for signum in signal.valid_signals():
         try:
@@ -95,17 +109,13 @@ def redeliver(exc: BaseException) -> None:
             continue
         if code is not None:
             handlers[code] = signum
-    found = None
     tb = exc.__traceback__
-    while tb is not None and found is None:
+    while tb is not None:
         found = handlers.get(tb.tb_frame.f_code)
+        if found is not None:
+            return int(found)
         tb = tb.tb_next
-    if found is None and isinstance(exc, KeyboardInterrupt):
-        found = signal.SIGINT
-    if found is not None:
-        timer = threading.Timer(0.001, pthread_kill, (threading.main_thread().ident, found))
-        timer.daemon = True
-        timer.start()
+    return int(signal.SIGINT) if isinstance(exc, KeyboardInterrupt) else None
 
 
 class GarbageWindow:
