@@ -54,6 +54,13 @@ MAX_PATH_HOPS = 16
 MAX_DESCRIBED_PER_SIGNATURE = 3
 _PATH_TAIL = 3
 
+# Sees every component explain_garbage reports, with its objects: the kind, the
+# members, the labelled path as (object, edge label, next object) triples and
+# the Cycle made from it -- () and None for a component only counted onto an
+# earlier one of its signature.  For tests (the property-based oracle): the
+# plugin passes none, and nothing of it is kept.
+Observer = Callable[[str, Sequence[object], Sequence[tuple[object, str, object]], "Cycle | None"], None]
+
 
 def explain_garbage(
     garbage: Sequence[object],
@@ -61,6 +68,7 @@ def explain_garbage(
     labeller: Labeller | None = None,
     sites: SiteFinder | None = None,
     ignore: Callable[[object], bool] | None = None,
+    observe: Observer | None = None,
 ) -> list[Cycle]:
     """The reference cycles among ``garbage``, grouped by shape, failing kinds first.
 
@@ -78,7 +86,7 @@ def explain_garbage(
         kept = _without_ignored(graph, ignore)
         if kept is not None:
             del graph
-            return explain_garbage(kept, owners, labeller, sites)
+            return explain_garbage(kept, owners, labeller, sites, observe=observe)
     objects = graph.objects
     full = graph.children
     cut = _held_by_test(objects, owners)
@@ -108,6 +116,8 @@ def explain_garbage(
         signature = (kind, len(component), tuple(sorted(type_name(type(objects[v])) for v in component)))
         seen = described.setdefault(signature, [])
         if len(seen) >= MAX_DESCRIBED_PER_SIGNATURE:
+            if observe is not None:
+                observe(kind, [objects[v] for v in component], (), None)
             first = cycles[seen[0]]
             more = extra.setdefault(seen[0], [0, 0, 0])
             more[0] += 1
@@ -115,7 +125,7 @@ def explain_garbage(
             more[2] += len(hangers)
             continue
         seen.append(len(cycles))
-        cycles.append(_describe(kind, component, children, hangers, objects, parents, labeller, site))
+        cycles.append(_describe(kind, component, children, hangers, objects, parents, labeller, site, observe))
     for index, (count, objects_more, kept_more) in extra.items():
         cycle = cycles[index]
         cycles[index] = Cycle(
@@ -138,6 +148,8 @@ def explain_garbage(
     for group in _weak_components([v for v in range(len(objects)) if v not in blocked], full, parents):
         kind = _classify_broken(group, objects, owners, cut)
         cycles.append(_describe_broken(kind, group, full, objects, labeller, site))
+        if observe is not None:
+            observe(kind, [objects[v] for v in group], (), cycles[-1])
     return _group(cycles)
 
 
@@ -315,6 +327,7 @@ def _describe(
     parents: list[list[int]],
     labeller: Labeller,
     site: Callable[[object], str],
+    observe: Observer | None = None,
 ) -> Cycle:
     start = min(component, key=lambda v: (_telling(objects[v]), v))
     path = shortest_cycle(start, component, children)
@@ -339,7 +352,7 @@ def _describe(
     hanger_types: Counter[str] = Counter()
     for tp, n in Counter(type(objects[v]) for v in hangers).items():
         hanger_types[short_type_name(tp)] += n
-    return Cycle(
+    cycle = Cycle(
         kind=kind,
         path=_fold_instance_dicts(tuple(hops)),
         count=1,
@@ -348,6 +361,13 @@ def _describe(
         kept_alive_types=tuple(hanger_types.most_common(3)),
         member_types=_member_types(component, objects),
     )
+    if observe is not None:
+        triples = []
+        for position, vertex in enumerate(path):
+            obj, head = objects[vertex], objects[path[(position + 1) % len(path)]]
+            triples.append((obj, labeller.edge_label(obj, head), head))
+        observe(kind, [objects[v] for v in component], triples, cycle)
+    return cycle
 
 
 def _fold_instance_dicts(hops: tuple[Hop, ...]) -> tuple[Hop, ...]:

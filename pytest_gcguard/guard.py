@@ -401,6 +401,10 @@ class GcGuard:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         self._item = item  # for the window fixture (also during re-runs)
+        if not self._rerunning:
+            # A new run of the protocol: pytest-rerunfailures runs it again for
+            # a failed test, and that attempt is judged on its own outcome.
+            item.stash[_failed_key] = False
 
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
         item.stash[_nextitem_key] = nextitem

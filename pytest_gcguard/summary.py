@@ -80,6 +80,15 @@ class Summary:
     """Collects payloads as reports arrive, in any process order."""
 
     def __init__(self) -> None:
+        # Each test's latest payload: pytest-rerunfailures runs a failed test
+        # again and logs every attempt; the attempt whose outcome stands is the
+        # last, and its findings are the test's (once, whatever the attempts).
+        self._latest: dict[str, dict[str, Any]] = {}
+        self.audits: list[dict[str, Any]] = []
+        self._tally()
+
+    def _tally(self) -> None:
+        """Count the latest payload of every test, afresh."""
         self.shapes: dict[str, ShapeStats] = {}
         self.leaks: dict[str, LeakStats] = {}
         self.errors: list[tuple[str, str]] = []
@@ -89,9 +98,14 @@ class Summary:
         self.reruns = 0
         self.unsaved_tests = 0
         self.unsaved = 0
-        self.audits: list[dict[str, Any]] = []
+        for nodeid, payload in self._latest.items():
+            self._count(nodeid, payload)
 
     def add(self, nodeid: str, payload: dict[str, Any]) -> None:
+        """A test's payload; a later one of the same test replaces it."""
+        self._latest[nodeid] = payload
+
+    def _count(self, nodeid: str, payload: dict[str, Any]) -> None:
         if payload.get("error"):
             self.errors.append((nodeid, str(payload["error"])))
         if payload.get("note"):
@@ -137,6 +151,7 @@ class Summary:
 
     def lines(self, verbose: bool) -> list[str]:
         """The summary section's lines; empty when there is nothing to say."""
+        self._tally()
         own = self._of_kind(CYCLE)
         local = self._of_kind(TEST_LOCAL)
         stdlib = self._of_kind(STDLIB)

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
 import threading
 import types
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
+from typing import cast
 
 
 class GcState:
@@ -134,7 +136,51 @@ if hasattr(os, "register_at_fork"):
 def _is_our_callback(callback: object, window: GarbageWindow) -> bool:
     """Whether a gc.callbacks entry is ``window._on_gc``: by identity, never ``==``
     (a test's callback may have a raising ``__eq__``)."""
-    return type(callback) is types.MethodType and callback.__self__ is window
+    return (
+        type(callback) is types.MethodType and callback.__self__ is window and callback.__func__ is GarbageWindow._on_gc
+    )
+
+
+def redeliver(exc: BaseException) -> None:
+    """Send again, from another thread in 10 ms, the signal whose handler raised ``exc``.
+
+    What a gc callback raises, CPython only reports as unraisable: a
+    pytest-timeout alarm handled in our callback would be lost, and a test
+    hanging in an allocation loop would hang for good.  Sent again once the
+    collection is over, the handler raises in the test's own code (or, if it
+    lands in our callback again, comes back here).
+    """
+    signum = _signal_of(exc)
+    pthread_kill = getattr(signal, "pthread_kill", None)
+    while signum is not None and pthread_kill is not None:
+        try:
+            timer = threading.Timer(0.01, pthread_kill, (threading.main_thread().ident, signum))
+            timer.daemon = True
+            timer.start()
+            return
+        except BaseException as again:
+            # The signal sent came back while still in here (the timer thread
+            # was slow to start): the one outstanding is spent, send another.
+            signum = _signal_of(again)
+
+
+def _signal_of(exc: BaseException) -> int | None:
+    """The signal whose Python handler is on ``exc``'s traceback (SIGINT for a bare KeyboardInterrupt)."""
+    handlers = {}
+    for signum in signal.valid_signals():
+        try:
+            code = getattr(signal.getsignal(signum), "__code__", None)
+        except (ValueError, OSError):  # pragma: no cover
+            continue
+        if code is not None:
+            handlers[code] = signum
+    tb = exc.__traceback__
+    while tb is not None:
+        found = handlers.get(tb.tb_frame.f_code)
+        if found is not None:
+            return int(found)
+        tb = tb.tb_next
+    return int(signal.SIGINT) if isinstance(exc, KeyboardInterrupt) else None
 
 
 class GarbageWindow:
@@ -207,10 +253,10 @@ class GarbageWindow:
         "The audit").  Nor is frozen garbage ever freed.  An audit unfreezes,
         collects with saving on, and freezes again.  Called between windows.
         """
-        # The last window's garbage, which it analysed and dropped, is still
-        # cyclic garbage until a collection frees it (DEBUG_SAVEALL kept it):
-        # free it first, unsaved, or the audit would report the last test's
-        # cycles again as cycles through older objects.
+        # First free, unsaved, the garbage among the unfrozen objects: the last
+        # window's, which it analysed and dropped (a dropped cycle stays garbage
+        # until a collection frees it), and pytest's since.  Saved here, the
+        # last test's cycles would be reported again, as cycles through old objects.
         gc.collect()
         # state.froze stays set even without a refreeze: GcState.restore()
         # unfreezes once more, which CPython 3.12.1 needs (it puts a few
@@ -281,35 +327,48 @@ class GarbageWindow:
 
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         # Runs inside the collector: must never raise, and cannot collect.
-        with _LOCK:
-            if phase == "start":
-                # Only the innermost open window saves (see the module's docstring).
-                if not self._attached or _muted or not _OPEN or _OPEN[-1] is not self:
-                    return  # (or detached while this collection was starting)
-                self._in_collection = True
-            elif not self._in_collection:
-                return  # not ours, or detach() has put things back already
-            else:
-                self._in_collection = False
-            self._on_gc_locked(phase, info)
-
-    def _on_gc_locked(self, phase: str, info: dict[str, Any]) -> None:
         try:
-            if phase == "start":
-                self._watch_finalizers()
-                self._flags_before = gc.get_debug()
-                self._garbage_len = len(gc.garbage)
-                self._saving_now = self._saving
-                if self._saving:
-                    gc.set_debug(self._flags_before | gc.DEBUG_SAVEALL)
-                return
+            with _LOCK:
+                if phase != "start":
+                    self._stop(info)
+                # Only the innermost open window saves (see the module's docstring).
+                elif self._attached and not _muted and _OPEN and _OPEN[-1] is self:
+                    self._start()
+        except Exception:  # pragma: no cover - defensive: a callback must not raise
+            pass
+        except BaseException as exc:
+            # A signal handler raised here (pytest-timeout's signal method, Ctrl-C):
+            # a signal that arrives during a collection is handled in the first
+            # Python code after it, often this callback.  _stop has put the
+            # collector back; the exception must reach the test, not vanish.
+            redeliver(exc)
+
+    def _start(self) -> None:
+        self._flags_before = gc.get_debug()
+        self._garbage_len = len(gc.garbage)
+        self._saving_now = self._saving
+        self._watch_finalizers()
+        self._in_collection = True
+        if self._saving_now:
+            gc.set_debug(self._flags_before | gc.DEBUG_SAVEALL)
+
+    def _stop(self, info: dict[str, Any]) -> None:
+        """Put the flags and gc.garbage back, keep what was saved; safe to call twice, or for a collection not ours."""
+        if not self._in_collection:
+            # Not ours, detach() has put things back already, or the start
+            # was cut short: then only the unraisable hook may be ours.
+            self._unwatch_finalizers()
+            return
+        self._in_collection = False
+        end = len(gc.garbage)
+        try:
             self._unwatch_finalizers()
             gc.set_debug(self._flags_before)
             # The collector appends what it could not free after what
             # DEBUG_SAVEALL saved ("uncollectable" counts them: Modules/gcmodule.c,
             # handle_legacy_finalizers): they stay in gc.garbage, as without us.
             uncollectable = int(info.get("uncollectable", 0))
-            end = len(gc.garbage) - uncollectable
+            end -= uncollectable
             if uncollectable:
                 self._uncollectable.extend(gc.garbage[end:])
             if not self._saving_now:
@@ -324,12 +383,13 @@ class GarbageWindow:
                 self._saving = False
             else:
                 self._saved.extend(new)
-            if not self._flags_before & gc.DEBUG_SAVEALL:
+            del new
+        finally:
+            # (Again here: a signal handler's exception may have cut the above short.)
+            gc.set_debug(self._flags_before)
+            if self._saving_now and not self._flags_before & gc.DEBUG_SAVEALL:
                 # The user did not ask for DEBUG_SAVEALL: keep gc.garbage as they see it.
                 del gc.garbage[self._garbage_len : end]
-            del new
-        except Exception:  # pragma: no cover - defensive: a callback must not raise
-            pass
 
     # Finalizers (__del__, a file's close) of the garbage run inside the
     # collection; what they raise Python hands to sys.unraisablehook.  pytest's
@@ -349,6 +409,15 @@ class GarbageWindow:
 
     def _on_unraisable(self, unraisable: Any) -> None:
         exc = getattr(unraisable, "exc_value", None)
+        if _is_our_callback(getattr(unraisable, "object", None), self) and not issubclass(type(exc), Exception):
+            # A signal handler raised on entry to our "stop" callback, so none
+            # of it ran (CPython reports what a gc callback raises here and
+            # drops it): finish the collection's bookkeeping, deliver the signal again.
+            with _LOCK:
+                self._stop({})
+            if issubclass(type(exc), BaseException):
+                redeliver(cast(BaseException, exc))
+            return
         # By type: isinstance() asks exc.__class__, which may raise, and then
         # the exception would never reach the hook after us (pytest's).
         if issubclass(type(exc), Warning):

@@ -9,15 +9,32 @@ from typing import Any
 import pytest
 
 
-@pytest.fixture(autouse=True)
-def _inner_sessions_without_hypothesis(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inner pytest sessions start without Hypothesis's plugin, which costs about 1 s per session.
+# The pytest plugins of the test extras (pyproject.toml), by entry-point name.
+# Inner sessions start without them: Hypothesis's costs about 1 s per
+# session, pytest-randomly would shuffle inner suites whose tests run in order
+# (tests/test_gc_state.py), pytest-asyncio warns at configure about an unset
+# ini option.  tests/test_plugins.py opts back in, one plugin per test.
+EXTRAS_PLUGINS = ("hypothesispytest", "randomly", "asyncio", "rerunfailures", "timeout")
 
-    (Hypothesis is in the test extras for tests/test_plugins.py, which opts back in.)
-    """
+
+def plugins_off(*keep: str) -> list[str]:
+    """``-p no:NAME`` for every plugin of the test extras, except ``keep``."""
+    unknown = set(keep) - set(EXTRAS_PLUGINS)
+    assert not unknown, f"not a plugin of the test extras: {sorted(unknown)}"
+    return [arg for name in EXTRAS_PLUGINS if name not in keep for arg in ("-p", f"no:{name}")]
+
+
+def inner_plugins(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
+    """Let this test's inner sessions load ``names`` (of EXTRAS_PLUGINS) again; call after pytester is set up."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", " ".join(plugins_off(*names)))
+
+
+@pytest.fixture(autouse=True)
+def _inner_sessions_without_extras_plugins(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner pytest sessions start without the test extras' plugins (EXTRAS_PLUGINS)."""
     if "pytester" in request.fixturenames:
         request.getfixturevalue("pytester")  # it clears PYTEST_ADDOPTS when set up: set ours after
-        monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest")
+        inner_plugins(monkeypatch)
 
 
 @pytest.fixture

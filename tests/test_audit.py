@@ -157,3 +157,32 @@ def test_audits_of_xdist_workers_reach_the_controller(
     )
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["  Node('old') --.other--> Node('new') --.other--> Node('old')"])
+
+
+def test_the_last_tests_cycles_are_not_reported_again_by_the_final_audit(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """A window drops the garbage it analysed, still cyclic: the audit frees it unsaved, not as old cycles."""
+    pytester.makepyfile(
+        lib=LIB,
+        test_last="""
+        import lib
+
+        def test_clean():
+            pass
+
+        def test_fails_with_a_ring():
+            lib.ring()
+            assert False
+
+        def test_last_ring():
+            lib.ring()
+        """,
+    )
+    result = guarded("--gc-guard-leaks=off")
+    result.assert_outcomes(passed=2, failed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*ERROR at teardown of test_last_ring*", "2 tests created reference cycles: 1 shape (1 failed, 1 not-judged)"],
+        consecutive=False,
+    )
+    assert "heap audit" not in result.stdout.str()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +34,87 @@ def test_compare_runs_plain_and_guarded_and_reports_ratios(pytester: pytest.Pyte
         for line in lines
     )
     assert any(line.startswith("median peak RSS: plain ") for line in lines)
-    assert "same outcomes in every run: yes" in lines
+    assert "same outcomes in every run: yes (1 tests)" in lines
+    assert "crashes: none" in lines
+
+
+def _compare(pytester: pytest.Pytester, *args: str, crash: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "compare.py"), str(pytester.path), "--rounds", "1", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "CRASH": crash},
+    )
+
+
+def test_compare_checks_the_outcome_of_every_test_not_only_the_counts(pytester: pytest.Pytester) -> None:
+    """The no-regression check: a test whose outcome differs fails it, by node id, even when the counts match."""
+    pytester.makepyfile(
+        test_tiny="""
+        import pytest
+
+        class Ring:
+            def __init__(self):
+                self.me = self
+
+        def test_ring():
+            Ring()
+
+        @pytest.fixture
+        def broken():
+            yield
+            raise RuntimeError("teardown")
+
+        def test_broken_teardown(broken):
+            pass
+
+        @pytest.mark.xfail(strict=True)
+        def test_xfails():
+            assert 0
+
+        def test_skips():
+            pytest.skip("never")
+        """
+    )
+    same = _compare(pytester)
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "round 1 guarded " in same.stdout
+    assert "{'passed': 1, 'passed+error': 1, 'skipped': 1, 'xfailed': 1}" in same.stdout
+    assert "same outcomes in every run: yes (4 tests)" in same.stdout
+    # Made an error in guarded runs only: the ring's warning fails test_ring's teardown.
+    differ = _compare(pytester, "--", "-W", "error::pytest_gcguard.GcGuardWarning")
+    assert differ.returncode == 1, differ.stdout + differ.stderr
+    lines = differ.stdout.splitlines()
+    assert "round 1 guarded: exit 1, 1 tests with another outcome:" in lines
+    assert "    test_tiny.py::test_ring: passed -> passed+error" in lines
+    assert "same outcomes in every run: NO (4 tests)" in lines
+
+
+def test_compare_fails_on_an_internal_error_or_a_crash(pytester: pytest.Pytester) -> None:
+    """An INTERNALERROR, or an interpreter that dies before pytest returns, in a guarded run fails the check."""
+    pytester.makepyfile(test_tiny="def test_passes():\n    pass\n")
+    pytester.makeconftest(
+        """
+        import os
+
+        def pytest_runtest_makereport(item, call):
+            if item.config.getoption("gc_guard") and os.environ["CRASH"] == "internal":
+                raise RuntimeError("boom")
+
+        def pytest_unconfigure(config):
+            if config.getoption("gc_guard") and os.environ["CRASH"] == "die":
+                os._exit(0)
+        """
+    )
+    assert _compare(pytester).returncode == 0
+    internal = _compare(pytester, crash="internal")
+    assert internal.returncode == 1, internal.stdout + internal.stderr
+    assert "CRASH: INTERNALERROR in the output" in internal.stdout
+    assert "crashes: INTERNALERROR in the output" in internal.stdout.splitlines()
+    died = _compare(pytester, crash="die")
+    assert died.returncode == 1, died.stdout + died.stderr
+    assert "crashes: the child interpreter exited (code 0) without pytest.main returning" in died.stdout.splitlines()
 
 
 def _bench(*args: str) -> list[str]:

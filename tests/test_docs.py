@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import pytest_gcguard
+from tests.conftest import plugins_off
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,9 +41,9 @@ def test_the_readme_shows_real_demo_output() -> None:
     """Every line of each sample appears, in order, in a real run of the demo."""
     # As the README's command runs it: without the test extras' plugins
     # (Hypothesis's hook wrapper adds a frame to a failing test's traceback).
-    plugins_off = ["-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:hypothesispytest"]
+    no_plugins = ["-p", "no:cacheprovider", "-p", "no:xdist", *plugins_off()]
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "--gc-guard", "docs/demo", *plugins_off],
+        [sys.executable, "-m", "pytest", "--gc-guard", "docs/demo", *no_plugins],
         cwd=ROOT,
         capture_output=True,
         text=True,
