@@ -1,7 +1,7 @@
 """pytest-gcguard: catch the reference cycles each test creates, and explain them.
 
 The engine modules (``window``, ``graph``, ``labels``, ``ownership``,
-``explain``, ``findings``, ``render``, ``chains``, ``api``) do not import
+``analysis``, ``findings``, ``render``, ``chains``, ``api``) do not import
 pytest.  Names that need pytest are loaded on first use.
 
 The library API, usable in any program: ``no_cycles`` (a context manager and
@@ -14,16 +14,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from typing import Any
 
-# ``pytest_gcguard.explain`` is the function: binding it here replaces the
-# package attribute that loading the ``explain`` submodule (through ``api``)
-# set.  The submodule's names are imported as ``from pytest_gcguard.explain
-# import ...``, which finds it in sys.modules.
+from pytest_gcguard.analysis import explain_garbage
 from pytest_gcguard.api import CycleError
 from pytest_gcguard.api import FoundCycles
 from pytest_gcguard.api import explain
 from pytest_gcguard.api import find_cycles
 from pytest_gcguard.api import no_cycles
-from pytest_gcguard.explain import explain_garbage
 from pytest_gcguard.findings import Cycle
 from pytest_gcguard.findings import Hop
 

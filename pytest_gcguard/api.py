@@ -56,9 +56,9 @@ from typing import Any
 from pytest_gcguard.allowance import CycleAllowance
 from pytest_gcguard.allowance import allow_cycles
 from pytest_gcguard.allowance import judge
+from pytest_gcguard.analysis import explain_garbage
 from pytest_gcguard.chains import NO_REFERRER
 from pytest_gcguard.chains import referrer_chain
-from pytest_gcguard.explain import explain_garbage
 from pytest_gcguard.findings import CYCLE
 from pytest_gcguard.findings import Chain
 from pytest_gcguard.findings import Cycle

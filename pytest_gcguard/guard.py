@@ -42,11 +42,11 @@ from pytest_gcguard.allowance import LeakAllowance
 from pytest_gcguard.allowance import judge
 from pytest_gcguard.allowance import parse_leak_marker
 from pytest_gcguard.allowance import parse_marker
+from pytest_gcguard.analysis import explain_garbage
 from pytest_gcguard.baseline import fingerprint
 from pytest_gcguard.chains import NO_REFERRER
 from pytest_gcguard.chains import referrer_chains
 from pytest_gcguard.dot import write_graphs
-from pytest_gcguard.explain import explain_garbage
 from pytest_gcguard.findings import CYCLE
 from pytest_gcguard.findings import UNCOLLECTABLE
 from pytest_gcguard.findings import Cycle

@@ -25,7 +25,7 @@ from pytest_gcguard import FoundCycles
 from pytest_gcguard import explain
 from pytest_gcguard import find_cycles
 from pytest_gcguard import no_cycles
-from pytest_gcguard.explain import explain_garbage
+from pytest_gcguard.analysis import explain_garbage
 from pytest_gcguard.findings import CYCLE
 from pytest_gcguard.render import format_path
 from pytest_gcguard.window import GarbageWindow

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from typing import Any
 
-from pytest_gcguard.explain import explain_garbage
+from pytest_gcguard.analysis import explain_garbage
 from pytest_gcguard.findings import CYCLE
 from pytest_gcguard.findings import Cycle
 from pytest_gcguard.ownership import CodeOwners
@@ -106,7 +106,7 @@ def test_the_engine_does_not_import_pytest() -> None:
     code = (
         "import sys\n"
         "import pytest_gcguard.window, pytest_gcguard.graph, pytest_gcguard.labels, pytest_gcguard.ownership\n"
-        "import pytest_gcguard.explain, pytest_gcguard.findings, pytest_gcguard.render, pytest_gcguard.summary\n"
+        "import pytest_gcguard.analysis, pytest_gcguard.findings, pytest_gcguard.render, pytest_gcguard.summary\n"
         "import pytest_gcguard.allowance, pytest_gcguard.chains, pytest_gcguard.api, pytest_gcguard\n"
         "bad = sorted(m for m in sys.modules if m == 'pytest' or m.startswith(('_pytest', 'pluggy')))\n"
         "assert not bad, bad\n"

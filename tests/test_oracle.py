@@ -34,8 +34,8 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from pytest_gcguard.explain import MAX_PATH_HOPS
-from pytest_gcguard.explain import explain_garbage
+from pytest_gcguard.analysis import MAX_PATH_HOPS
+from pytest_gcguard.analysis import explain_garbage
 from pytest_gcguard.findings import CYCLE
 from pytest_gcguard.findings import Cycle
 from pytest_gcguard.labels import Labeller
