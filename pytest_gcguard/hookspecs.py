@@ -26,9 +26,9 @@ def pytest_gcguard_ignore(obj: object, item: pytest.Item | None) -> bool | None:
     Called for each object of a test's cyclic garbage (``item`` is ``None``
     for a heap audit, which covers several tests) and for one object of each
     kind that grew on every re-run.  A cycle that has an ignored object among
-    its members is not reported, nor what only it kept alive; a leak whose
-    object is ignored is not reported.  Return ``None`` (the default) to let
-    other implementations decide.
+    its members is not reported, nor the objects it kept alive that are in no
+    other cycle; a leak whose object is ignored is not reported.  Return
+    ``None`` (the default) to let other implementations decide.
 
     Called inside gc-guard's analysis with the object itself: do not keep a
     reference to it, and do not change it.  Called only when some plugin
