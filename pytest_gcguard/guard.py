@@ -268,14 +268,11 @@ class GcGuard:
             if self.settings.leaks:
                 # Survivors first: the analysis below makes objects of its own.
                 self._survivors(item, result.garbage, findings)
-            if result.garbage:
-                findings.cycles = explain_garbage(
-                    result.garbage, self._owners, self._labeller(item), self._sites, self._ignore(item)
-                )
-            if result.uncollectable:
-                findings.cycles[:0] = _uncollectable(
-                    explain_garbage(result.uncollectable, self._owners, self._labeller(item), self._sites)
-                )
+            if result.garbage or result.uncollectable:
+                labeller = self._labeller(item)
+                findings.cycles = _uncollectable(
+                    explain_garbage(result.uncollectable, self._owners, labeller, self._sites)
+                ) + explain_garbage(result.garbage, self._owners, labeller, self._sites, self._ignore(item))
         except Exception as exc:  # a bug of ours must not fail the user's test
             findings.error = f"{type(exc).__name__}: {exc}"
         finally:
@@ -550,7 +547,7 @@ class GcGuard:
             self._warn(report, text)
 
     def _call_report_hook(self, item: pytest.Item, report: pytest.TestReport, payload: dict[str, Any]) -> None:
-        if not (payload["cycles"] or payload["leaks"] or payload.get("uncollectable")):
+        if not (payload["cycles"] or payload["leaks"]):  # (uncollectable objects are among the cycles)
             return
         try:
             item.ihook.pytest_gcguard_report(item=item, report=report, findings=payload)

@@ -54,8 +54,9 @@ def pytest_gcguard_report(item: pytest.Item, report: pytest.TestReport, findings
 
     ``findings`` is plain data (the test's entry in the JSON report, see
     docs/report.md): ``cycles`` and ``leaks``, each with its ``status``
-    (``failed``, ``warned``, ``allowed``, ``known``, ``info``, ...), and
-    optional ``note``, ``error`` and ``uncollectable``.  ``report`` is the
+    (``failed``, ``warned``, ``allowed``, ``known``, ``info``, ...; objects
+    the collector cannot free are cycles of kind ``uncollectable``), and
+    optional ``note`` and ``error``.  ``report`` is the
     teardown report, which gc-guard has already marked failed when a finding
     fails the test.  Do not change either.  On pytest-xdist it is called on
     the worker that ran the test.
