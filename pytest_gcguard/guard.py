@@ -2,10 +2,11 @@
 
 Registered as a plugin object only when the guard is on (``plugin.py``):
 
-* its autouse fixture opens the collection window before the test's
-  function-scoped fixtures are set up and closes it after they are torn down,
-  inside pytest's teardown phase -- so finalizers run by that collection are
-  attributed to the right test (pytest-dev/pytest#5299);
+* its ``pytest_fixture_setup`` and ``pytest_runtest_call`` hooks open the
+  collection window before the test's first function-scoped fixture is set
+  up (or when it is called), and a finalizer on the item closes it after
+  they are torn down, inside pytest's teardown phase -- so finalizers run by
+  that collection are attributed to the right test (pytest-dev/pytest#5299);
 * its ``pytest_runtest_makereport`` wrapper judges the findings when the
   teardown report is made, before it is logged: it re-runs a test whose
   survivors look like a leak, or whose cycles would fail it, and turns the
@@ -15,17 +16,16 @@ Registered as a plugin object only when the guard is on (``plugin.py``):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import json
 import subprocess
 import sys
 import time
 import warnings
-import weakref
 from collections import Counter
 from collections.abc import Callable
 from collections.abc import Generator
-from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
@@ -78,6 +78,7 @@ from pytest_gcguard.summary import ONE_TIME
 from pytest_gcguard.summary import WARNED
 from pytest_gcguard.summary import Summary
 from pytest_gcguard.summary import make_payload
+from pytest_gcguard.survivors import KindVerdicts
 from pytest_gcguard.survivors import LiveTracker
 from pytest_gcguard.survivors import grows_every_time
 from pytest_gcguard.survivors import held_by
@@ -86,6 +87,7 @@ from pytest_gcguard.survivors import suspect_kinds
 from pytest_gcguard.warning_types import GcGuardWarning
 from pytest_gcguard.window import GarbageWindow
 from pytest_gcguard.window import GcState
+from pytest_gcguard.window import discard
 
 
 # How many times a kind must prove benign, or a cycle shape one-time, before
@@ -148,9 +150,12 @@ class GcGuard:
         self._leak_allowances: dict[str, LeakAllowance] = {}
         self._finished_fixtures: list[str] = []
         self._item: pytest.Item | None = None
+        # Whether garbage may have been made since the last window closed
+        # (by a higher-scoped fixture): the next window frees it first.
+        self._between_windows = True
         # Whether instances of a class can be leak suspects, by class: decided
         # once per class (weakly: never keep a test's class alive).
-        self._kind_verdicts: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
+        self._kind_verdicts = KindVerdicts()
         # While re-running: what each re-run's window saw, and one live
         # object per tracked kind from the latest re-run (for its chain).
         self._rerunning = False
@@ -210,16 +215,25 @@ class GcGuard:
 
     # ---- the window around each test
 
-    @pytest.fixture(autouse=True)
-    def _gc_guard_window(self) -> Iterator[None]:
-        """Watch for cyclic garbage from here until the test's teardown.
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any]) -> None:
+        if fixturedef.scope == "function":
+            self._open_window()  # before the test's first function-scoped fixture
+        else:
+            self._between_windows = True  # its setup may leave garbage: free it before the next window
 
-        (No ``request`` argument: pytest 9 builds a fixture definition, with
-        an ``inspect.signature`` call, every time a test asks for it.)
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        self._open_window()  # a test without function-scoped fixtures
+
+    def _open_window(self) -> None:
+        """Watch for cyclic garbage from here until the test's function-scoped fixtures are torn down.
+
+        Opened by hooks, not by an autouse fixture: one more fixture is
+        pytest's most expensive per-test cost we could add (≈30 µs).
         """
         item = self._item
-        if item is None:  # pragma: no cover - fixtures are set up inside pytest_runtest_setup
-            yield
+        if item is None or self.window.is_open:
             return
         self._finished_fixtures = []
         # Drop what we hold of an earlier run *before* the heap is frozen:
@@ -228,10 +242,26 @@ class GcGuard:
         self._samples = {}
         self._pause_stats()
         try:
-            self.window.open()
+            # Free what became garbage since the last window only when
+            # something may have made some: a higher-scoped fixture's setup
+            # or teardown, or the first window.  pytest's own objects between
+            # two tests are rarely cyclic garbage; any that are, frozen, wait
+            # for the next heap audit (which does not report pytest's cycles).
+            # A re-run always collects: what the last run left as garbage
+            # (its fixture values, released after its teardown), frozen,
+            # would look alive -- and growing -- to the leak count.
+            self.window.open(collect=self._between_windows or self._rerunning)
+            self._between_windows = False
         finally:
             self._resume_stats()
-        yield
+        # Finalizers run last-in, first-out: registered before any
+        # function-scoped fixture's, this one runs after all of them, and
+        # before a module's or class's own teardown.
+        item.addfinalizer(functools.partial(self._close_window_of, item))
+
+    def _close_window_of(self, item: pytest.Item) -> None:
+        if not self.window.is_open:
+            return  # closed already (a KeyboardInterrupt, the session's end)
         self._pause_stats()
         try:
             self._close_window(item)
@@ -248,18 +278,21 @@ class GcGuard:
             self._stats.resume()
 
     def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any]) -> None:
-        if self.window.is_open and fixturedef.scope == "function":
+        if fixturedef.scope != "function":
+            self._between_windows = True
+        elif self.window.is_open:
             self._finished_fixtures.append(fixturedef.argname)
 
     def _close_window(self, item: pytest.Item) -> None:
         # pytest releases function-scoped fixture values only after the
         # teardown phase (item.funcargs = None in runtestprotocol); drop the
         # ones already finalized now, so their cycles count for this test.
-        funcargs = getattr(item, "funcargs", None)
-        if isinstance(funcargs, dict):
-            for name in self._finished_fixtures:
-                funcargs.pop(name, None)
-        self._finished_fixtures = []
+        if self._finished_fixtures:
+            funcargs = getattr(item, "funcargs", None)
+            if isinstance(funcargs, dict):
+                for name in self._finished_fixtures:
+                    funcargs.pop(name, None)
+            self._finished_fixtures = []
         result = self.window.close()
         findings = WindowFindings(
             unjudgeable=result.heap_was_unfrozen, unsaved=result.unsaved, finalizer_warnings=result.finalizer_warnings
@@ -276,15 +309,16 @@ class GcGuard:
         except Exception as exc:  # a bug of ours must not fail the user's test
             findings.error = f"{type(exc).__name__}: {exc}"
         finally:
-            result.garbage.clear()
             result.uncollectable.clear()
+            discard(result)  # free the window's garbage now, not at the next window's start
             del result
         if self._rerunning:
             self._rerun_findings = findings  # only the latest: nothing of ours piles up
             return
         item.stash[_findings_key] = findings
-        first, _, count = self._audit_tests or (item.nodeid, "", 0)
-        self._audit_tests = (first, item.nodeid, count + 1)
+        nodeid = item.nodeid
+        first, _, count = self._audit_tests or (nodeid, "", 0)
+        self._audit_tests = (first, nodeid, count + 1)
         if time.monotonic() >= self._next_audit:
             self.audit()
 
@@ -351,9 +385,12 @@ class GcGuard:
         """Suspect kinds among what the window left alive; while re-running, follow them."""
         # What sits in gc.garbage (ours, or the user's own DEBUG_SAVEALL) is
         # garbage, not a survivor.
-        in_garbage = {id(obj) for obj in garbage}
-        in_garbage.update(id(obj) for obj in gc.garbage)
-        young = [obj for obj in gc.get_objects() if id(obj) not in in_garbage]
+        young = gc.get_objects()
+        if garbage or gc.garbage:
+            in_garbage = {id(obj) for obj in garbage}
+            in_garbage.update(id(obj) for obj in gc.garbage)
+            young = [obj for obj in young if id(obj) not in in_garbage]
+            del in_garbage
         findings.suspects = suspect_kinds(young, self._owners, self._kind_verdicts)
         if findings.suspects:
             # Instances of classes made during the test belong to modules it

@@ -10,11 +10,12 @@ only nominate *suspect kinds*; re-runs decide.
 from __future__ import annotations
 
 import gc
+import sys
 import weakref
 from collections.abc import Container
 from collections.abc import Iterable
-from collections.abc import MutableMapping
 from collections.abc import Sequence
+from itertools import compress
 
 from pytest_gcguard.labels import is_python_class
 from pytest_gcguard.ownership import CodeOwners
@@ -50,8 +51,56 @@ _CACHING_MODULES = frozenset(
 )
 
 
+class KindVerdicts:
+    """Per class, whether its instances can be leak suspects: decided once per class.
+
+    Classes that live as long as the interpreter -- made by C code, or
+    defined at a module's top level -- are kept in plain sets, so that a
+    window's survivors' classes are sorted by C-level set operations.  Other
+    classes (made in a function: a test's own) are kept weakly: a test's
+    class must never be kept alive by us.
+    """
+
+    def __init__(self) -> None:
+        self.never: set[type] = set()
+        self.always: set[type] = set()
+        self.local: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
+
+    def suspect_types(self, types: set[type], owners: CodeOwners) -> set[type]:
+        """The classes among ``types`` whose instances can be suspects."""
+        suspects = types & self.always
+        for tp in types - self.never - self.always:
+            if not is_python_class(tp):
+                self.never.add(tp)
+                continue
+            suspect = self.local.get(tp)
+            if suspect is None:
+                suspect = _may_be_suspect(tp, owners)
+                if _is_module_level(tp):
+                    (self.always if suspect else self.never).add(tp)
+                else:
+                    self.local[tp] = suspect
+            if suspect:
+                suspects.add(tp)
+        return suspects
+
+
+def _is_module_level(tp: type) -> bool:
+    """Whether ``tp`` is its module's, by its qualified name: it lives as long as the module.
+
+    Read through ``vars()``, never ``getattr``: a module's ``__getattr__`` is code.
+    """
+    try:
+        owner: object = sys.modules.get(type.__dict__["__module__"].__get__(tp))
+        for part in type.__dict__["__qualname__"].__get__(tp).split("."):
+            owner = vars(owner).get(part)
+        return owner is tp
+    except Exception:
+        return False
+
+
 def suspect_kinds(
-    survivors: Iterable[object], owners: CodeOwners, verdicts: MutableMapping[type, bool] | None = None
+    survivors: Sequence[object], owners: CodeOwners, verdicts: KindVerdicts | None = None
 ) -> dict[type, int]:
     """Kinds (classes) of survivors worth a re-run, with how many survived.
 
@@ -61,24 +110,21 @@ def suspect_kinds(
     and pluggy's classes are pytest's bookkeeping.  ``verdicts`` caches, per
     class, whether its instances can be suspects (pass one across calls).
     """
+    # The classes first, at C speed (set(map(type, ...))): in most windows
+    # no survivor is an instance of a class that can be a suspect, and the
+    # per-object loop below is skipped.
+    suspect_types = (verdicts if verdicts is not None else KindVerdicts()).suspect_types(
+        set(map(type, survivors)), owners
+    )
     # Plain dicts, not collections.Counter: a Counter is an instance of a
     # Python class, and our own bookkeeping must never look like a survivor.
     kinds: dict[type, int] = {}
-    known: dict[type, bool] = {}  # this call's verdicts: a plain dict is the fastest lookup
-    for obj in survivors:
-        tp = type(obj)
-        suspect = known.get(tp)
-        if suspect is None:
-            if not is_python_class(tp):
-                suspect = False
-            elif verdicts is None:
-                suspect = _may_be_suspect(tp, owners)
-            else:
-                suspect = verdicts.get(tp)
-                if suspect is None:
-                    suspect = verdicts[tp] = _may_be_suspect(tp, owners)
-            known[tp] = suspect
-        if suspect and not refers_to_pytest(obj, owners):
+    if not suspect_types:
+        return kinds
+    # The instances of those classes, still at C speed.
+    for obj in compress(survivors, map(suspect_types.__contains__, map(type, survivors))):
+        if not refers_to_pytest(obj, owners):
+            tp = type(obj)
             kinds[tp] = kinds.get(tp, 0) + 1
     return kinds
 

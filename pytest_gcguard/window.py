@@ -214,17 +214,21 @@ class GarbageWindow:
         self.froze_heap = False  # opened with a freeze: everything older is frozen while open
         self.is_open = False
 
-    def open(self, *, freeze: bool = True) -> None:
+    def open(self, *, freeze: bool = True, collect: bool = True) -> None:
         """Start watching.  ``freeze=False``: leave the heap as it is (the library API).
 
         Without a freeze, every collection in the window walks the whole
         (unfrozen) heap, and garbage made of objects older than the window
-        counts too; with one, only objects made since.
+        counts too; with one, only objects made since.  ``collect=False``:
+        the caller knows that nothing became garbage since the last window
+        closed, or accepts that such garbage is frozen with the rest (the
+        next audit frees it); it saves a collection.
         """
         # Free what became garbage since the last window (pytest's own
         # between-test objects) before we start watching, then freeze: every
         # object alive now is "old" and invisible to the collections below.
-        gc.collect()
+        if collect:
+            gc.collect()
         if freeze:
             _FreezeSentinel()  # garbage now, frozen below
             gc.freeze()

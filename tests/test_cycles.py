@@ -329,3 +329,39 @@ class TestUnit(unittest.TestCase):
     result.assert_outcomes(passed=10)
     assert result.ret == pytest.ExitCode.OK
     result.stdout.no_fnmatch_line("*created reference cycles*")
+
+
+def test_items_without_fixtures_are_watched_too(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """A plugin's own kind of item (no fixtures at all) runs inside a window like a test function."""
+    pytester.makeconftest(
+        GRAPH
+        + """
+import pytest
+
+class RingItem(pytest.Item):
+    def runtest(self):
+        if self.name == "ring":
+            one, two = Graph("one"), Graph("two")
+            one.set_next(two)
+            two.set_next(one)
+
+    def reportinfo(self):
+        return self.path, 0, self.name
+
+class RingFile(pytest.File):
+    def collect(self):
+        for name in self.path.read_text().split():
+            yield RingItem.from_parent(self, name=name)
+
+def pytest_collect_file(file_path, parent):
+    if file_path.suffix == ".rings":
+        return RingFile.from_parent(parent, path=file_path)
+"""
+    )
+    pytester.path.joinpath("suite.rings").write_text("clean ring\n")
+    result = guarded()
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of ring*"])
+    assert_cycle(result.stdout.str(), ["Graph('one')", "Graph('two')"], [".next", ".next"])
