@@ -153,6 +153,8 @@ class GcGuard:
         # Whether garbage may have been made since the last window closed
         # (by a higher-scoped fixture): the next window frees it first.
         self._between_windows = True
+        # The latest window's findings, until its survivors are looked at.
+        self._unscanned: WindowFindings | None = None
         # Whether instances of a class can be leak suspects, by class: decided
         # once per class (weakly: never keep a test's class alive).
         self._kind_verdicts = KindVerdicts()
@@ -236,6 +238,7 @@ class GcGuard:
         if item is None or self.window.is_open:
             return
         self._finished_fixtures = []
+        self._unscanned = None
         # Drop what we hold of an earlier run *before* the heap is frozen:
         # released after the freeze it would be frozen garbage, never freed,
         # and would look alive (and growing) to the next count.
@@ -298,9 +301,6 @@ class GcGuard:
             unjudgeable=result.heap_was_unfrozen, unsaved=result.unsaved, finalizer_warnings=result.finalizer_warnings
         )
         try:
-            if self.settings.leaks:
-                # Survivors first: the analysis below makes objects of its own.
-                self._survivors(item, result.garbage, findings)
             if result.garbage or result.uncollectable:
                 labeller = self._labeller(item)
                 findings.cycles = _uncollectable(
@@ -312,6 +312,8 @@ class GcGuard:
             result.uncollectable.clear()
             discard(result)  # free the window's garbage now, not at the next window's start
             del result
+        if self.settings.leaks:
+            self._unscanned = findings  # its survivors are looked at when the teardown report is made
         if self._rerunning:
             self._rerun_findings = findings  # only the latest: nothing of ours piles up
             return
@@ -381,14 +383,30 @@ class GcGuard:
         """What the last re-run's window saw (set by the fixture, during run_again)."""
         return self._rerun_findings
 
-    def _survivors(self, item: pytest.Item, garbage: list[object], findings: WindowFindings) -> None:
+    def _scan_survivors(self, item: pytest.Item) -> None:
+        """What the window left alive, looked at once pytest's teardown phase is over.
+
+        Not when the window closes: then pytest's own machinery for the
+        teardown phase is still running, and its context managers (instances
+        of ``contextlib``'s classes) would need a closer look in every test.
+        Objects made since the window closed are pytest's (the phase's
+        ``CallInfo``), never suspects.
+        """
+        findings, self._unscanned = self._unscanned, None
+        if findings is None:
+            return
+        try:
+            self._survivors(item, findings)
+        except Exception as exc:  # a bug of ours must not fail the user's test
+            findings.error = findings.error or f"{type(exc).__name__}: {exc}"
+
+    def _survivors(self, item: pytest.Item, findings: WindowFindings) -> None:
         """Suspect kinds among what the window left alive; while re-running, follow them."""
-        # What sits in gc.garbage (ours, or the user's own DEBUG_SAVEALL) is
-        # garbage, not a survivor.
+        # What sits in gc.garbage (the user's own DEBUG_SAVEALL, objects the
+        # collector could not free) is garbage, not a survivor.
         young = gc.get_objects()
-        if garbage or gc.garbage:
-            in_garbage = {id(obj) for obj in garbage}
-            in_garbage.update(id(obj) for obj in gc.garbage)
+        if gc.garbage:
+            in_garbage = {id(obj) for obj in gc.garbage}
             young = [obj for obj in young if id(obj) not in in_garbage]
             del in_garbage
         findings.suspects = suspect_kinds(young, self._owners, self._kind_verdicts)
@@ -447,6 +465,8 @@ class GcGuard:
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        if call.when == "teardown" and self._unscanned is not None:
+            self._scan_survivors(item)
         report = yield
         if self._rerunning:
             return report
