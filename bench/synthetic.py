@@ -4,6 +4,8 @@
     python bench/synthetic.py garbage               # one test, 1 M two-object cycles
     python bench/synthetic.py bigheap --heap 1000 --tests 20 --rounds 1   # tiny (smoke test)
 
+    python bench/synthetic.py instructions          # the same idle tests, instructions counted by valgrind
+
 bigheap: a conftest builds ``--heap`` tracked objects at import; ``--tests``
 idle tests run plain and guarded, interleaved for ``--rounds`` rounds.  Each
 test's time is taken inside the session (around ``pytest_runtest_protocol``,
@@ -12,6 +14,15 @@ first full collection, the final unfreeze -- are not spread over the tests;
 they are printed apart.  The added time per idle test is the guarded median
 minus the plain median (goal <= 0.05 ms); the same with an empty heap shows
 whether it depends on the heap's size.
+
+instructions: the idle suite (empty heap) runs under valgrind's cachegrind
+with ``--tests`` of, say, 200 and 1,000 tests, plain and guarded; the
+difference between the two sizes, per test, is what one idle test costs in
+instructions -- a count that does not move with the machine's load, where
+the wall time of a test moves by more than gc-guard adds.  Needs valgrind
+(``apt-get install valgrind``); PYTHONHASHSEED is fixed.  gc-guard's heap
+audits are spaced in wall time, which valgrind stretches fifty-fold, so the
+suite's conftest spaces them out of the run (they are not per-test work).
 
 garbage: one test makes ``--cycles`` two-object cycles in a loop (automatic
 collection on).  Prints peak RSS guarded/plain (goal <= 1.05, at most 1.10)
@@ -25,7 +36,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -140,6 +154,60 @@ def bigheap(options: argparse.Namespace) -> int:
     return 0
 
 
+NO_AUDITS = """
+import pytest_gcguard.guard
+pytest_gcguard.guard.AUDIT_MIN_INTERVAL = 1e9  # audits are timed: valgrind would run one every few tests
+"""
+
+
+def instructions(options: argparse.Namespace) -> int:
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        print("valgrind not found: install it (apt-get install valgrind)")
+        return 2
+    small, large = options.tests
+    counts: dict[tuple[str, int], int] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for size in (small, large):
+            suite = Path(directory) / f"idle{size}"
+            suite.mkdir()
+            (suite / "conftest.py").write_text(NO_AUDITS)
+            (suite / "test_idle.py").write_text(IDLE.format(n=size))
+            for mode, extra in (("plain", []), ("guarded", GUARDED)):
+                out = Path(directory) / f"cachegrind.{mode}.{size}"
+                tool = [valgrind, "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}"]
+                done = subprocess.run(
+                    [*tool, options.python, "-m", "pytest", str(suite), *COMMON, *extra],
+                    capture_output=True,
+                    text=True,
+                    env={**os.environ, "PYTHONHASHSEED": "0"},
+                    check=False,
+                    cwd=directory,
+                )
+                found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+                if done.returncode != 0 or found is None:
+                    print(
+                        f"{mode} run of {size} tests failed (exit code {done.returncode}):\n{done.stdout}{done.stderr}"
+                    )
+                    return 1
+                counts[mode, size] = int(found.group(1).replace(",", ""))
+                print(f"{mode:8} {size:>6,} tests: {counts[mode, size]:>16,} instructions", flush=True)
+    per_test = {mode: (counts[mode, large] - counts[mode, small]) / (large - small) for mode in ("plain", "guarded")}
+    added = per_test["guarded"] - per_test["plain"]
+    print(
+        f"instructions per idle test: plain {per_test['plain']:,.0f}, guarded {per_test['guarded']:,.0f}, "
+        f"added {added:+,.0f} ({added / per_test['plain']:+.1%} of plain)"
+    )
+    return 0
+
+
+def _sizes(text: str) -> tuple[int, int]:
+    small, large = (int(part) for part in text.split(","))
+    if not 0 < small < large:
+        raise argparse.ArgumentTypeError("two sizes, the smaller first: 200,1000")
+    return small, large
+
+
 def garbage(options: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as directory:
         suite = Path(directory)
@@ -188,8 +256,13 @@ def main(argv: list[str] | None = None) -> int:
         "garbage", parents=[shared], help="one test dropping many cycles: peak RSS and exact counts"
     )
     heavy.add_argument("--cycles", type=int, default=1_000_000)
+    counted = commands.add_parser(
+        "instructions", parents=[shared], help="idle tests under valgrind: instructions added per test"
+    )
+    counted.add_argument("--tests", type=_sizes, default=(200, 1000), metavar="SMALL,LARGE")
     options = parser.parse_args(argv)
-    return bigheap(options) if options.command == "bigheap" else garbage(options)
+    commands_ = {"bigheap": bigheap, "garbage": garbage, "instructions": instructions}
+    return commands_[options.command](options)
 
 
 if __name__ == "__main__":

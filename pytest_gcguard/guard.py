@@ -87,6 +87,7 @@ from pytest_gcguard.survivors import suspect_kinds
 from pytest_gcguard.warning_types import GcGuardWarning
 from pytest_gcguard.window import GarbageWindow
 from pytest_gcguard.window import GcState
+from pytest_gcguard.window import WindowResult
 from pytest_gcguard.window import discard
 
 
@@ -104,10 +105,6 @@ AUDIT_MIN_INTERVAL = 2.0
 MAX_ERRORS_SHOWN = 5
 
 guard_key = pytest.StashKey["GcGuard"]()
-_findings_key = pytest.StashKey["WindowFindings"]()
-_failed_key = pytest.StashKey[bool]()
-_nextitem_key = pytest.StashKey["pytest.Item | None"]()
-_duration_key = pytest.StashKey[float]()
 # The payload of every clean test, shared: payloads are never changed once
 # made, and pytest keeps every report, so a clean test adds nothing of ours.
 _CLEAN_PAYLOAD = make_payload(())
@@ -124,6 +121,10 @@ class WindowFindings:
     unsaved: int = 0  # cyclic garbage freed past the window's cap: counted, not analysed
     tracker: LiveTracker | None = None  # weak references to the suspects' survivors
     finalizer_warnings: list[str] = field(default_factory=list)  # warnings made errors, raised in finalizers
+
+
+# What a clean window saw: shared, never changed (a window with findings gets its own).
+_CLEAN_WINDOW = WindowFindings()
 
 
 class GcGuard:
@@ -149,12 +150,22 @@ class GcGuard:
         self._cycle_allowances: dict[str, CycleAllowance] = {}
         self._leak_allowances: dict[str, LeakAllowance] = {}
         self._finished_fixtures: list[str] = []
+        # The running test (also during re-runs), and what its run needs
+        # until its teardown report is judged.  One test runs at a time, so
+        # these live here rather than on the item's stash (cheaper per test).
         self._item: pytest.Item | None = None
+        self._failed = False  # its setup or call failed or skipped
+        self._duration = 0.0  # of its call
+        self._nextitem: pytest.Item | None = None
+        # Whether a fixture definition is function-scoped, by definition.
+        self._function_scoped: dict[object, bool] = {}
         # Whether garbage may have been made since the last window closed
         # (by a higher-scoped fixture): the next window frees it first.
         self._between_windows = True
-        # The latest window's findings, until its survivors are looked at.
+        # The latest window's findings, until its survivors are looked at,
+        # and until they are judged (not while re-running).
         self._unscanned: WindowFindings | None = None
+        self._pending: WindowFindings | None = None
         # Whether instances of a class can be leak suspects, by class: decided
         # once per class (weakly: never keep a test's class alive).
         self._kind_verdicts = KindVerdicts()
@@ -180,7 +191,7 @@ class GcGuard:
         self._one_time_shapes: dict[str, int] = {}
         # Heap audits: what they found (plain data), and the tests since the last one.
         self.audits: list[dict[str, Any]] = []
-        self._audit_tests: tuple[str, str, int] | None = None  # first, last, how many
+        self._audit_tests: tuple[pytest.Item, pytest.Item, int] | None = None  # first, last, how many
         self._next_audit = time.monotonic() + AUDIT_MIN_INTERVAL
         self._last_audit_took = 0.0
         pressure = config.stash.get(pressure_key, None)
@@ -219,31 +230,47 @@ class GcGuard:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any]) -> None:
-        if fixturedef.scope == "function":
+        if self.window.is_open:
+            return  # (a higher-scoped fixture set up now leaves its garbage in this window)
+        scoped = self._function_scoped.get(fixturedef)
+        if scoped is None:
+            scoped = self._is_function_scoped(fixturedef)
+        if scoped:
             self._open_window()  # before the test's first function-scoped fixture
         else:
             self._between_windows = True  # its setup may leave garbage: free it before the next window
 
+    def _is_function_scoped(self, fixturedef: pytest.FixtureDef[Any]) -> bool:
+        scoped = self._function_scoped.get(fixturedef)
+        if scoped is None:
+            scoped = self._function_scoped[fixturedef] = fixturedef.scope == "function"
+        return scoped
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> None:
-        self._open_window()  # a test without function-scoped fixtures
+        if not self.window.is_open:
+            self._open_window()  # a test without function-scoped fixtures
 
     def _open_window(self) -> None:
         """Watch for cyclic garbage from here until the test's function-scoped fixtures are torn down.
 
         Opened by hooks, not by an autouse fixture: one more fixture is
-        pytest's most expensive per-test cost we could add (≈30 µs).
+        pytest's most expensive per-test cost we could add (≈30 µs).  The
+        per-test path is written for speed: in a pytest session, every call
+        into one more Python function costs a microsecond or two.
         """
         item = self._item
         if item is None or self.window.is_open:
             return
-        self._finished_fixtures = []
         self._unscanned = None
         # Drop what we hold of an earlier run *before* the heap is frozen:
         # released after the freeze it would be frozen garbage, never freed,
         # and would look alive (and growing) to the next count.
-        self._samples = {}
-        self._pause_stats()
+        if self._samples:
+            self._samples = {}
+        stats = self._stats
+        if stats is not None:
+            stats.pause()
         try:
             # Free what became garbage since the last window only when
             # something may have made some: a higher-scoped fixture's setup
@@ -256,20 +283,12 @@ class GcGuard:
             self.window.open(collect=self._between_windows or self._rerunning)
             self._between_windows = False
         finally:
-            self._resume_stats()
+            if stats is not None:
+                stats.resume()
         # Finalizers run last-in, first-out: registered before any
         # function-scoped fixture's, this one runs after all of them, and
         # before a module's or class's own teardown.
-        item.addfinalizer(functools.partial(self._close_window_of, item))
-
-    def _close_window_of(self, item: pytest.Item) -> None:
-        if not self.window.is_open:
-            return  # closed already (a KeyboardInterrupt, the session's end)
-        self._pause_stats()
-        try:
-            self._close_window(item)
-        finally:
-            self._resume_stats()
+        item.addfinalizer(functools.partial(self._close_window, item))
 
     # --gc-guard-stats counts the test's collections, not ours.
     def _pause_stats(self) -> None:
@@ -281,12 +300,17 @@ class GcGuard:
             self._stats.resume()
 
     def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any]) -> None:
-        if fixturedef.scope != "function":
+        scoped = self._function_scoped.get(fixturedef)
+        if scoped is None:
+            scoped = self._is_function_scoped(fixturedef)
+        if not scoped:
             self._between_windows = True
         elif self.window.is_open:
             self._finished_fixtures.append(fixturedef.argname)
 
     def _close_window(self, item: pytest.Item) -> None:
+        if not self.window.is_open:
+            return  # closed already (a KeyboardInterrupt, the session's end)
         # pytest releases function-scoped fixture values only after the
         # teardown phase (item.funcargs = None in runtestprotocol); drop the
         # ones already finalized now, so their cycles count for this test.
@@ -296,10 +320,45 @@ class GcGuard:
                 for name in self._finished_fixtures:
                     funcargs.pop(name, None)
             self._finished_fixtures = []
-        result = self.window.close()
+        stats = self._stats
+        if stats is not None:
+            stats.pause()
+        try:
+            result = self.window.close()
+        finally:
+            if stats is not None:
+                stats.resume()
+        if (
+            result.garbage
+            or result.uncollectable
+            or result.heap_was_unfrozen
+            or result.unsaved
+            or result.finalizer_warnings
+            or self._rerunning
+        ):
+            findings = self._findings(item, result)
+        else:
+            findings = _CLEAN_WINDOW  # nothing to judge unless survivors say otherwise
+        del result
+        if self.settings.leaks:
+            self._unscanned = findings  # its survivors are looked at when the teardown report is made
+        if self._rerunning:
+            self._rerun_findings = findings  # only the latest: nothing of ours piles up
+            return
+        self._pending = findings
+        first, _, count = self._audit_tests or (item, item, 0)
+        self._audit_tests = (first, item, count + 1)
+        if time.monotonic() >= self._next_audit:
+            self.audit()
+
+    def _findings(self, item: pytest.Item, result: WindowResult) -> WindowFindings:
+        """Turn what a window saved into plain findings, and free it."""
         findings = WindowFindings(
             unjudgeable=result.heap_was_unfrozen, unsaved=result.unsaved, finalizer_warnings=result.finalizer_warnings
         )
+        stats = self._stats
+        if stats is not None:
+            stats.pause()
         try:
             if result.garbage or result.uncollectable:
                 labeller = self._labeller(item)
@@ -311,18 +370,9 @@ class GcGuard:
         finally:
             result.uncollectable.clear()
             discard(result)  # free the window's garbage now, not at the next window's start
-            del result
-        if self.settings.leaks:
-            self._unscanned = findings  # its survivors are looked at when the teardown report is made
-        if self._rerunning:
-            self._rerun_findings = findings  # only the latest: nothing of ours piles up
-            return
-        item.stash[_findings_key] = findings
-        nodeid = item.nodeid
-        first, _, count = self._audit_tests or (nodeid, "", 0)
-        self._audit_tests = (first, nodeid, count + 1)
-        if time.monotonic() >= self._next_audit:
-            self.audit()
+            if stats is not None:
+                stats.resume()
+        return findings
 
     def audit(self, *, final: bool = False) -> None:
         """Collect the whole heap, frozen part included; keep its cycles as plain data.
@@ -350,7 +400,7 @@ class GcGuard:
         own = [cycle.to_dict() for cycle in cycles if cycle.kind == CYCLE]
         if (own or error) and tests is not None:
             first, last, count = tests
-            audit: dict[str, Any] = {"first": first, "last": last, "tests": count, "cycles": own}
+            audit: dict[str, Any] = {"first": first.nodeid, "last": last.nodeid, "tests": count, "cycles": own}
             if error:
                 audit["error"] = error
             self.audits.append(audit)
@@ -395,16 +445,26 @@ class GcGuard:
         findings, self._unscanned = self._unscanned, None
         if findings is None:
             return
+        young = gc.get_objects()
         try:
-            self._survivors(item, findings)
+            # Nearly always, every survivor is an instance of a class that
+            # is never a suspect (builtins, pytest's): one C-level subset test.
+            if set(map(type, young)) <= self._kind_verdicts.never and not self._rerunning:
+                return
+            if findings is _CLEAN_WINDOW:
+                findings = self._pending = WindowFindings()
+            self._survivors(item, findings, young)
         except Exception as exc:  # a bug of ours must not fail the user's test
+            if findings is _CLEAN_WINDOW:
+                findings = self._pending = WindowFindings()
             findings.error = findings.error or f"{type(exc).__name__}: {exc}"
+        finally:
+            young.clear()
 
-    def _survivors(self, item: pytest.Item, findings: WindowFindings) -> None:
-        """Suspect kinds among what the window left alive; while re-running, follow them."""
+    def _survivors(self, item: pytest.Item, findings: WindowFindings, young: list[object]) -> None:
+        """Suspect kinds among what the window left alive (``young``); while re-running, follow them."""
         # What sits in gc.garbage (the user's own DEBUG_SAVEALL, objects the
         # collector could not free) is garbage, not a survivor.
-        young = gc.get_objects()
         if gc.garbage:
             in_garbage = {id(obj) for obj in gc.garbage}
             young = [obj for obj in young if id(obj) not in in_garbage]
@@ -452,14 +512,16 @@ class GcGuard:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        self._item = item  # for the window fixture (also during re-runs)
+        self._item = item  # for the window (also during re-runs)
         if not self._rerunning:
+            self._pending = None
             # A new run of the protocol: pytest-rerunfailures runs it again for
             # a failed test, and that attempt is judged on its own outcome.
-            item.stash[_failed_key] = False
+            self._failed = False
+            self._duration = 0.0
 
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
-        item.stash[_nextitem_key] = nextitem
+        self._nextitem = nextitem
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -470,16 +532,19 @@ class GcGuard:
         report = yield
         if self._rerunning:
             return report
-        if call.when != "teardown":
-            if report.failed or report.skipped:
-                item.stash[_failed_key] = True
-            if call.when == "call":
-                item.stash[_duration_key] = call.duration
+        when = call.when
+        if when != "teardown":
+            if report.outcome != "passed":  # failed, or skipped
+                self._failed = True
+            if when == "call":
+                self._duration = call.duration
             return report
-        findings = item.stash.get(_findings_key, None)
+        findings, self._pending = self._pending, None
         if findings is None:
             return report
-        del item.stash[_findings_key]
+        if findings is _CLEAN_WINDOW:
+            report.gc_guard = _CLEAN_PAYLOAD  # type: ignore[attr-defined]
+            return report
         self._judge(item, report, findings)
         self._call_report_hook(item, report, report.gc_guard)
         return report
@@ -497,7 +562,7 @@ class GcGuard:
             return
         # A test that already failed keeps its own failure only; a test that
         # unfroze the heap let older garbage into its window.
-        not_judged = item.stash.get(_failed_key, False) or findings.unjudgeable or report.failed
+        not_judged = self._failed or findings.unjudgeable or report.failed
         allow = self.settings.allow
         verdict = judge(findings.cycles, self._cycle_allowances.get(item.nodeid))
         allowed = {id(c) for c in verdict.allowed}
@@ -620,7 +685,7 @@ class GcGuard:
         leave such graphs).  Re-running would show them "growing"; an audit
         frees them, and names the cycle in its report.
         """
-        if 2 * self._last_audit_took > item.stash.get(_duration_key, 0.0):
+        if 2 * self._last_audit_took > self._duration:
             return suspects  # the test is quick: re-running it costs less
         self.audit()
         alive = tracker.counts(suspects, frozen=True)
@@ -641,7 +706,7 @@ class GcGuard:
         self, item: pytest.Item, failing: list[Cycle], suspects: list[type], tracker: LiveTracker | None
     ) -> tuple[int, str | None, set[str], list[Leak]]:
         """Run the test again: do its cycles recur, do its suspects keep growing?"""
-        nextitem = item.stash.get(_nextitem_key, None)
+        nextitem = self._nextitem
         tracker = tracker if tracker is not None else LiveTracker(suspects)
         counts = [tracker.counts(suspects, frozen=True)] if suspects else []
         # `failing` holds only the cycles whose recurrence is not known yet.

@@ -26,6 +26,7 @@ import signal
 import sys
 import threading
 import types
+import weakref
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -49,18 +50,16 @@ class GcState:
         self.froze = False
 
 
-class _FreezeSentinel:
+class _FreezeSentinel(list[object]):
     """A self-cycle left frozen as garbage at each window's start.
 
     If a collection in the window finds one, the heap was unfrozen during
     the test (by the test itself): garbage from before the window was
     collected too, so what the window found cannot all be the test's.
+    (A list that holds itself: made without a call into Python code.)
     """
 
-    __slots__ = ("me",)
-
-    def __init__(self) -> None:
-        self.me = self
+    __slots__ = ()
 
 
 @dataclass
@@ -183,6 +182,49 @@ def _signal_of(exc: BaseException) -> int | None:
     return int(signal.SIGINT) if isinstance(exc, KeyboardInterrupt) else None
 
 
+_young_collections_suffice: bool | None = None
+
+
+class _Probe:
+    __slots__ = ("__weakref__", "me")
+
+    me: object
+
+
+def young_collections_suffice() -> bool:
+    """Whether this collector keeps the classic three generations (decided once, by trying).
+
+    That is: what survives a generation-0 collection moves to generation 1,
+    and a generation-1 collection finds it there when it becomes garbage.
+    So after a freeze, with no collection of generation 1 or more since, a
+    generation-1 collection examines everything made since the freeze.
+    CPython 3.9-3.13 behave so; the incremental collector of 3.14.0-3.14.4
+    and free-threaded builds need not, and get full collections (ENGINE.md
+    section 3: decide by behaviour, not by version).
+    """
+    global _young_collections_suffice
+    if _young_collections_suffice is None:
+        _young_collections_suffice = _try_young_collections()
+    return _young_collections_suffice
+
+
+def _try_young_collections() -> bool:
+    try:
+        probe = _Probe()
+        probe.me = probe
+        alive = weakref.ref(probe)
+        holder = [probe]
+        del probe
+        gc.collect(0)  # the probe survives it: held by holder
+        target = alive()
+        moved = any(obj is target for obj in gc.get_objects(1)) and not any(obj is target for obj in gc.get_objects(0))
+        del target, holder  # the probe is garbage now, in generation 1
+        gc.collect(1)
+        return moved and alive() is None
+    except Exception:  # pragma: no cover - any surprise: full collections
+        return False
+
+
 class GarbageWindow:
     """Saves the cyclic garbage found by every collection between ``open`` and ``close``."""
 
@@ -203,6 +245,7 @@ class GarbageWindow:
         # window a reference cycle (window -> bound method -> window), garbage
         # for an enclosing window when a library call's window is dropped.
         self._hook: Any = None
+        self._oldest_seen = 0
         # A collection runs our callback on whichever thread triggers it.  If
         # the test's thread detaches us while another thread's collection is
         # between its "start" and "stop" (its finalizers run Python code, so
@@ -227,16 +270,21 @@ class GarbageWindow:
         # Free what became garbage since the last window (pytest's own
         # between-test objects) before we start watching, then freeze: every
         # object alive now is "old" and invisible to the collections below.
+        if freeze:
+            young_collections_suffice()  # decided once, here: before anything is watched
         if collect:
             gc.collect()
         if freeze:
-            _FreezeSentinel()  # garbage now, frozen below
+            sentinel = _FreezeSentinel()
+            sentinel.append(sentinel)
+            del sentinel  # garbage now, frozen below
             gc.freeze()
             self._state.froze = True
         self._attach()
         self.froze_heap = freeze
 
     def _attach(self) -> None:
+        self._oldest_seen = 0  # the oldest generation a collection in the window examined
         self._saved = []
         self._saving = True
         self._unsaved = 0
@@ -279,19 +327,30 @@ class GarbageWindow:
 
     def close(self) -> WindowResult:
         """Collect once more and return everything saved; the caller must drop it."""
+        # Everything made since a freeze is in the young generations unless a
+        # collection in the window moved some of it further (or the test
+        # unfroze the heap): then a collection of the young generations
+        # finds all of the window's garbage, and spares what a full one does
+        # besides -- emptying the interpreter's free lists, which pytest then
+        # refills for every test.
+        young_only = self.froze_heap and self._oldest_seen < 1 and not gc.get_objects(2) and young_collections_suffice()
+        generation = 1 if young_only else 2
         try:
-            gc.collect()
+            gc.collect(generation)
             if not self._saving:
                 # Saving stopped during a collection: what it released is
                 # garbage still; free (and count) it now, or it would look
                 # like objects the test left alive.
-                gc.collect()
+                gc.collect(generation)
         finally:
             self.detach()
         saved, self._saved = self._saved, []
-        garbage = [obj for obj in saved if type(obj) is not _FreezeSentinel]
-        unfrozen = len(garbage) != len(saved) or self._unfrozen
-        saved.clear()
+        if saved:
+            garbage = [obj for obj in saved if type(obj) is not _FreezeSentinel]
+            unfrozen = len(garbage) != len(saved) or self._unfrozen
+            saved.clear()
+        else:
+            garbage, unfrozen = saved, self._unfrozen
         warnings, self._warnings = self._warnings, []
         uncollectable, self._uncollectable = self._uncollectable, []
         if _OPEN:
@@ -335,9 +394,21 @@ class GarbageWindow:
             with _LOCK:
                 if phase != "start":
                     self._stop(info)
+                    return
+                generation = info.get("generation", 2)
+                if generation > self._oldest_seen:
+                    self._oldest_seen = generation
                 # Only the innermost open window saves (see the module's docstring).
-                elif self._attached and not _muted and _OPEN and _OPEN[-1] is self:
-                    self._start()
+                if self._attached and not _muted and _OPEN and _OPEN[-1] is self:
+                    # (_start, inline: this runs in every collection of every test.)
+                    self._flags_before = flags = gc.get_debug()
+                    self._garbage_len = len(gc.garbage)
+                    self._saving_now = self._saving
+                    self._hook_before = sys.unraisablehook
+                    self._hook = sys.unraisablehook = self._on_unraisable
+                    self._in_collection = True
+                    if self._saving:
+                        gc.set_debug(flags | gc.DEBUG_SAVEALL)
         except Exception:  # pragma: no cover - defensive: a callback must not raise
             pass
         except BaseException as exc:
@@ -346,15 +417,6 @@ class GarbageWindow:
             # Python code after it, often this callback.  _stop has put the
             # collector back; the exception must reach the test, not vanish.
             redeliver(exc)
-
-    def _start(self) -> None:
-        self._flags_before = gc.get_debug()
-        self._garbage_len = len(gc.garbage)
-        self._saving_now = self._saving
-        self._watch_finalizers()
-        self._in_collection = True
-        if self._saving_now:
-            gc.set_debug(self._flags_before | gc.DEBUG_SAVEALL)
 
     def _stop(self, info: dict[str, Any]) -> None:
         """Put the flags and gc.garbage back, keep what was saved; safe to call twice, or for a collection not ours."""
@@ -365,6 +427,15 @@ class GarbageWindow:
             return
         self._in_collection = False
         end = len(gc.garbage)
+        if end == self._garbage_len and self._saving_now:
+            # Nothing found (an idle test's last collection): only put back
+            # what the start changed.  (Not saving, the collector frees what it
+            # finds without a trace in gc.garbage: the long way counts it.)
+            if sys.unraisablehook is self._hook:
+                sys.unraisablehook = self._hook_before
+            self._hook_before = self._hook = None
+            gc.set_debug(self._flags_before)
+            return
         try:
             self._unwatch_finalizers()
             gc.set_debug(self._flags_before)
@@ -400,11 +471,6 @@ class GarbageWindow:
     # hook turns it into a PytestUnraisableExceptionWarning -- never an error
     # for a warning made an error by a filter (-W error::ResourceWarning),
     # because it cannot propagate.  We note those, then pass everything on.
-
-    def _watch_finalizers(self) -> None:
-        self._hook_before = sys.unraisablehook
-        self._hook = self._on_unraisable
-        sys.unraisablehook = self._hook
 
     def _unwatch_finalizers(self) -> None:
         if sys.unraisablehook is self._hook:

@@ -144,3 +144,51 @@ def test_synthetic_garbage_reports_the_rss_ratio_and_exact_counts() -> None:
     if sys.version_info >= (3, 11):  # 3.9/3.10 count instance dicts among the unanalysed objects
         assert counted.endswith("[10000], made: 10000"), counted
         assert "counts exact: yes" in lines
+
+
+FAKE_VALGRIND = """#!{python}
+# Stands in for valgrind: runs the command after the options and reports an
+# instruction count that grows by 900 per test plain and 1,000 guarded.
+import re, subprocess, sys
+args = sys.argv[1:]
+while args[0].startswith("--"):
+    args.pop(0)
+done = subprocess.run(args, capture_output=True, text=True)
+sys.stdout.write(done.stdout)
+passed = int(re.search(r"(\\d+) passed", done.stdout).group(1))
+per_test = 1000 if "--gc-guard" in args else 900
+sys.stderr.write(f"==1== I   refs:      {{5_000_000 + per_test * passed:,}}\\n")
+sys.exit(done.returncode)
+"""
+
+
+def test_synthetic_instructions_reports_the_instructions_added_per_idle_test(tmp_path: Path) -> None:
+    """The valgrind mode's plumbing, with a stand-in for valgrind: the per-test slope, plain against guarded."""
+    fake = tmp_path / "valgrind"
+    fake.write_text(FAKE_VALGRIND.format(python=sys.executable))
+    fake.chmod(0o755)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "synthetic.py"), "instructions", "--tests", "3,7"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert "guarded       7 tests:        5,007,000 instructions" in lines, lines
+    assert "instructions per idle test: plain 900, guarded 1,000, added +100 (+11.1% of plain)" in lines
+
+
+def test_synthetic_instructions_needs_valgrind(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "synthetic.py"), "instructions"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "PATH": str(tmp_path)},
+    )
+    assert run.returncode == 2
+    assert "valgrind not found" in run.stdout
