@@ -139,9 +139,15 @@ def bigheap(options: argparse.Namespace) -> int:
             for mode, rs in runs.items()
         }
         added[heap] = per_test["guarded"] - per_test["plain"]
+        # The same, round by round: a run's median moves with the machine's
+        # load more than gc-guard adds; the two runs of a round are neighbours.
+        paired = statistics.median(
+            statistics.median(g["tests"][1:]) - statistics.median(p["tests"][1:])
+            for p, g in zip(runs["plain"], runs["guarded"])
+        )
         print(
             f"heap {heap:,}: added per idle test {added[heap]:+.4f} ms (median; goal <= 0.05 ms), "
-            f"mean {mean['guarded'] - mean['plain']:+.4f} ms"
+            f"mean {mean['guarded'] - mean['plain']:+.4f} ms, median of the rounds' differences {paired * 1000:+.4f} ms"
         )
         same = all(r["outcomes"] == {"passed": options.tests} for rs in runs.values() for r in rs)
         if not same:
