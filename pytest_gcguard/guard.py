@@ -430,7 +430,7 @@ class GcGuard:
         return ignored
 
     def _latest_rerun(self) -> WindowFindings | None:
-        """What the last re-run's window saw (set by the fixture, during run_again)."""
+        """What the last re-run's window saw (set when its window closes, during run_again)."""
         return self._rerun_findings
 
     def _scan_survivors(self, item: pytest.Item) -> None:
