@@ -445,6 +445,19 @@ class GcGuard:
         findings, self._unscanned = self._unscanned, None
         if findings is None:
             return
+        if self._between_windows:
+            # A module's or class's fixtures were torn down after the window
+            # closed (the last test of its scope): free their garbage first,
+            # or it would pass for this test's survivors.
+            stats = self._stats
+            if stats is not None:
+                stats.pause()
+            try:
+                gc.collect()
+            finally:
+                if stats is not None:
+                    stats.resume()
+            self._between_windows = False
         young = gc.get_objects()
         try:
             # Nearly always, every survivor is an instance of a class that

@@ -186,3 +186,82 @@ def test_the_last_tests_cycles_are_not_reported_again_by_the_final_audit(
         consecutive=False,
     )
     assert "heap audit" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("leaks", ["on", "off"])
+def test_garbage_of_higher_scoped_fixtures_is_freed_between_windows_not_left_to_the_audit(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult], leaks: str
+) -> None:
+    """A window opens without a collection unless a module-, class- or session-scoped fixture ran since the last.
+
+    Their setup and teardown make garbage outside every window: it is freed
+    before the next window freezes the heap, so neither a test nor an audit
+    reports it.  (Frozen instead, the final audit would report the rings.)
+    Automatic collections are off in the inner run: they could free the
+    rings first, and the test would not notice a window that skipped its own.
+    (With leaks on, the survivors are looked at after the module's teardown,
+    and that garbage is freed first: it is not the last test's survivors.)
+    """
+    pytester.makeconftest("import gc\ngc.disable()\n")
+    pytester.makepyfile(
+        lib=LIB,
+        test_a="""
+import pytest
+import lib
+
+def test_first():  # (the first window collects anyway)
+    pass
+
+@pytest.fixture(scope="module")
+def shared():
+    lib.ring()  # garbage at setup
+    yield "shared"
+    lib.ring()  # and at teardown, before test_b's first window
+
+class TestInClass:
+    @classmethod
+    def setup_class(cls):
+        lib.ring()
+
+    def test_one(self, shared):
+        pass
+""",
+        test_b="def test_after():\n    pass\n",
+    )
+    result = guarded("--gc-guard-report=report.json", f"--gc-guard-leaks={leaks}")
+    result.assert_outcomes(passed=3)
+    assert "heap audit" not in result.stdout.str()
+    report = json.loads((pytester.path / "report.json").read_text())
+    assert report["audits"] == []
+    assert all(test["findings"] == [] for test in report["tests"])
+
+
+PROMOTED = """
+import gc
+import lib
+
+def test_promoted_by_a_young_collection():
+    keep = lib.ring()
+    gc.collect(0)  # the ring survives: now in an older generation
+    del keep
+
+def test_promoted_by_an_older_collection():
+    keep = lib.ring()
+    gc.collect(1)  # the ring survives into the oldest generation
+    del keep
+
+def test_promoted_by_automatic_collections():
+    keep = lib.ring()
+    junk = [[i] for i in range(100_000)]  # enough allocations for automatic collections of every generation
+    del junk, keep
+"""
+
+
+def test_cycles_that_a_collection_in_the_test_moved_to_an_older_generation_are_found(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """A window closes with a young-generation collection only when nothing can be older: none of these slip."""
+    pytester.makepyfile(lib=LIB, test_promoted=PROMOTED)
+    result = guarded("--gc-guard-leaks=off")
+    result.assert_outcomes(passed=3, errors=3)
+    assert result.stdout.str().count("gc-guard: test created 1 reference cycle (2 objects)") == 3
