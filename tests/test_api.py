@@ -409,7 +409,11 @@ def test_a_frozen_heap_is_left_frozen() -> None:
         found = find_cycles(ring)
         young = Graph("young")
         text = explain(young)
-        assert gc.get_freeze_count() == frozen
+        # Not unfrozen (the count would be 0), nor frozen again (the young
+        # objects above would join it).  A few frozen objects may die by
+        # reference counting meanwhile -- under xdist, the worker's execnet
+        # thread drops some -- so the count may fall a little.
+        assert 0 < gc.get_freeze_count() <= frozen
         assert [c.objects for c in found.failing] == [3]
         assert "local 'young' of running frame test_a_frozen_heap_is_left_frozen" in text
         # The list holding the old node is frozen: invisible to gc.get_referrers, and the text says so.
