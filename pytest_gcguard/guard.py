@@ -290,7 +290,8 @@ class GcGuard:
         # before a module's or class's own teardown.
         item.addfinalizer(functools.partial(self._close_window, item))
 
-    # --gc-guard-stats counts the test's collections, not ours.
+    # --gc-guard-stats counts the test's collections, not ours.  (The per-test
+    # path, _open_window and _close_window, does the same inline.)
     def _pause_stats(self) -> None:
         if self._stats is not None:
             self._stats.pause()
@@ -356,9 +357,7 @@ class GcGuard:
         findings = WindowFindings(
             unjudgeable=result.heap_was_unfrozen, unsaved=result.unsaved, finalizer_warnings=result.finalizer_warnings
         )
-        stats = self._stats
-        if stats is not None:
-            stats.pause()
+        self._pause_stats()
         try:
             if result.garbage or result.uncollectable:
                 labeller = self._labeller(item)
@@ -370,8 +369,7 @@ class GcGuard:
         finally:
             result.uncollectable.clear()
             discard(result)  # free the window's garbage now, not at the next window's start
-            if stats is not None:
-                stats.resume()
+            self._resume_stats()
         return findings
 
     def audit(self, *, final: bool = False) -> None:
@@ -449,14 +447,11 @@ class GcGuard:
             # A module's or class's fixtures were torn down after the window
             # closed (the last test of its scope): free their garbage first,
             # or it would pass for this test's survivors.
-            stats = self._stats
-            if stats is not None:
-                stats.pause()
+            self._pause_stats()
             try:
                 gc.collect()
             finally:
-                if stats is not None:
-                    stats.resume()
+                self._resume_stats()
             self._between_windows = False
         young = gc.get_objects()
         try:
