@@ -234,16 +234,19 @@ class GcGuard:
             return  # (a higher-scoped fixture set up now leaves its garbage in this window)
         scoped = self._function_scoped.get(fixturedef)
         if scoped is None:
-            scoped = self._is_function_scoped(fixturedef)
+            scoped = self._learn_scope(fixturedef)
         if scoped:
             self._open_window()  # before the test's first function-scoped fixture
         else:
             self._between_windows = True  # its setup may leave garbage: free it before the next window
 
-    def _is_function_scoped(self, fixturedef: pytest.FixtureDef[Any]) -> bool:
-        scoped = self._function_scoped.get(fixturedef)
-        if scoped is None:
-            scoped = self._function_scoped[fixturedef] = fixturedef.scope == "function"
+    def _learn_scope(self, fixturedef: pytest.FixtureDef[Any]) -> bool:
+        """Whether the fixture is function-scoped, remembered.
+
+        The two fixture hooks look in ``_function_scoped`` inline first: they
+        run for every fixture of every test, and a call costs a microsecond.
+        """
+        scoped = self._function_scoped[fixturedef] = fixturedef.scope == "function"
         return scoped
 
     @pytest.hookimpl(tryfirst=True)
@@ -303,7 +306,7 @@ class GcGuard:
     def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any]) -> None:
         scoped = self._function_scoped.get(fixturedef)
         if scoped is None:
-            scoped = self._is_function_scoped(fixturedef)
+            scoped = self._learn_scope(fixturedef)
         if not scoped:
             self._between_windows = True
         elif self.window.is_open:
