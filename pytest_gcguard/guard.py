@@ -159,6 +159,10 @@ class GcGuard:
         self._nextitem: pytest.Item | None = None
         # Whether a fixture definition is function-scoped, by definition.
         self._function_scoped: dict[object, bool] = {}
+        # pytest 8.0-8.3 put a hook of their own in sys.unraisablehook for each
+        # test phase and the one before back after it (catch_unraisable_exception),
+        # dropping the window's; pytest 8.4 installs one for the whole session.
+        self._rewatch_each_phase = pytest.version_tuple < (8, 4)
         # Whether garbage may have been made since the last window closed
         # (by a higher-scoped fixture): the next window frees it first.
         self._between_windows = True
@@ -253,6 +257,8 @@ class GcGuard:
     def pytest_runtest_call(self, item: pytest.Item) -> None:
         if not self.window.is_open:
             self._open_window()  # a test without function-scoped fixtures
+        elif self._rewatch_each_phase:
+            self.window.rewatch()
 
     def _open_window(self) -> None:
         """Watch for cyclic garbage from here until the test's function-scoped fixtures are torn down.
@@ -533,6 +539,8 @@ class GcGuard:
 
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
         self._nextitem = nextitem
+        if self._rewatch_each_phase:
+            self.window.rewatch()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
