@@ -13,14 +13,19 @@ import pytest
 
 
 CONFTEST = """
-import gc, json, os
+import gc, json, os, sys
 
 AT_IMPORT = [gc.isenabled(), list(gc.get_threshold()), gc.get_debug(), len(gc.callbacks), gc.get_freeze_count()]
+HOOK = []
+
+def pytest_sessionstart(session):
+    HOOK.append(sys.unraisablehook)  # pytest's own, from pytest 8.4 on
 
 def pytest_unconfigure(config):
     final = [gc.isenabled(), list(gc.get_threshold()), gc.get_debug(), len(gc.callbacks), gc.get_freeze_count()]
     with open(os.environ["GCGUARD_OBSERVATIONS"], "w") as f:
-        json.dump({"at_import": AT_IMPORT, "final": final, "seen": __import__("test_state").SEEN}, f)
+        json.dump({"at_import": AT_IMPORT, "final": final, "hook_kept": sys.unraisablehook is HOOK[0],
+                   "seen": __import__("test_state").SEEN}, f)
 """
 
 STATE_TESTS = """
@@ -139,6 +144,7 @@ def test_every_test_observes_the_same_gc_state_as_without_the_plugin(
     # frozen (CPython 3.12 keeps a few hundred startup objects in the
     # permanent generation on its own: a plain run ends with them too).
     assert guarded["final"][:4] == plain["final"][:4] == guarded["at_import"][:4]  # type: ignore[index]
+    assert guarded["hook_kept"] is True and plain["hook_kept"] is True  # sys.unraisablehook put back
     assert guarded["final"][4] <= plain["final"][4]  # type: ignore[index]
 
 
@@ -152,4 +158,5 @@ def test_state_is_restored_after_keyboard_interrupt(pytester: pytest.Pytester, m
     assert result.ret == pytest.ExitCode.INTERRUPTED
     data = json.loads(path.read_text())
     assert data["final"][:4] == data["at_import"][:4]
+    assert data["hook_kept"] is True
     assert data["final"][4] <= data["at_import"][4]
