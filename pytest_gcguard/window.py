@@ -432,7 +432,7 @@ class GarbageWindow:
                 # us at its end: it frees its garbage as without us.
                 self._in_collection = False
                 gc.set_debug(self._flags_before)
-            self._unwatch_finalizers()
+            self._unhook()
 
     @staticmethod
     def heap_frozen_by_window() -> bool:
@@ -513,8 +513,10 @@ class GarbageWindow:
     # hook turns it into a PytestUnraisableExceptionWarning -- never an error
     # for a warning made an error by a filter (-W error::ResourceWarning),
     # because it cannot propagate.  We note those, then pass everything on.
+    # The same hook sends again a signal whose handler raised in our callback.
 
-    def _unwatch_finalizers(self) -> None:
+    def _unhook(self) -> None:
+        """Put back the unraisable hook that was there before ours, if ours is still the one in place."""
         if sys.unraisablehook is self._hook:
             sys.unraisablehook = self._hook_before
         self._hook_before = self._hook = None
