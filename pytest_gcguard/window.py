@@ -149,7 +149,11 @@ def redeliver(exc: BaseException) -> None:
     collection is over, the handler raises in the test's own code (or, if it
     lands in our callback again, comes back here).
     """
-    signum = _signal_of(exc)
+    send_again(_signal_of(exc))
+
+
+def send_again(signum: int | None) -> None:
+    """Send ``signum`` to the main thread in 10 ms, from another thread (nothing for None)."""
     pthread_kill = getattr(signal, "pthread_kill", None)
     while signum is not None and pthread_kill is not None:
         try:
@@ -528,7 +532,8 @@ class GarbageWindow:
         signalled = issubclass(type(exc), BaseException) and _raised_by_our_callback(
             unraisable, cast(BaseException, exc), self
         )
-        if signalled and _signal_of(cast(BaseException, exc)) is not None:
+        signum = _signal_of(cast(BaseException, exc)) if signalled else None
+        if signum is not None:
             # A signal handler raised on entry to our "start" or "stop"
             # callback, so none of it ran (CPython reports what a gc callback
             # raises here and drops it): finish the collection's bookkeeping
@@ -536,7 +541,7 @@ class GarbageWindow:
             # its garbage unsaved), deliver the signal again.
             with _LOCK:
                 self._stop({})
-            redeliver(cast(BaseException, exc))
+            send_again(signum)
             return
         # Only what a collection's finalizers raise is ours to note; the rest
         # of the window (refcounting's finalizers) is pytest's, as without us.
