@@ -32,8 +32,8 @@ HEAP: list[list[int]] = []
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pytest_gcguard.chains import referrer_chain
-    from pytest_gcguard.chains import referrer_chains
+    from pytest_gcguard.engine.chains import referrer_chain
+    from pytest_gcguard.engine.chains import referrer_chains
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--heap", type=int, default=2_000_000, help="extra tracked objects in the heap")

@@ -14,14 +14,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from typing import Any
 
-from pytest_gcguard.analysis import explain_garbage
 from pytest_gcguard.api import CycleError
 from pytest_gcguard.api import FoundCycles
 from pytest_gcguard.api import explain
 from pytest_gcguard.api import find_cycles
 from pytest_gcguard.api import no_cycles
-from pytest_gcguard.findings import Cycle
-from pytest_gcguard.findings import Hop
+from pytest_gcguard.engine.analysis import explain_garbage
+from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.findings import Hop
 
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ The choices behind it (docs/usage.md, "Library API"):
   plugins) are cut, cycles wholly inside the standard library are reported
   and never fail, and everything else -- your test module's code too -- is
   the code under test, because you asked about this block.
-* **Nesting**: windows nest (``window.py``).  While a block is open, the
+* **Nesting**: windows nest (``engine/window.py``).  While a block is open, the
   garbage of every collection is the innermost block's: an outer
   ``no_cycles``, or the plugin's window around the test under
   ``--gc-guard``, does not see it.  So a cycle fails a test once -- by its
@@ -53,22 +53,22 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from typing import Any
 
-from pytest_gcguard.allowance import CycleAllowance
-from pytest_gcguard.allowance import allow_cycles
-from pytest_gcguard.allowance import judge
-from pytest_gcguard.analysis import explain_garbage
-from pytest_gcguard.chains import NO_REFERRER
-from pytest_gcguard.chains import referrer_chain
-from pytest_gcguard.findings import CYCLE
-from pytest_gcguard.findings import Chain
-from pytest_gcguard.findings import Cycle
-from pytest_gcguard.labels import Labeller
-from pytest_gcguard.ownership import CodeOwners
-from pytest_gcguard.render import format_chain
-from pytest_gcguard.render import format_test_report
-from pytest_gcguard.window import GarbageWindow
-from pytest_gcguard.window import GcState
-from pytest_gcguard.window import discard
+from pytest_gcguard.engine.analysis import explain_garbage
+from pytest_gcguard.engine.chains import NO_REFERRER
+from pytest_gcguard.engine.chains import referrer_chain
+from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import Chain
+from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.labels import Labeller
+from pytest_gcguard.engine.ownership import CodeOwners
+from pytest_gcguard.engine.window import GarbageWindow
+from pytest_gcguard.engine.window import GcState
+from pytest_gcguard.engine.window import discard
+from pytest_gcguard.judging.allowance import CycleAllowance
+from pytest_gcguard.judging.allowance import allow_cycles
+from pytest_gcguard.judging.allowance import judge
+from pytest_gcguard.reporting.text import format_chain
+from pytest_gcguard.reporting.text import format_test_report
 
 
 if TYPE_CHECKING:

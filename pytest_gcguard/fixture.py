@@ -24,13 +24,13 @@ from typing import Any
 
 import pytest
 
-from pytest_gcguard.allowance import allow_cycles
 from pytest_gcguard.api import FoundCycles
 from pytest_gcguard.api import NoCycles
 from pytest_gcguard.api import _explain
 from pytest_gcguard.api import _find_cycles
+from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.guard import _plugin_packages
-from pytest_gcguard.ownership import CodeOwners
+from pytest_gcguard.judging.allowance import allow_cycles
 
 
 if TYPE_CHECKING:

@@ -36,59 +36,59 @@ from typing import TypeVar
 import pytest
 
 from pytest_gcguard import __version__
-from pytest_gcguard import baseline as baseline_file
-from pytest_gcguard.allowance import CycleAllowance
-from pytest_gcguard.allowance import LeakAllowance
-from pytest_gcguard.allowance import judge
-from pytest_gcguard.allowance import parse_leak_marker
-from pytest_gcguard.allowance import parse_marker
-from pytest_gcguard.analysis import explain_garbage
-from pytest_gcguard.baseline import fingerprint
-from pytest_gcguard.chains import NO_REFERRER
-from pytest_gcguard.chains import referrer_chains
-from pytest_gcguard.dot import write_graphs
-from pytest_gcguard.findings import CYCLE
-from pytest_gcguard.findings import UNCOLLECTABLE
-from pytest_gcguard.findings import Cycle
-from pytest_gcguard.findings import Leak
-from pytest_gcguard.labels import Labeller
-from pytest_gcguard.labels import NameCache
-from pytest_gcguard.labels import type_name
+from pytest_gcguard.engine.analysis import explain_garbage
+from pytest_gcguard.engine.chains import NO_REFERRER
+from pytest_gcguard.engine.chains import referrer_chains
+from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import UNCOLLECTABLE
+from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.engine.introspect import type_name
+from pytest_gcguard.engine.labels import Labeller
+from pytest_gcguard.engine.labels import NameCache
+from pytest_gcguard.engine.ownership import CodeOwners
+from pytest_gcguard.engine.sites import SiteFinder
+from pytest_gcguard.engine.sites import Tracing
+from pytest_gcguard.engine.survivors import KindVerdicts
+from pytest_gcguard.engine.survivors import LiveTracker
+from pytest_gcguard.engine.survivors import grows_every_time
+from pytest_gcguard.engine.survivors import held_by
+from pytest_gcguard.engine.survivors import still_growing
+from pytest_gcguard.engine.survivors import suspect_kinds
+from pytest_gcguard.engine.window import GarbageWindow
+from pytest_gcguard.engine.window import GcState
+from pytest_gcguard.engine.window import WindowResult
+from pytest_gcguard.engine.window import discard
+from pytest_gcguard.judging import baseline as baseline_file
+from pytest_gcguard.judging.allowance import CycleAllowance
+from pytest_gcguard.judging.allowance import LeakAllowance
+from pytest_gcguard.judging.allowance import judge
+from pytest_gcguard.judging.allowance import parse_leak_marker
+from pytest_gcguard.judging.allowance import parse_marker
+from pytest_gcguard.judging.baseline import fingerprint
 from pytest_gcguard.options import Settings
-from pytest_gcguard.ownership import CodeOwners
 from pytest_gcguard.pressure import pressure_key
-from pytest_gcguard.render import format_finalizer_warnings
-from pytest_gcguard.render import format_leak_report
-from pytest_gcguard.render import format_test_report
-from pytest_gcguard.render import format_uncollectable_report
-from pytest_gcguard.render import plural
-from pytest_gcguard.report import build as build_report
+from pytest_gcguard.reporting.graphs import write_graphs
+from pytest_gcguard.reporting.json_report import build as build_report
+from pytest_gcguard.reporting.results import Results
+from pytest_gcguard.reporting.results import junit_properties
+from pytest_gcguard.reporting.summary import ALLOWED
+from pytest_gcguard.reporting.summary import FAILED
+from pytest_gcguard.reporting.summary import INFO
+from pytest_gcguard.reporting.summary import KNOWN
+from pytest_gcguard.reporting.summary import NOT_JUDGED
+from pytest_gcguard.reporting.summary import ONE_TIME
+from pytest_gcguard.reporting.summary import WARNED
+from pytest_gcguard.reporting.summary import Summary
+from pytest_gcguard.reporting.summary import make_payload
+from pytest_gcguard.reporting.text import format_finalizer_warnings
+from pytest_gcguard.reporting.text import format_leak_report
+from pytest_gcguard.reporting.text import format_test_report
+from pytest_gcguard.reporting.text import format_uncollectable_report
+from pytest_gcguard.reporting.text import plural
 from pytest_gcguard.rerun import run_again
 from pytest_gcguard.rerun import run_failed
-from pytest_gcguard.results import Results
-from pytest_gcguard.results import junit_properties
-from pytest_gcguard.sites import SiteFinder
-from pytest_gcguard.sites import Tracing
-from pytest_gcguard.summary import ALLOWED
-from pytest_gcguard.summary import FAILED
-from pytest_gcguard.summary import INFO
-from pytest_gcguard.summary import KNOWN
-from pytest_gcguard.summary import NOT_JUDGED
-from pytest_gcguard.summary import ONE_TIME
-from pytest_gcguard.summary import WARNED
-from pytest_gcguard.summary import Summary
-from pytest_gcguard.summary import make_payload
-from pytest_gcguard.survivors import KindVerdicts
-from pytest_gcguard.survivors import LiveTracker
-from pytest_gcguard.survivors import grows_every_time
-from pytest_gcguard.survivors import held_by
-from pytest_gcguard.survivors import still_growing
-from pytest_gcguard.survivors import suspect_kinds
 from pytest_gcguard.warning_types import GcGuardWarning
-from pytest_gcguard.window import GarbageWindow
-from pytest_gcguard.window import GcState
-from pytest_gcguard.window import WindowResult
-from pytest_gcguard.window import discard
 
 
 # How many times a kind must prove benign, or a cycle shape one-time, before

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from pytest_gcguard import baseline as baseline_file
-from pytest_gcguard.allowlist import AllowList
-from pytest_gcguard.allowlist import AllowListError
-from pytest_gcguard.baseline import BaselineError
-from pytest_gcguard.baseline import check_writable
-from pytest_gcguard.gcstats import parse_threshold
-from pytest_gcguard.sites import DEFAULT_FRAMES
+from pytest_gcguard.engine.gcstats import parse_threshold
+from pytest_gcguard.engine.sites import DEFAULT_FRAMES
+from pytest_gcguard.judging import baseline as baseline_file
+from pytest_gcguard.judging.allowlist import AllowList
+from pytest_gcguard.judging.allowlist import AllowListError
+from pytest_gcguard.judging.baseline import BaselineError
+from pytest_gcguard.judging.baseline import check_writable
 
 
 HELP_ENABLE = "check every test for reference cycles and leaks it leaves behind (pytest-gcguard)."

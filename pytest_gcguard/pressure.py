@@ -11,9 +11,9 @@ from collections.abc import Generator
 
 import pytest
 
-from pytest_gcguard.gcstats import CollectionCounts
-from pytest_gcguard.gcstats import CollectionStats
-from pytest_gcguard.gcstats import pressure_lines
+from pytest_gcguard.engine.gcstats import CollectionCounts
+from pytest_gcguard.engine.gcstats import CollectionStats
+from pytest_gcguard.engine.gcstats import pressure_lines
 
 
 pressure_key = pytest.StashKey["GcPressure"]()

@@ -25,11 +25,11 @@ from pytest_gcguard import FoundCycles
 from pytest_gcguard import explain
 from pytest_gcguard import find_cycles
 from pytest_gcguard import no_cycles
-from pytest_gcguard.analysis import explain_garbage
-from pytest_gcguard.findings import CYCLE
-from pytest_gcguard.render import format_path
-from pytest_gcguard.window import GarbageWindow
-from pytest_gcguard.window import GcState
+from pytest_gcguard.engine.analysis import explain_garbage
+from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.window import GarbageWindow
+from pytest_gcguard.engine.window import GcState
+from pytest_gcguard.reporting.text import format_path
 from tests.conftest import assert_cycle
 from tests.test_cycles import GRAPH
 

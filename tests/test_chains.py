@@ -6,12 +6,12 @@ import threading
 from typing import Any
 from typing import ClassVar
 
-from pytest_gcguard.chains import referrer_chain
-from pytest_gcguard.labels import Labeller
-from pytest_gcguard.labels import is_python_class
-from pytest_gcguard.survivors import count_live
-from pytest_gcguard.survivors import grows_every_time
-from pytest_gcguard.survivors import still_growing
+from pytest_gcguard.engine.chains import referrer_chain
+from pytest_gcguard.engine.introspect import is_python_class
+from pytest_gcguard.engine.labels import Labeller
+from pytest_gcguard.engine.survivors import count_live
+from pytest_gcguard.engine.survivors import grows_every_time
+from pytest_gcguard.engine.survivors import still_growing
 
 
 class Entry:
@@ -145,7 +145,7 @@ def test_the_tracker_sees_growth_and_eviction() -> None:
     """Weakly tracked survivors: a registry grows, a bounded cache that evicts does not."""
     from collections import deque
 
-    from pytest_gcguard.survivors import LiveTracker
+    from pytest_gcguard.engine.survivors import LiveTracker
 
     registry: list[Entry] = []
     recent: deque[Entry] = deque(maxlen=2)

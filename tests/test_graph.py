@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pytest_gcguard.graph import ObjectGraph
-from pytest_gcguard.graph import is_cycle
-from pytest_gcguard.graph import reachable
-from pytest_gcguard.graph import shortest_cycle
-from pytest_gcguard.graph import strongly_connected_components
+from pytest_gcguard.engine.graph import ObjectGraph
+from pytest_gcguard.engine.graph import is_cycle
+from pytest_gcguard.engine.graph import reachable
+from pytest_gcguard.engine.graph import shortest_cycle
+from pytest_gcguard.engine.graph import strongly_connected_components
 
 
 def test_components_of_a_small_graph() -> None:

@@ -96,7 +96,7 @@ def test_os_fork_while_another_thread_is_in_our_callback():
     # The plugin's lock, held by another thread at the fork (as while a
     # collection there runs our callback): the child's collections must not
     # wait for a thread that does not exist in it.
-    from pytest_gcguard import window
+    from pytest_gcguard.engine import window as window
 
     held = threading.Event()
 

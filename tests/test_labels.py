@@ -11,11 +11,11 @@ from unittest import mock
 
 import pytest
 
-from pytest_gcguard.labels import MAX_LABEL_LEN
-from pytest_gcguard.labels import Labeller
-from pytest_gcguard.labels import is_instance_dict
-from pytest_gcguard.labels import object_label
-from pytest_gcguard.labels import safe_repr
+from pytest_gcguard.engine.labels import MAX_LABEL_LEN
+from pytest_gcguard.engine.labels import Labeller
+from pytest_gcguard.engine.labels import is_instance_dict
+from pytest_gcguard.engine.labels import object_label
+from pytest_gcguard.engine.labels import safe_repr
 
 
 class Plain:

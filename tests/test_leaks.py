@@ -382,8 +382,8 @@ def test_first_call(key):
 
 def test_classes_without_weak_references_are_not_suspects() -> None:
     """Growth is followed by weak reference; __slots__ classes without __weakref__ are left out."""
-    from pytest_gcguard.ownership import CodeOwners
-    from pytest_gcguard.survivors import suspect_kinds
+    from pytest_gcguard.engine.ownership import CodeOwners
+    from pytest_gcguard.engine.survivors import suspect_kinds
 
     class Weak:
         pass
@@ -399,8 +399,8 @@ def test_cache_machinery_objects_are_not_suspects() -> None:
     """typing's generic aliases and import machinery live in caches once made: first-time work."""
     import typing
 
-    from pytest_gcguard.ownership import CodeOwners
-    from pytest_gcguard.survivors import suspect_kinds
+    from pytest_gcguard.engine.ownership import CodeOwners
+    from pytest_gcguard.engine.survivors import suspect_kinds
 
     class Mine:
         pass

@@ -34,17 +34,17 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from pytest_gcguard.analysis import MAX_PATH_HOPS
-from pytest_gcguard.analysis import explain_garbage
-from pytest_gcguard.findings import CYCLE
-from pytest_gcguard.findings import Cycle
-from pytest_gcguard.labels import Labeller
-from pytest_gcguard.labels import NameCache
-from pytest_gcguard.labels import object_label
-from pytest_gcguard.ownership import CodeOwners
-from pytest_gcguard.render import format_path
-from pytest_gcguard.window import GarbageWindow
-from pytest_gcguard.window import GcState
+from pytest_gcguard.engine.analysis import MAX_PATH_HOPS
+from pytest_gcguard.engine.analysis import explain_garbage
+from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.labels import Labeller
+from pytest_gcguard.engine.labels import NameCache
+from pytest_gcguard.engine.labels import object_label
+from pytest_gcguard.engine.ownership import CodeOwners
+from pytest_gcguard.engine.window import GarbageWindow
+from pytest_gcguard.engine.window import GcState
+from pytest_gcguard.reporting.text import format_path
 
 
 KINDS = ("instance", "slotted", "list", "dict", "tuple", "closure", "set")

@@ -30,11 +30,25 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import TypeVar
-from typing import overload
+
+from pytest_gcguard.engine.introspect import MISSING
+from pytest_gcguard.engine.introspect import GetSetDescriptor
+from pytest_gcguard.engine.introspect import class_dict
+from pytest_gcguard.engine.introspect import class_namespace
+from pytest_gcguard.engine.introspect import is_a
+from pytest_gcguard.engine.introspect import is_python_class
+from pytest_gcguard.engine.introspect import mro_lookup
+from pytest_gcguard.engine.introspect import object_getattribute
+from pytest_gcguard.engine.introspect import read_attribute
+from pytest_gcguard.engine.introspect import short_type_name
+from pytest_gcguard.engine.introspect import type_dict
+from pytest_gcguard.engine.introspect import type_module
+from pytest_gcguard.engine.introspect import type_name
+from pytest_gcguard.engine.introspect import type_qualname
 
 
 if TYPE_CHECKING:
-    from typing import TypeGuard
+    pass
 
 _T = TypeVar("_T")
 
@@ -44,7 +58,6 @@ MAX_LABEL_LEN = 60
 # Longest dict key repr inside an edge label such as ['key'].
 MAX_KEY_LEN = 40
 
-_MISSING = object()
 # A class whose __repr__ took longer than SLOW_REPR seconds SLOW_REPR_STRIKES
 # times is not asked again: it gets the fallback label for the rest of the
 # process.  A label is not worth stalling a run for, and Python cannot
@@ -60,25 +73,6 @@ _slow_reprs: dict[int, tuple[weakref.ref[type], int]] = {}
 _INLINE_VALUES = sys.version_info >= (3, 11)
 _FRAME_FILENAME_LIMIT = 30
 _CONTAINERS = (dict, list, tuple, set, frozenset)
-_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
-# Py_TPFLAGS_IMMUTABLETYPE (3.10+): C extensions' heap types (re.Pattern, and
-# since 3.12 collections.deque) have it, classes made by a class statement do not.
-_IMMUTABLETYPE = 1 << 8
-_HAS_IMMUTABLETYPE = sys.version_info >= (3, 10)
-_MemberDescriptor = types.MemberDescriptorType
-_GetSetDescriptor = types.GetSetDescriptorType
-# Class attributes whose __get__ is C code without side effects; an instance
-# attribute of the same name still shadows them.
-_SAFE_NON_DATA = (
-    types.FunctionType,
-    types.BuiltinFunctionType,
-    types.MethodDescriptorType,
-    types.WrapperDescriptorType,
-    types.ClassMethodDescriptorType,
-    staticmethod,
-    classmethod,
-)
-# Attribute names of C types that hold references; read only on non-heap types.
 _C_ATTRIBUTES = (
     "__self__",
     "__func__",
@@ -108,121 +102,6 @@ _GENERATOR_FRAMES = {
     types.CoroutineType: "cr_frame",
     types.AsyncGeneratorType: "ag_frame",
 }
-
-_type_dict = type.__dict__["__dict__"].__get__
-_type_qualname = type.__dict__["__qualname__"].__get__
-_type_module = type.__dict__["__module__"].__get__
-_object_getattribute = object.__getattribute__
-
-
-@overload
-def is_a(obj: object, cls: type[_T]) -> TypeGuard[_T]: ...
-@overload
-def is_a(obj: object, cls: tuple[type, ...]) -> bool: ...
-def is_a(obj: object, cls: type | tuple[type, ...]) -> bool:
-    """``isinstance`` that never asks the object: ``isinstance`` falls back to
-    ``obj.__class__``, which a class may make a property that raises or lies."""
-    return issubclass(type(obj), cls)
-
-
-def is_python_class(tp: type) -> bool:
-    """Made by a class statement (or type()), not by C code.
-
-    ``Py_TPFLAGS_HEAPTYPE`` alone does not tell: since 3.10 more and more C
-    types of the standard library are heap types (``functools.partial`` in
-    3.10+, ``collections.deque`` in 3.12+), so a C container would read as a
-    user class on one version and not on another.
-    """
-    flags = tp.__flags__
-    return bool(flags & _HEAPTYPE) and not (_HAS_IMMUTABLETYPE and flags & _IMMUTABLETYPE)
-
-
-def type_name(tp: type) -> str:
-    """``module.Qualname`` of a type, read without running metaclass code."""
-    try:
-        qualname = _type_qualname(tp)
-        module = _type_module(tp)
-    except Exception:
-        return "?"
-    if not is_a(qualname, str):
-        qualname = "?"
-    if module == "builtins" or not is_a(module, str):
-        return str(qualname)
-    return f"{module}.{qualname}"
-
-
-def short_type_name(tp: type) -> str:
-    try:
-        qualname = _type_qualname(tp)
-    except Exception:
-        return "?"
-    return qualname if is_a(qualname, str) else "?"
-
-
-def _class_dict(tp: type) -> Any:
-    try:
-        return _type_dict(tp)
-    except Exception:
-        return {}
-
-
-def mro_lookup(tp: type, name: str) -> object:
-    """The class attribute ``name`` as ``type.__getattribute__`` would find it."""
-    try:
-        mro = _type_dict(type)["__mro__"].__get__(tp)
-    except Exception:
-        return _MISSING
-    for klass in mro:
-        value = _class_dict(klass).get(name, _MISSING)
-        if value is not _MISSING:
-            return value
-    return _MISSING
-
-
-def _is_data_descriptor(attr: object) -> bool:
-    kind = type(attr)
-    return mro_lookup(kind, "__set__") is not _MISSING or mro_lookup(kind, "__delete__") is not _MISSING
-
-
-def class_namespace(tp: type) -> dict[str, object]:
-    """Every class attribute as ``type.__getattribute__`` would find it: the MRO merged, nearest first."""
-    try:
-        mro = _type_dict(type)["__mro__"].__get__(tp)
-    except Exception:
-        return {}
-    merged: dict[str, object] = {}
-    for klass in reversed(mro):
-        try:
-            merged.update(_class_dict(klass))
-        except Exception:
-            continue
-    return merged
-
-
-def read_attribute(obj: object, name: str, namespace: dict[str, object] | None = None) -> object:
-    """Read the instance attribute ``name`` without running user code.
-
-    Returns ``_MISSING`` when it is absent, or when reading it could run code
-    (a property, ``cached_property`` or any other Python descriptor).
-    ``namespace``: ``class_namespace(type(obj))``, when the caller has it.
-    """
-    tp = type(obj)
-    attr = mro_lookup(tp, name) if namespace is None else namespace.get(name, _MISSING)
-    if attr is not _MISSING:
-        if type(attr) is _MemberDescriptor:
-            try:
-                return attr.__get__(obj, tp)
-            except Exception:
-                return _MISSING
-        if _is_data_descriptor(attr):
-            return _MISSING
-        if not is_a(attr, _SAFE_NON_DATA) and mro_lookup(type(attr), "__get__") is not _MISSING:
-            return _MISSING
-    try:
-        return _object_getattribute(obj, name)
-    except Exception:
-        return _MISSING
-
 
 # -- object labels -----------------------------------------------------------
 
@@ -309,12 +188,12 @@ def object_label(obj: object) -> str:
         if tp is types.CellType:
             return "cell"
         if tp in (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType):
-            code = _object_getattribute(
+            code = object_getattribute(
                 obj, {types.GeneratorType: "gi_code", types.CoroutineType: "cr_code"}.get(tp, "ag_code")
             )
             return f"{tp.__name__} {_code_name(code)}"
         if tp is types.ModuleType:
-            return f"module {safe_repr(_object_getattribute(obj, '__name__'))}"
+            return f"module {safe_repr(object_getattribute(obj, '__name__'))}"
         if is_a(obj, type):
             return f"class {type_name(obj)}"
         if tp in _CONTAINERS:
@@ -322,7 +201,7 @@ def object_label(obj: object) -> str:
         if tp is str or tp is bytes:
             return safe_repr(obj[:MAX_LABEL_LEN])  # type: ignore[index]
         if tp is types.BuiltinFunctionType:
-            return f"builtin method {safe_repr(_object_getattribute(obj, '__qualname__'))[1:-1]}"
+            return f"builtin method {safe_repr(object_getattribute(obj, '__qualname__'))[1:-1]}"
         if is_a(obj, BaseException):
             return _exception_label(obj)
         if not is_python_class(tp):
@@ -442,7 +321,7 @@ class Labeller:
                     code = _function_code(value)
                     if code is not None:
                         _code_names(code, names)
-                    elif is_a(value, type) and _type_module(value) == module_name:
+                    elif is_a(value, type) and type_module(value) == module_name:
                         names |= self._type_names(value)
             except Exception:
                 pass
@@ -456,11 +335,11 @@ class Labeller:
             return cached[1]
         names: set[str] = set()
         try:
-            mro = _type_dict(type)["__mro__"].__get__(tp)
+            mro = type_dict(type)["__mro__"].__get__(tp)
         except Exception:
             mro = (tp,)
         for klass in mro:
-            namespace = _class_dict(klass)
+            namespace = class_dict(klass)
             try:
                 static = namespace.get("__static_attributes__", ())
                 names.update(n for n in static if is_a(n, str))
@@ -471,7 +350,7 @@ class Labeller:
                     if is_a(slot, str):
                         names.add(slot)
                         if slot.startswith("__") and not slot.endswith("__"):
-                            names.add(f"_{_type_qualname(klass).rsplit('.', 1)[-1].lstrip('_')}{slot}")
+                            names.add(f"_{type_qualname(klass).rsplit('.', 1)[-1].lstrip('_')}{slot}")
                 for value in list(namespace.values()):
                     code = _function_code(value)
                     if code is not None:
@@ -489,7 +368,7 @@ class Labeller:
         yield from sorted(self._type_names(tp))
         # Code that sets the attribute often lives with the referrer's class,
         # the referred object's class (x.owner = self), or the test.
-        modules = [_type_module(tp), _type_module(type(head)), *self._context_modules]
+        modules = [type_module(tp), type_module(type(head)), *self._context_modules]
         seen = set(self._type_names(tp))
         for module_name in modules:
             if is_a(module_name, str):
@@ -562,7 +441,7 @@ class Labeller:
         if is_a(tail, type):
             return self._type_labels(tail, head)
         if tp is types.ModuleType:
-            return ["__dict__"] if _object_getattribute(tail, "__dict__") is head else []
+            return ["__dict__"] if object_getattribute(tail, "__dict__") is head else []
         if tp in _GENERATOR_FRAMES:
             labels = self._named(tail, head, _C_ATTRIBUTES)
             frame = getattr(tail, _GENERATOR_FRAMES[tp], None)
@@ -585,7 +464,7 @@ class Labeller:
         labels = []
         for name in names:
             try:
-                value = _object_getattribute(tail, name)
+                value = object_getattribute(tail, name)
             except Exception:
                 continue
             if value is head:
@@ -595,7 +474,7 @@ class Labeller:
     def _type_labels(self, tail: type, head: object) -> list[str]:
         labels = self._named(tail, head, ("__mro__", "__bases__", "__base__"))
         try:
-            namespace = _type_dict(tail)
+            namespace = type_dict(tail)
             # The mapping proxy refers to the type's real dict, which is what
             # gc.get_referents(type) reports.
             if any(r is head for r in gc.get_referents(namespace)):
@@ -616,7 +495,7 @@ class Labeller:
             local_items = list(frame.f_locals.items())
         except Exception:
             local_items = []
-        cell_contents = _MISSING
+        cell_contents = MISSING
         if type(head) is types.CellType:
             try:
                 cell_contents = head.cell_contents
@@ -625,7 +504,7 @@ class Labeller:
         for name, value in local_items:
             if value is head:
                 labels.append(f"local {name!r}")
-            elif cell_contents is not _MISSING and value is cell_contents:
+            elif cell_contents is not MISSING and value is cell_contents:
                 labels.append(f"local {name!r} (cell)")
         if not labels and type(frame.f_locals) is dict and frame.f_locals is head:
             labels.append(".f_locals")
@@ -650,7 +529,7 @@ def _exception_dict(exc: BaseException) -> object:
     try:
         return BaseException.__dict__["__dict__"].__get__(exc, type(exc))
     except Exception:
-        return _MISSING
+        return MISSING
 
 
 def is_instance_dict(obj: object, candidate: dict[Any, Any]) -> bool:
@@ -665,7 +544,7 @@ def is_instance_dict(obj: object, candidate: dict[Any, Any]) -> bool:
         return _exception_dict(obj) is candidate
     if not _INLINE_VALUES:
         descriptor = mro_lookup(type(obj), "__dict__")
-        if type(descriptor) is not _GetSetDescriptor:
+        if type(descriptor) is not GetSetDescriptor:
             return False
         try:
             return descriptor.__get__(obj, type(obj)) is candidate
@@ -673,10 +552,10 @@ def is_instance_dict(obj: object, candidate: dict[Any, Any]) -> bool:
             return False
     checked = 0
     for key, value in dict.items(candidate):
-        if type(key) is not str or mro_lookup(type(obj), key) is not _MISSING:
+        if type(key) is not str or mro_lookup(type(obj), key) is not MISSING:
             continue
         try:
-            if _object_getattribute(obj, key) is not value:
+            if object_getattribute(obj, key) is not value:
                 return False
         except Exception:
             return False

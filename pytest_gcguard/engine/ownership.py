@@ -16,8 +16,8 @@ import sysconfig
 import types
 from collections.abc import Iterable
 
-from pytest_gcguard.labels import is_a
-from pytest_gcguard.labels import is_python_class
+from pytest_gcguard.engine.introspect import is_a
+from pytest_gcguard.engine.introspect import is_python_class
 
 
 class Origin(enum.Enum):

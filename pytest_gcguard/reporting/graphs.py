@@ -15,12 +15,12 @@ from collections.abc import Iterable
 from collections.abc import Sequence
 from pathlib import Path
 
-from pytest_gcguard.findings import CYCLE
-from pytest_gcguard.findings import UNCOLLECTABLE
-from pytest_gcguard.findings import Cycle
-from pytest_gcguard.findings import Hop
-from pytest_gcguard.findings import Leak
-from pytest_gcguard.render import plural
+from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import UNCOLLECTABLE
+from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.findings import Hop
+from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.reporting.text import plural
 
 
 # Cycles drawn: the code under test's, and what the collector cannot free

@@ -23,25 +23,25 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 
-from pytest_gcguard.findings import CYCLE
-from pytest_gcguard.findings import STDLIB
-from pytest_gcguard.findings import TEST_LOCAL
-from pytest_gcguard.findings import Cycle
-from pytest_gcguard.findings import Hop
-from pytest_gcguard.graph import ObjectGraph
-from pytest_gcguard.graph import is_cycle
-from pytest_gcguard.graph import reachable
-from pytest_gcguard.graph import shortest_cycle
-from pytest_gcguard.graph import strongly_connected_components
-from pytest_gcguard.labels import Labeller
-from pytest_gcguard.labels import is_a
-from pytest_gcguard.labels import is_instance_dict
-from pytest_gcguard.labels import is_python_class
-from pytest_gcguard.labels import short_type_name
-from pytest_gcguard.labels import type_name
-from pytest_gcguard.ownership import CodeOwners
-from pytest_gcguard.ownership import Origin
-from pytest_gcguard.sites import SiteFinder
+from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import STDLIB
+from pytest_gcguard.engine.findings import TEST_LOCAL
+from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.findings import Hop
+from pytest_gcguard.engine.graph import ObjectGraph
+from pytest_gcguard.engine.graph import is_cycle
+from pytest_gcguard.engine.graph import reachable
+from pytest_gcguard.engine.graph import shortest_cycle
+from pytest_gcguard.engine.graph import strongly_connected_components
+from pytest_gcguard.engine.introspect import is_a
+from pytest_gcguard.engine.introspect import is_python_class
+from pytest_gcguard.engine.introspect import short_type_name
+from pytest_gcguard.engine.introspect import type_name
+from pytest_gcguard.engine.labels import Labeller
+from pytest_gcguard.engine.labels import is_instance_dict
+from pytest_gcguard.engine.ownership import CodeOwners
+from pytest_gcguard.engine.ownership import Origin
+from pytest_gcguard.engine.sites import SiteFinder
 
 
 _KIND_ORDER = {CYCLE: 0, STDLIB: 1, TEST_LOCAL: 2}

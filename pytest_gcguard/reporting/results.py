@@ -11,14 +11,14 @@ from collections.abc import Iterator
 from typing import Any
 from typing import Protocol
 
-from pytest_gcguard import baseline
-from pytest_gcguard.findings import Cycle
-from pytest_gcguard.findings import Leak
-from pytest_gcguard.render import format_path
-from pytest_gcguard.summary import FAILED
-from pytest_gcguard.summary import INFO
-from pytest_gcguard.summary import KNOWN
-from pytest_gcguard.summary import WARNED
+from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.judging import baseline as baseline
+from pytest_gcguard.reporting.summary import FAILED
+from pytest_gcguard.reporting.summary import INFO
+from pytest_gcguard.reporting.summary import KNOWN
+from pytest_gcguard.reporting.summary import WARNED
+from pytest_gcguard.reporting.text import format_path
 
 
 # Statuses recorded into a baseline: what would fail (or warn) without it.

@@ -13,11 +13,11 @@ import sysconfig
 from collections.abc import Iterable
 from typing import Any
 
-from pytest_gcguard.baseline import fingerprint
-from pytest_gcguard.findings import Cycle
-from pytest_gcguard.findings import Hop
-from pytest_gcguard.findings import Leak
-from pytest_gcguard.render import distinct_sites
+from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.findings import Hop
+from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.judging.baseline import fingerprint
+from pytest_gcguard.reporting.text import distinct_sites
 
 
 SCHEMA = "https://pytest-gcguard.invalid/report-schema.json"

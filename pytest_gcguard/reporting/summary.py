@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
-from pytest_gcguard.findings import CYCLE
-from pytest_gcguard.findings import STDLIB
-from pytest_gcguard.findings import TEST_LOCAL
-from pytest_gcguard.findings import UNCOLLECTABLE
-from pytest_gcguard.findings import Cycle
-from pytest_gcguard.findings import Leak
-from pytest_gcguard.render import distinct_sites
-from pytest_gcguard.render import format_path
-from pytest_gcguard.render import plural
+from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import STDLIB
+from pytest_gcguard.engine.findings import TEST_LOCAL
+from pytest_gcguard.engine.findings import UNCOLLECTABLE
+from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.reporting.text import distinct_sites
+from pytest_gcguard.reporting.text import format_path
+from pytest_gcguard.reporting.text import plural
 
 
 # Test ids printed per shape before "... and N more".

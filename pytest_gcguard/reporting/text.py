@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pytest_gcguard.findings import Chain
-from pytest_gcguard.findings import Cycle
-from pytest_gcguard.findings import Hop
-from pytest_gcguard.findings import Leak
+from pytest_gcguard.engine.findings import Chain
+from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.findings import Hop
+from pytest_gcguard.engine.findings import Leak
 
 
 # Distinct cycle shapes printed for one test before "... and N more".

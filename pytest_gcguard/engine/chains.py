@@ -22,12 +22,12 @@ import types
 from collections.abc import Sequence
 from typing import cast
 
-from pytest_gcguard.findings import Chain
-from pytest_gcguard.findings import Hop
-from pytest_gcguard.labels import Labeller
-from pytest_gcguard.labels import type_name
-from pytest_gcguard.ownership import CodeOwners
-from pytest_gcguard.ownership import Origin
+from pytest_gcguard.engine.findings import Chain
+from pytest_gcguard.engine.findings import Hop
+from pytest_gcguard.engine.introspect import type_name
+from pytest_gcguard.engine.labels import Labeller
+from pytest_gcguard.engine.ownership import CodeOwners
+from pytest_gcguard.engine.ownership import Origin
 
 
 NO_REFERRER = "no Python referrer"

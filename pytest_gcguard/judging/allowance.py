@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_gcguard.findings import CYCLE
-from pytest_gcguard.findings import UNCOLLECTABLE
-from pytest_gcguard.findings import Cycle
-from pytest_gcguard.labels import type_name
+from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import UNCOLLECTABLE
+from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.introspect import type_name
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ import tracemalloc
 from collections.abc import Callable
 from collections.abc import Iterable
 
-from pytest_gcguard.ownership import CodeOwners
-from pytest_gcguard.ownership import Origin
+from pytest_gcguard.engine.ownership import CodeOwners
+from pytest_gcguard.engine.ownership import Origin
 
 
 DEFAULT_FRAMES = 5

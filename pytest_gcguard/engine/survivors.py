@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from collections.abc import Sequence
 from itertools import compress
 
-from pytest_gcguard.labels import is_python_class
-from pytest_gcguard.ownership import CodeOwners
-from pytest_gcguard.ownership import Origin
+from pytest_gcguard.engine.introspect import is_python_class
+from pytest_gcguard.engine.ownership import CodeOwners
+from pytest_gcguard.engine.ownership import Origin
 
 
 # How far, and how wide, to look for pytest's objects behind a survivor.
@@ -162,7 +162,7 @@ def weakly_referable(tp: type) -> bool:
 
 
 def _worth_a_rerun(tp: type, owners: CodeOwners) -> bool:
-    from pytest_gcguard.labels import type_name
+    from pytest_gcguard.engine.introspect import type_name
 
     name = type_name(tp)
     if name in _KEPT_BY_PYTEST or name.partition(".")[0] in _CACHING_MODULES:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_gcguard.render import plural
+from pytest_gcguard.reporting.text import plural
 
 
 GENERATIONS = 3

@@ -1,0 +1,9 @@
+"""Reporting: what people and machines read about the findings.
+
+* ``text``: a test's failure text (labelled paths, chains).
+* ``summary``: the end-of-run summary, grouped by shape.
+* ``results``: per-test results gathered from reports (on the xdist controller too).
+* ``json_report``: the ``--gc-guard-report`` document.
+* ``graphs``: ``--gc-guard-graph`` DOT/SVG pictures.
+* ``reporter``: the pytest plugin object that writes all of these (the only module here importing pytest).
+"""
