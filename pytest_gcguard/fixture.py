@@ -29,7 +29,7 @@ from pytest_gcguard.api import NoCycles
 from pytest_gcguard.api import _explain
 from pytest_gcguard.api import _find_cycles
 from pytest_gcguard.engine.ownership import CodeOwners
-from pytest_gcguard.guard import _plugin_packages
+from pytest_gcguard.extensions import plugin_packages
 from pytest_gcguard.judging.allowance import allow_cycles
 
 
@@ -85,7 +85,7 @@ def gc_guard(request: pytest.FixtureRequest) -> GcGuardFixture:
     config = request.config
     owners = config.stash.get(_owners_key, None)
     if owners is None:
-        owners = config.stash[_owners_key] = CodeOwners(harness=_plugin_packages(config))
+        owners = config.stash[_owners_key] = CodeOwners(harness=plugin_packages(config))
     module = getattr(request.node, "module", None)
     name = getattr(module, "__name__", None)
     return GcGuardFixture(owners, (name,) if isinstance(name, str) else ())

@@ -24,18 +24,16 @@ import sys
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable
 from collections.abc import Generator
-from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 from typing import Any
-from typing import TypeVar
 
 import pytest
 
 from pytest_gcguard import __version__
+from pytest_gcguard import extensions
 from pytest_gcguard.engine.analysis import explain_garbage
 from pytest_gcguard.engine.chains import NO_REFERRER
 from pytest_gcguard.engine.chains import referrer_chains
@@ -44,7 +42,6 @@ from pytest_gcguard.engine.findings import UNCOLLECTABLE
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Leak
 from pytest_gcguard.engine.introspect import type_name
-from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.labels import NameCache
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.sites import SiteFinder
@@ -60,12 +57,9 @@ from pytest_gcguard.engine.window import GcState
 from pytest_gcguard.engine.window import WindowResult
 from pytest_gcguard.engine.window import discard
 from pytest_gcguard.judging import baseline as baseline_file
-from pytest_gcguard.judging.allowance import CycleAllowance
-from pytest_gcguard.judging.allowance import LeakAllowance
 from pytest_gcguard.judging.allowance import judge
-from pytest_gcguard.judging.allowance import parse_leak_marker
-from pytest_gcguard.judging.allowance import parse_marker
 from pytest_gcguard.judging.baseline import fingerprint
+from pytest_gcguard.markers import Allowances
 from pytest_gcguard.options import Settings
 from pytest_gcguard.pressure import pressure_key
 from pytest_gcguard.reporting.graphs import write_graphs
@@ -147,8 +141,7 @@ class GcGuard:
         self._tracing = Tracing(settings.trace) if settings.trace else None
         self._sites: SiteFinder | None = None
         self._kind_sites: dict[type, Counter[str]] = {}
-        self._cycle_allowances: dict[str, CycleAllowance] = {}
-        self._leak_allowances: dict[str, LeakAllowance] = {}
+        self.allowances = Allowances()
         self._finished_fixtures: list[str] = []
         # The running test (also during re-runs), and what its run needs
         # until its teardown report is judged.  One test runs at a time, so
@@ -216,17 +209,9 @@ class GcGuard:
     # ---- collection
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        test_files = set()
-        for item in items:
-            if isinstance(item, pytest.Function):
-                test_files.add(str(item.path))
-            cycles = _marker(item, "allow_cycles", parse_marker)
-            if cycles is not None:
-                self._cycle_allowances[item.nodeid] = cycles
-            leaks = _marker(item, "allow_leaks", parse_leak_marker)
-            if leaks is not None:
-                self._leak_allowances[item.nodeid] = leaks
-        self._owners = CodeOwners(test_files, _plugin_packages(self.config))
+        self.allowances.read(items)
+        test_files = {str(item.path) for item in items if isinstance(item, pytest.Function)}
+        self._owners = CodeOwners(test_files, extensions.plugin_packages(self.config))
         if self._sites is not None:
             self._sites = SiteFinder(self._owners, self.config.rootpath)
 
@@ -369,10 +354,12 @@ class GcGuard:
         self._pause_stats()
         try:
             if result.garbage or result.uncollectable:
-                labeller = self._labeller(item)
+                labeller = extensions.labeller(self.config, self._names, item)
                 findings.cycles = _uncollectable(
                     explain_garbage(result.uncollectable, self._owners, labeller, self._sites)
-                ) + explain_garbage(result.garbage, self._owners, labeller, self._sites, self._ignore(item))
+                ) + explain_garbage(
+                    result.garbage, self._owners, labeller, self._sites, extensions.ignorer(self.config, item)
+                )
         except Exception as exc:  # a bug of ours must not fail the user's test
             findings.error = f"{type(exc).__name__}: {exc}"
         finally:
@@ -397,7 +384,11 @@ class GcGuard:
             self._resume_stats()
         try:
             cycles = explain_garbage(
-                result.garbage, self._owners, self._labeller(None), self._sites, self._ignore(None)
+                result.garbage,
+                self._owners,
+                extensions.labeller(self.config, self._names, None),
+                self._sites,
+                extensions.ignorer(self.config, None),
             )
             error = None
         except Exception as exc:  # a bug of ours must not fail the run
@@ -414,27 +405,6 @@ class GcGuard:
         del result, cycles
         took = self._last_audit_took = time.monotonic() - start
         self._next_audit = time.monotonic() + max(took / AUDIT_SHARE, AUDIT_MIN_INTERVAL)
-
-    # ---- the extension hooks (hookspecs.py), called only when implemented
-
-    def _labeller(self, item: pytest.Item | None) -> Labeller:
-        hook = self.config.hook.pytest_gcguard_label
-        custom = (lambda obj: hook(obj=obj)) if hook.get_hookimpls() else None
-        return Labeller(_context_modules(item) if item is not None else (), self._names, custom)
-
-    def _ignore(self, item: pytest.Item | None) -> Callable[[object], bool] | None:
-        if not self.config.hook.pytest_gcguard_ignore.get_hookimpls():
-            return None
-        # item.ihook: only the conftest.py files that apply to the test's path.
-        hook = (item.ihook if item is not None else self.config.hook).pytest_gcguard_ignore
-
-        def ignored(obj: object) -> bool:
-            try:
-                return hook(obj=obj, item=item) is True
-            except Exception:
-                return False  # a raising hook ignores nothing; it never fails the run
-
-        return ignored
 
     def _latest_rerun(self) -> WindowFindings | None:
         """What the last re-run's window saw (set when its window closes, during run_again)."""
@@ -565,7 +535,9 @@ class GcGuard:
             report.gc_guard = _CLEAN_PAYLOAD  # type: ignore[attr-defined]
             return report
         self._judge(item, report, findings)
-        self._call_report_hook(item, report, report.gc_guard)
+        error = extensions.call_report_hook(item, report, report.gc_guard)
+        if error is not None:
+            self._warn(report, error)
         return report
 
     def _judge(self, item: pytest.Item, report: pytest.TestReport, findings: WindowFindings) -> None:
@@ -583,12 +555,12 @@ class GcGuard:
         # unfroze the heap let older garbage into its window.
         not_judged = self._failed or findings.unjudgeable or report.failed
         allow = self.settings.allow
-        verdict = judge(findings.cycles, self._cycle_allowances.get(item.nodeid))
+        verdict = judge(findings.cycles, self.allowances.cycles.get(item.nodeid))
         allowed = {id(c) for c in verdict.allowed}
         allowed.update(id(c) for c in verdict.failing if allow.covers_cycle(c.member_types))
         known = {id(c) for c in verdict.failing if self._is_known(item.nodeid, c.kind, c.shape)}
         failing = [c for c in verdict.failing if id(c) not in allowed and id(c) not in known]
-        leak_allowance = self._leak_allowances.get(item.nodeid)
+        leak_allowance = self.allowances.leaks.get(item.nodeid)
         suspects = []
         for kind in findings.suspects:
             mro = [type_name(k) for k in kind.__mro__]
@@ -687,15 +659,6 @@ class GcGuard:
         else:
             self._warn(report, text)
 
-    def _call_report_hook(self, item: pytest.Item, report: pytest.TestReport, payload: dict[str, Any]) -> None:
-        if not (payload["cycles"] or payload["leaks"]):  # (uncollectable objects are among the cycles)
-            return
-        try:
-            item.ihook.pytest_gcguard_report(item=item, report=report, findings=payload)
-        except Exception as exc:
-            # The user's hook: its error is shown, the test's outcome stays ours to decide.
-            self._warn(report, f"pytest_gcguard_report hook raised {type(exc).__name__}: {exc}")
-
     def _still_alive(self, item: pytest.Item, suspects: list[type], tracker: LiveTracker) -> list[type]:
         """The suspects that are still alive after a heap audit, when an audit costs less than a re-run.
 
@@ -774,13 +737,13 @@ class GcGuard:
         """Leaks of the kinds that grew: one chain each, from one batched referrer search."""
         samples, self._samples = self._samples, {}
         try:
-            ignore = self._ignore(item)
+            ignore = extensions.ignorer(self.config, item)
             ignored = {kind for kind, _ in grown if kind in samples and ignore is not None and ignore(samples[kind])}
             kinds = [kind for kind, _ in grown if kind in samples and kind not in ignored]
             chains = referrer_chains(
                 [samples[kind] for kind in kinds],
                 self._owners,
-                self._labeller(item),
+                extensions.labeller(self.config, self._names, item),
                 frozen=True,
                 siblings=[frozenset(self._sibling_ids.get(kind, ())) for kind in kinds],
                 ignore=frozenset({id(samples), id(self.__dict__)}),
@@ -899,45 +862,12 @@ class GcGuard:
                 terminalreporter.write_line(line)
 
 
-_Allowance = TypeVar("_Allowance", CycleAllowance, LeakAllowance)
-
-
-def _marker(
-    item: pytest.Item, name: str, parse: Callable[[Sequence[Any], dict[str, Any]], _Allowance]
-) -> _Allowance | None:
-    """The item's marker, parsed; bad arguments are a usage error that names the test."""
-    marker = item.get_closest_marker(name)
-    if marker is None:
-        return None
-    try:
-        return parse(marker.args, dict(marker.kwargs))
-    except (TypeError, ValueError) as exc:
-        raise pytest.UsageError(f"{item.nodeid}: invalid @pytest.mark.{name}: {exc}") from None
-
-
 def _fail_report(report: pytest.TestReport, text: str) -> None:
     """Turn a passed teardown report into the gc-guard failure."""
     report.outcome = "failed"
     report.longrepr = text
 
 
-def _plugin_packages(config: pytest.Config) -> set[str]:
-    """Top-level packages of the pytest plugins installed through entry points: test harness."""
-    names = set()
-    for plugin, _ in config.pluginmanager.list_plugin_distinfo():
-        name = getattr(plugin, "__name__", None)
-        if isinstance(name, str) and name:
-            names.add(name.partition(".")[0])
-    return names
-
-
 def _uncollectable(cycles: list[Cycle]) -> list[Cycle]:
     """Findings of the kind ``uncollectable``: whoever's code made them, they are never freed."""
     return [dataclasses.replace(cycle, kind=UNCOLLECTABLE) for cycle in cycles]
-
-
-def _context_modules(item: pytest.Item) -> list[str]:
-    """Modules whose code may name the test's attributes: the test module."""
-    module = getattr(item, "module", None)
-    name = getattr(module, "__name__", None)
-    return [name] if isinstance(name, str) else []

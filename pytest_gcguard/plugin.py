@@ -18,6 +18,7 @@ from pytest_gcguard import hookspecs
 from pytest_gcguard.fixture import gc_guard
 from pytest_gcguard.guard import GcGuard
 from pytest_gcguard.guard import guard_key
+from pytest_gcguard.markers import MARKER_LINES
 from pytest_gcguard.options import add_options
 from pytest_gcguard.options import enabled
 from pytest_gcguard.options import load_baseline
@@ -25,15 +26,6 @@ from pytest_gcguard.options import resolve_settings
 from pytest_gcguard.options import threshold
 from pytest_gcguard.pressure import GcPressure
 from pytest_gcguard.pressure import pressure_key
-
-
-MARKER_LINES = (
-    "allow_cycles(reason=None, *, types=None, max_objects=None): let this test leave "
-    "reference cycles (only of the given classes or qualified names, and at most "
-    "max_objects objects, when given). See pytest-gcguard's docs.",
-    "allow_leaks(reason=None, *, types=None): let this test leak objects (only of the "
-    "given classes or qualified names, when given). See pytest-gcguard's docs.",
-)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

@@ -1,0 +1,67 @@
+"""Code gc-guard calls on the user's behalf: the extension hooks (``hookspecs.py``) and the plugins installed.
+
+Every call into a ``pytest_gcguard_*`` hook goes through here, so one place
+decides what a hook's error may do: it is reported, it never fails a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from pytest_gcguard.engine.labels import Labeller
+from pytest_gcguard.engine.labels import NameCache
+
+
+def plugin_packages(config: pytest.Config) -> set[str]:
+    """Top-level packages of the pytest plugins installed through entry points: test harness."""
+    names = set()
+    for plugin, _ in config.pluginmanager.list_plugin_distinfo():
+        name = getattr(plugin, "__name__", None)
+        if isinstance(name, str) and name:
+            names.add(name.partition(".")[0])
+    return names
+
+
+def context_modules(item: pytest.Item | None) -> list[str]:
+    """Modules whose code may name the test's attributes: the test module."""
+    module = getattr(item, "module", None)
+    name = getattr(module, "__name__", None)
+    return [name] if isinstance(name, str) else []
+
+
+def labeller(config: pytest.Config, names: NameCache, item: pytest.Item | None) -> Labeller:
+    """A labeller for one test's objects (``item`` None: the heap audit's), with ``pytest_gcguard_label``."""
+    hook = config.hook.pytest_gcguard_label
+    custom = (lambda obj: hook(obj=obj)) if hook.get_hookimpls() else None
+    return Labeller(context_modules(item), names, custom)
+
+
+def ignorer(config: pytest.Config, item: pytest.Item | None) -> Callable[[object], bool] | None:
+    """``pytest_gcguard_ignore`` as a predicate, or None when no plugin implements it."""
+    if not config.hook.pytest_gcguard_ignore.get_hookimpls():
+        return None
+    # item.ihook: only the conftest.py files that apply to the test's path.
+    hook = (item.ihook if item is not None else config.hook).pytest_gcguard_ignore
+
+    def ignored(obj: object) -> bool:
+        try:
+            return hook(obj=obj, item=item) is True
+        except Exception:
+            return False  # a raising hook ignores nothing; it never fails the run
+
+    return ignored
+
+
+def call_report_hook(item: pytest.Item, report: pytest.TestReport, payload: dict[str, Any]) -> str | None:
+    """``pytest_gcguard_report`` for a test with findings; what its error was, to be warned about."""
+    if not (payload["cycles"] or payload["leaks"]):  # (uncollectable objects are among the cycles)
+        return None
+    try:
+        item.ihook.pytest_gcguard_report(item=item, report=report, findings=payload)
+    except Exception as exc:
+        # The user's hook: its error is shown, the test's outcome stays ours to decide.
+        return f"pytest_gcguard_report hook raised {type(exc).__name__}: {exc}"
+    return None
