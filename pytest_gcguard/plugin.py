@@ -3,8 +3,10 @@
 The plugin appears to pytest as ``gcguard`` (``-p no:gcguard`` disables it).
 Off by default: with neither ``--gc-guard`` nor ini ``gc_guard = true``, only
 the markers are registered and no per-test code of ours runs.  When on, a
-``GcGuard`` (``guard.py``) is registered and does the work.  The ``gc_guard``
-fixture (``fixture.py``) is registered always: pytest finds it here.
+``Reporter`` (``reporting/reporter.py``) is registered, and a ``GcGuard``
+(``guard.py``) too, except on the pytest-xdist controller, which runs no
+tests.  The ``gc_guard`` fixture (``fixture.py``) is registered always:
+pytest finds it here.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import pytest
 from pytest_gcguard import hookspecs
 from pytest_gcguard.fixture import gc_guard
 from pytest_gcguard.guard import GcGuard
-from pytest_gcguard.guard import guard_key
 from pytest_gcguard.markers import MARKER_LINES
 from pytest_gcguard.options import add_options
 from pytest_gcguard.options import enabled
@@ -26,6 +27,10 @@ from pytest_gcguard.options import resolve_settings
 from pytest_gcguard.options import threshold
 from pytest_gcguard.pressure import GcPressure
 from pytest_gcguard.pressure import pressure_key
+from pytest_gcguard.reporting.reporter import Reporter
+
+
+reporter_key = pytest.StashKey[Reporter]()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -44,12 +49,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if not enabled(config):
         return
     settings = resolve_settings(config)
-    guard = GcGuard(config, settings, load_baseline(settings))
-    config.stash[guard_key] = guard
+    reporter = Reporter(config, settings, load_baseline(settings))
+    config.stash[reporter_key] = reporter
+    config.pluginmanager.register(reporter, "gcguard-reporter")
+    if _is_xdist_controller(config):
+        return  # the controller runs no tests: it only reports what the workers judged
+    guard = GcGuard(config, settings, reporter)
     config.pluginmanager.register(guard, "gcguard-guard")
     config.add_cleanup(guard.restore)
-    if not _is_xdist_controller(config):  # the controller runs no tests: nothing to trace
-        guard.start_tracing()
+    guard.start_tracing()
 
 
 def _configure_collector(config: pytest.Config) -> None:
@@ -72,10 +80,10 @@ def _is_xdist_controller(config: pytest.Config) -> bool:
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    guard = config.stash.get(guard_key, None)
-    if guard is None:
+    reporter = config.stash.get(reporter_key, None)
+    if reporter is None:
         return None
-    settings = guard.settings
+    settings = reporter.settings
     leaks = f"on, repeat={settings.repeat}" if settings.leaks else "off"
     trace = f" trace={settings.trace} frames" if settings.trace else ""
     return f"gc-guard: mode={settings.mode} leaks={leaks}{trace} (disable with -p no:gcguard)"

@@ -1,4 +1,4 @@
-"""Running a test item again, without reporting the run.
+"""Running a test item again, without reporting the run, and what the re-runs observed.
 
 pytest has no public API for this: its runner's ``runtestprotocol(item,
 log=False)`` runs setup, call and teardown and returns the reports without
@@ -7,13 +7,34 @@ keep the private import in this one place.  The runner re-creates the
 item's fixture request when ``item._request`` is false (it does so itself
 after every run, see ``runtestprotocol``); we ask for that explicitly
 because we re-run from inside the first run's teardown report.
+
+While a ``Rerun`` runs, the guard hands it each re-run's window and
+survivors (it is the guard's current *run*, see ``guard.py``); ``run()``
+returns an ``Observation`` (``judging/judge.py``).
 """
 
 from __future__ import annotations
 
 import warnings
+from collections import Counter
+from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pytest
+
+from pytest_gcguard.engine.chains import referrer_chains
+from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.engine.introspect import type_name
+from pytest_gcguard.engine.labels import Labeller
+from pytest_gcguard.engine.ownership import CodeOwners
+from pytest_gcguard.engine.sites import SiteFinder
+from pytest_gcguard.engine.survivors import LiveTracker
+from pytest_gcguard.engine.survivors import grows_every_time
+from pytest_gcguard.engine.survivors import still_growing
+from pytest_gcguard.judging.judge import Observation
+from pytest_gcguard.observe import WindowFindings
 
 
 def run_again(item: pytest.Item, nextitem: pytest.Item | None) -> list[pytest.TestReport]:
@@ -38,3 +59,146 @@ def run_failed(reports: list[pytest.TestReport]) -> str | None:
         if report.skipped:
             return f"the re-run was skipped in {report.when}"
     return None
+
+
+@dataclass(frozen=True)
+class Explainers:
+    """What a re-run needs to explain a leak: the owners, a labeller, the ignore hook, allocation sites."""
+
+    owners: CodeOwners
+    labeller: Labeller
+    ignore: Callable[[object], bool] | None
+    sites: SiteFinder | None
+
+
+class Rerun:
+    """Runs a test again: do its unsure cycles recur, do its suspect types keep growing?
+
+    The guard's current run while it runs: ``window_closed`` and
+    ``survivors`` receive what each re-run's window saw.
+    """
+
+    always_collect = True  # what the last run left as garbage would look alive, and growing
+    explains_every_window = True  # each re-run's cycles are compared with the first run's
+
+    def __init__(self, unsure: Sequence[Cycle], suspects: Sequence[type], tracker: LiveTracker | None) -> None:
+        self.unsure = list(unsure)
+        self.suspects = list(suspects)
+        self.tracker = tracker if tracker is not None else LiveTracker(suspects)
+        self._latest: WindowFindings | None = None
+        # One live object per followed type from the latest re-run (for its chain), its siblings' ids, their sites.
+        self._samples: dict[type, object] = {}
+        self._sibling_ids: dict[type, list[int]] = {}
+        self._type_sites: dict[type, Counter[str]] = {}
+        self._sites: SiteFinder | None = None
+
+    # -- what the guard hands to the current run
+
+    def start(self, item: pytest.Item) -> None:
+        self._samples = {}  # drop what we hold of the last re-run before the heap is frozen again
+
+    def teardown(self, nextitem: pytest.Item | None) -> None:
+        pass
+
+    def own(self, findings: WindowFindings) -> WindowFindings:
+        return findings  # every re-run window is explained: never the shared clean findings
+
+    def window_closed(self, item: pytest.Item, findings: WindowFindings) -> None:
+        self._latest = findings  # only the latest: nothing of ours piles up
+
+    def survivors(self, item: pytest.Item, findings: WindowFindings, young: list[object]) -> None:
+        self.tracker.track(young)
+        self._sibling_ids = {}
+        self._type_sites = {}
+        for obj in young:
+            tp = type(obj)
+            if self.tracker.follows(tp):
+                self._samples[tp] = obj
+                self._sibling_ids.setdefault(tp, []).append(id(obj))
+                if self._sites is not None:
+                    self._type_sites.setdefault(tp, Counter())[self._sites.site(obj)] += 1
+
+    def report(self, item: pytest.Item, when: str, report: pytest.TestReport, duration: float) -> None:
+        pass  # a re-run's reports are its own: never judged, never logged
+
+    # -- running
+
+    def run(self, item: pytest.Item, nextitem: pytest.Item | None, repeat: int, explain: Explainers) -> Observation:
+        """One re-run tells a one-time cycle; growth takes up to ``repeat``, stopping once nothing grew."""
+        self._sites = explain.sites
+        suspects = self.suspects
+        counts = [self.tracker.counts(suspects, frozen=True)] if suspects else []
+        runs: list[WindowFindings] = []
+        unconfirmed = None
+        try:
+            for _ in range(repeat if suspects else 1):
+                reports = run_again(item, nextitem)
+                unconfirmed = run_failed(reports)
+                del reports
+                if unconfirmed is not None:
+                    break
+                if self._latest is not None:
+                    runs.append(self._latest)
+                if suspects:
+                    counts.append(self.tracker.counts(suspects, frozen=True))
+                    if not any(still_growing([run[i] for run in counts]) for i in range(len(suspects))):
+                        break
+            recurring = {c.fingerprint for c in runs[0].cycles} if runs else None
+            one_time = (
+                set() if recurring is None else {c.fingerprint for c in self.unsure if c.fingerprint not in recurring}
+            )
+            leaks: list[Leak] = []
+            if unconfirmed is None and suspects:
+                grown = [(tp, tuple(run[i] for run in counts)) for i, tp in enumerate(suspects)]
+                leaks = self._leaks([(tp, series) for tp, series in grown if grows_every_time(series)], explain)
+        finally:
+            self._samples = {}
+            self._sibling_ids = {}
+            self._type_sites = {}
+            self._latest = None
+        return Observation(
+            runs=len(counts) - 1 if suspects else len(runs),
+            unconfirmed=unconfirmed,
+            one_time=frozenset(one_time),
+            leaks=tuple(leaks),
+        )
+
+    def _leaks(self, grown: list[tuple[type, tuple[int, ...]]], explain: Explainers) -> list[Leak]:
+        """Leaks of the types that grew: one chain each, from one batched referrer search."""
+        samples, self._samples = self._samples, {}
+        try:
+            ignore = explain.ignore
+            ignored = {tp for tp, _ in grown if tp in samples and ignore is not None and ignore(samples[tp])}
+            types = [tp for tp, _ in grown if tp in samples and tp not in ignored]
+            chains = referrer_chains(
+                [samples[tp] for tp in types],
+                explain.owners,
+                explain.labeller,
+                frozen=True,
+                siblings=[frozenset(self._sibling_ids.get(tp, ())) for tp in types],
+                ignore=frozenset({id(samples), id(self.__dict__)}),
+            )
+            chain_of = dict(zip(types, chains))
+            sites = explain.sites
+            site_of = {tp: sites.site(samples[tp]) for tp in types} if sites is not None else {}
+        finally:
+            samples.clear()
+        leaks = []
+        for tp, series in grown:
+            chain = chain_of.get(tp)
+            if tp in ignored or (chain is not None and chain.held_by_pytest):
+                continue  # the ignore hook said so; or pytest's own bookkeeping grows per run
+            site = site_of.get(tp, "")
+            shares = self._type_sites.get(tp, Counter())
+            leaks.append(
+                Leak(
+                    type_name(tp),
+                    series,
+                    chain,
+                    tuple(type_name(k) for k in tp.__mro__),
+                    site=site,
+                    site_share=shares[site] if site else 0,
+                    site_total=sum(shares.values()) if site else 0,
+                )
+            )
+        return leaks

@@ -14,10 +14,10 @@ from typing import Protocol
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Leak
 from pytest_gcguard.judging import baseline as baseline
-from pytest_gcguard.reporting.summary import FAILED
-from pytest_gcguard.reporting.summary import INFO
-from pytest_gcguard.reporting.summary import KNOWN
-from pytest_gcguard.reporting.summary import WARNED
+from pytest_gcguard.judging.judge import FAILED
+from pytest_gcguard.judging.judge import INFO
+from pytest_gcguard.judging.judge import KNOWN
+from pytest_gcguard.judging.judge import WARNED
 from pytest_gcguard.reporting.text import format_path
 
 

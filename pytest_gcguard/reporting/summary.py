@@ -13,6 +13,8 @@ from pytest_gcguard.engine.findings import TEST_LOCAL
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.judging.judge import FAILED
+from pytest_gcguard.judging.judge import INFO
 from pytest_gcguard.reporting.text import distinct_sites
 from pytest_gcguard.reporting.text import format_path
 from pytest_gcguard.reporting.text import plural
@@ -20,15 +22,6 @@ from pytest_gcguard.reporting.text import plural
 
 # Test ids printed per shape before "... and N more".
 MAX_TESTS_SHOWN = 3
-
-# Status of a cycle in a test's payload.
-FAILED = "failed"  # failed the test (fail mode)
-WARNED = "warned"  # reported as a GcGuardWarning (warn mode)
-ALLOWED = "allowed"  # exempted by @pytest.mark.allow_cycles
-NOT_JUDGED = "not-judged"  # the test had already failed or been skipped
-INFO = "info"  # test-local or standard-library cycles: never fail
-ONE_TIME = "one-time"  # made on the first run only (lazy initialisation): never fails
-KNOWN = "known"  # in the baseline: reported, does not fail
 
 PAYLOAD_VERSION = 1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pytest_gcguard.engine.findings import UNCOLLECTABLE
 from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
@@ -166,3 +167,26 @@ def format_leak_report(leaks: Sequence[Leak]) -> str:
         lines.extend(format_leak(leak))
     lines.append('  to exempt: @pytest.mark.allow_leaks(reason="...")')
     return "\n".join(lines)
+
+
+def format_failure(
+    cycles: Sequence[Cycle],
+    leaks: Sequence[Leak],
+    finalizer_warnings: Sequence[str],
+    *,
+    unsaved: int = 0,
+    exceeded: str | None = None,
+) -> str:
+    """The whole text of a test's gc-guard failure or warning: stuck objects, cycles, leaks, finalizer warnings."""
+    parts = []
+    stuck = [c for c in cycles if c.kind == UNCOLLECTABLE]
+    if stuck:
+        parts.append(format_uncollectable_report(stuck))
+    if len(stuck) < len(cycles):
+        extra = f"\n  ({exceeded})" if exceeded else ""
+        parts.append(format_test_report([c for c in cycles if c.kind != UNCOLLECTABLE], unsaved=unsaved) + extra)
+    if leaks:
+        parts.append(format_leak_report(leaks))
+    if finalizer_warnings:
+        parts.append(format_finalizer_warnings(finalizer_warnings))
+    return "\n".join(parts)

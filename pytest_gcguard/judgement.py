@@ -1,0 +1,239 @@
+"""A test's own run, and its judgement when the teardown report is made.
+
+``FirstRun`` is the guard's current run while pytest runs a test: it keeps
+what the phases did and the window's findings.  When the teardown report is
+made, ``Judgement.judge`` applies the pure verdict functions
+(``judging/judge.py``), re-runs the test when they ask (``rerun.py``), and
+puts the verdict on the report: its payload for every process and file, and
+the failure (fail mode) or the warning (warn mode).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+import pytest
+
+from pytest_gcguard import extensions
+from pytest_gcguard.audits import HeapAudits
+from pytest_gcguard.audits import still_alive
+from pytest_gcguard.engine.survivors import LiveTracker
+from pytest_gcguard.judging.judge import Memory
+from pytest_gcguard.judging.judge import Observation
+from pytest_gcguard.judging.judge import Policy
+from pytest_gcguard.judging.judge import Triage
+from pytest_gcguard.judging.judge import Verdict
+from pytest_gcguard.judging.judge import decide
+from pytest_gcguard.judging.judge import triage
+from pytest_gcguard.markers import Allowances
+from pytest_gcguard.observe import CLEAN
+from pytest_gcguard.observe import WindowFindings
+from pytest_gcguard.reporting.results import junit_properties
+from pytest_gcguard.reporting.summary import make_payload
+from pytest_gcguard.reporting.text import format_failure
+from pytest_gcguard.rerun import Explainers
+from pytest_gcguard.rerun import Rerun
+from pytest_gcguard.warning_types import GcGuardWarning
+
+
+# The payload of every clean test, shared: payloads are never changed once
+# made, and pytest keeps every report, so a clean test adds nothing of ours.
+CLEAN_PAYLOAD = make_payload(())
+
+
+class Judgement:
+    """Judges each test's findings at its teardown report; remembers verdicts across tests."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        allowances: Allowances,
+        audits: HeapAudits,
+        *,
+        repeat: int,
+        explainers: Callable[[pytest.Item | None], Explainers],
+        running: Callable[[Rerun], AbstractContextManager[None]],
+    ) -> None:
+        self.policy = policy
+        self.allowances = allowances
+        self.audits = audits
+        self.memory = Memory()
+        self._repeat = repeat
+        self._explainers = explainers  # owners, labeller, hooks and sites for a test
+        self._running = running  # makes a Rerun the guard's current run, for its duration
+
+    def audit(self, *, final: bool = False) -> None:
+        explain = self._explainers(None)
+        self.audits.run(explain.owners, explain.labeller, explain.sites, explain.ignore, final=final)
+
+    def judge(
+        self,
+        item: pytest.Item,
+        report: pytest.TestReport,
+        findings: WindowFindings,
+        *,
+        failed: bool,
+        duration: float,
+        nextitem: pytest.Item | None,
+    ) -> None:
+        # A test that already failed keeps its own failure only; a test that
+        # unfroze the heap let older garbage into its window.
+        not_judged = failed or findings.unjudgeable or report.failed
+        nodeid = item.nodeid
+        plan = triage(
+            nodeid,
+            findings.cycles,
+            list(findings.suspects),
+            policy=self.policy,
+            memory=self.memory,
+            cycle_allowance=self.allowances.cycles.get(nodeid),
+            leak_allowance=self.allowances.leaks.get(nodeid),
+        )
+        suspects = list(plan.suspects)
+        tracker = findings.tracker
+        if not not_judged and suspects and tracker is not None and self.audits.cheaper_than_a_rerun(duration):
+            # Survivors can be garbage: members of a cycle through an object
+            # older than the test, which the frozen heap keeps (networkx's
+            # held_karp tests leave such graphs).  Re-running would show them
+            # "growing"; an audit frees them, and names the cycle in its report.
+            self.audit()
+            suspects = still_alive(suspects, tracker)
+        observation = None
+        if not not_judged and (plan.unsure or suspects):
+            observation = self._rerun(item, nextitem, plan, suspects, tracker)
+            self.memory.remember(plan, suspects, observation)
+        verdict = decide(
+            nodeid,
+            findings.cycles,
+            plan,
+            observation,
+            policy=self.policy,
+            not_judged=not_judged,
+            unfroze=findings.unjudgeable,
+        )
+        tell(item, report, findings, verdict, not_judged=not_judged, mode=self.policy.mode)
+
+    def _rerun(
+        self,
+        item: pytest.Item,
+        nextitem: pytest.Item | None,
+        plan: Triage,
+        suspects: list[type],
+        tracker: LiveTracker | None,
+    ) -> Observation:
+        rerun = Rerun(plan.unsure, suspects, tracker)
+        with self._running(rerun):
+            return rerun.run(item, nextitem, self._repeat if suspects else 1, self._explainers(item))
+
+
+def tell(
+    item: pytest.Item,
+    report: pytest.TestReport,
+    findings: WindowFindings,
+    verdict: Verdict,
+    *,
+    not_judged: bool,
+    mode: str,
+) -> None:
+    """Put the verdict on the teardown report: the payload, and the failure or the warning."""
+    # A warning that the user's filters make an error, raised by a finalizer
+    # of the test's garbage, can only surface as "unraisable": pytest reports
+    # it as a warning.  It fails the test, whatever the mode: the filter asked
+    # for an error, gc-guard only says whose it is.
+    finalizer = [] if not_judged else findings.finalizer_warnings
+    payload = make_payload(
+        verdict.cycles,
+        findings.error,
+        verdict.note,
+        leaks=verdict.leaks,
+        reruns=verdict.reruns,
+        unsaved=findings.unsaved,
+        finalizer_warnings=finalizer,
+    )
+    report.gc_guard = payload  # type: ignore[attr-defined]
+    report.user_properties.extend(junit_properties(payload))
+    if findings.error is not None:
+        warn(report, f"gc-guard could not explain this test's garbage: {findings.error}")
+    if not_judged or not (verdict.has_failures or finalizer):
+        return
+    text = format_failure(
+        verdict.failing, verdict.failing_leaks, finalizer, unsaved=findings.unsaved, exceeded=verdict.exceeded
+    )
+    if mode == "fail" or finalizer:
+        fail_report(report, text)
+    else:
+        warn(report, text)
+
+
+def warn(report: pytest.TestReport, text: str) -> None:
+    try:
+        warnings.warn(GcGuardWarning(text), stacklevel=1)
+    except GcGuardWarning:
+        # -W error::pytest_gcguard.GcGuardWarning: the warning is the failure.
+        fail_report(report, f"GcGuardWarning: {text}")
+
+
+def fail_report(report: pytest.TestReport, text: str) -> None:
+    """Turn a passed teardown report into the gc-guard failure."""
+    report.outcome = "failed"
+    report.longrepr = text
+
+
+class FirstRun:
+    """A test's own run (pytest-rerunfailures' attempts each count as one): judged at its teardown report."""
+
+    always_collect = False  # the guard collects before a window only when garbage may wait
+    explains_every_window = False  # a clean window needs no analysis, survivors that cannot be suspects no look
+
+    def __init__(self, judgement: Judgement) -> None:
+        self._judgement = judgement
+        self.pending: WindowFindings | None = None  # the window's findings, until judged
+        self._failed = False  # its setup or call failed or skipped
+        self._duration = 0.0  # of its call
+        self._nextitem: pytest.Item | None = None
+
+    def start(self, item: pytest.Item) -> None:
+        self.pending = None
+        self._failed = False
+        self._duration = 0.0
+
+    def teardown(self, nextitem: pytest.Item | None) -> None:
+        self._nextitem = nextitem
+
+    def window_closed(self, item: pytest.Item, findings: WindowFindings) -> None:
+        self.pending = findings
+        if self._judgement.audits.test_done(item.nodeid):
+            self._judgement.audit()
+
+    def survivors(self, item: pytest.Item, findings: WindowFindings, young: list[object]) -> None:
+        if findings.suspects:
+            findings.tracker = LiveTracker(findings.suspects)
+            findings.tracker.track(young)
+
+    def own(self, findings: WindowFindings) -> WindowFindings:
+        """The window's findings, made its own to change (a clean window's are shared)."""
+        if findings is CLEAN:
+            findings = self.pending = WindowFindings()
+        return findings
+
+    def report(self, item: pytest.Item, when: str, report: pytest.TestReport, duration: float) -> None:
+        if when != "teardown":
+            if report.outcome != "passed":  # failed, or skipped
+                self._failed = True
+            if when == "call":
+                self._duration = duration
+            return
+        findings, self.pending = self.pending, None
+        if findings is None:
+            return
+        if findings.is_clean():
+            report.gc_guard = CLEAN_PAYLOAD  # type: ignore[attr-defined]
+            return
+        self._judgement.judge(
+            item, report, findings, failed=self._failed, duration=self._duration, nextitem=self._nextitem
+        )
+        error = extensions.call_report_hook(item, report, report.gc_guard)
+        if error is not None:
+            warn(report, error)

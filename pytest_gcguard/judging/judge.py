@@ -1,0 +1,224 @@
+"""The verdict on one test's findings, as pure functions of the findings and the policy.
+
+Judging happens in two steps, because a re-run may be needed in between:
+
+1. ``triage`` applies the test's marker, the project's allow list, the
+   baseline and what earlier tests proved (``Memory``), and says what is
+   still unsure: cycle shapes whose recurrence is unknown, and suspect types
+   whose growth is unknown.  If any, the caller runs the test again and
+   brings back an ``Observation`` (``rerun.py``).
+2. ``decide`` gives every finding its status and says whether the test
+   fails (fail mode) or warns (warn mode).
+
+``Memory.remember`` records what a re-run proved, for the next tests.
+Nothing here touches pytest or the heap: the caller passes plain findings in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+
+from pytest_gcguard.engine.chains import NO_REFERRER
+from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import UNCOLLECTABLE
+from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.engine.introspect import type_name
+from pytest_gcguard.judging.allowance import CycleAllowance
+from pytest_gcguard.judging.allowance import LeakAllowance
+from pytest_gcguard.judging.allowance import judge as apply_marker
+from pytest_gcguard.judging.allowlist import AllowList
+from pytest_gcguard.judging.baseline import fingerprint
+
+
+# Statuses of a finding.
+FAILED = "failed"  # failed the test (fail mode)
+WARNED = "warned"  # reported as a GcGuardWarning (warn mode)
+ALLOWED = "allowed"  # exempted by @pytest.mark.allow_cycles or the allow list
+NOT_JUDGED = "not-judged"  # the test had already failed or been skipped
+INFO = "info"  # test-local or standard-library cycles: never fail
+ONE_TIME = "one-time"  # made on the first run only (lazy initialisation): never fails
+KNOWN = "known"  # in the baseline: reported, does not fail
+
+# How many times a type must prove benign, or a cycle shape one-time, before
+# gc-guard stops re-running tests to check it again.
+PRESUMED = 3
+
+UNFROZE_NOTE = "the test unfroze the heap (gc.unfreeze()): older garbage was collected with its own"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the run asks: the mode, the allow list and the baseline."""
+
+    mode: str = "fail"  # "fail" or "warn"
+    allow: AllowList = field(default_factory=AllowList)
+    known: frozenset[str] = frozenset()  # baseline fingerprints
+    record_all: bool = False  # --gc-guard-update-baseline: every finding is being recorded as known
+
+    def is_known(self, nodeid: str, kind: str, shape: str) -> bool:
+        return self.record_all or fingerprint(nodeid, kind, shape) in self.known
+
+
+@dataclass
+class Memory:
+    """Verdicts remembered across tests of one session (never objects: names and fingerprints)."""
+
+    # Cycle shapes a re-run has shown to recur on every call: another test
+    # making one needs no re-run to tell it from a one-time cycle.
+    recurring: set[str] = field(default_factory=set)
+    # Suspect types that did not grow, and cycle shapes that did not recur.
+    # After PRESUMED of them a type is no longer a suspect and a shape is
+    # presumed one-time: on networkx, hundreds of tests lazily compile a
+    # decorator (one-time cycles, and inspect.Signature survivors).
+    benign_types: dict[str, int] = field(default_factory=dict)
+    one_time_shapes: dict[str, int] = field(default_factory=dict)
+
+    def remember(self, triage: Triage, suspects: Sequence[type], observation: Observation) -> None:
+        """What a completed re-run proved."""
+        if observation.unconfirmed is not None:
+            return
+        self.recurring.update(c.fingerprint for c in triage.unsure if c.fingerprint not in observation.one_time)
+        for shape in observation.one_time:
+            self.one_time_shapes[shape] = self.one_time_shapes.get(shape, 0) + 1
+        grown = {leak.kind for leak in observation.leaks}
+        for name in {type_name(tp) for tp in suspects} - grown:
+            self.benign_types[name] = self.benign_types.get(name, 0) + 1
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What re-running a test showed."""
+
+    runs: int = 0
+    unconfirmed: str | None = None  # why the re-runs do not count (the re-run failed or skipped)
+    one_time: frozenset[str] = frozenset()  # fingerprints of the unsure shapes that did not recur
+    leaks: tuple[Leak, ...] = ()  # suspect types that grew on every run
+
+
+@dataclass(frozen=True)
+class Triage:
+    """The findings after the marker, allow list, baseline and memory: what is settled, what is not."""
+
+    allowed: frozenset[int]  # id() of the cycles allowed (marker or allow list)
+    known: frozenset[int]  # id() of the cycles in the baseline
+    failing: tuple[Cycle, ...]  # cycles that fail unless a re-run shows them one-time
+    unsure: tuple[Cycle, ...]  # of those, the ones a re-run must check
+    presumed_one_time: frozenset[str]  # fingerprints presumed one-time from memory
+    suspects: tuple[type, ...]  # suspect types whose growth is still to be checked
+    exceeded: str | None = None  # the marker's max_objects was exceeded
+
+
+def triage(
+    nodeid: str,
+    cycles: Sequence[Cycle],
+    suspects: Sequence[type],
+    *,
+    policy: Policy,
+    memory: Memory,
+    cycle_allowance: CycleAllowance | None = None,
+    leak_allowance: LeakAllowance | None = None,
+) -> Triage:
+    """Step 1: what the policy and memory settle, and what a re-run must decide."""
+    marked = apply_marker(cycles, cycle_allowance)
+    allowed = {id(c) for c in marked.allowed}
+    allowed.update(id(c) for c in marked.failing if policy.allow.covers_cycle(c.member_types))
+    known = {id(c) for c in marked.failing if policy.is_known(nodeid, c.kind, c.shape)}
+    failing = tuple(c for c in marked.failing if id(c) not in allowed and id(c) not in known)
+    presumed = frozenset(c.fingerprint for c in failing if memory.one_time_shapes.get(c.fingerprint, 0) >= PRESUMED)
+    # (Uncollectable garbage stays for good, even made once: no re-run tells it apart.)
+    unsure = tuple(
+        c
+        for c in failing
+        if c.kind == CYCLE and c.fingerprint not in memory.recurring and c.fingerprint not in presumed
+    )
+    checked = []
+    for tp in suspects:
+        mro = [type_name(k) for k in tp.__mro__]
+        if leak_allowance is not None and leak_allowance.covers(mro):
+            continue
+        if policy.allow.covers_leak(mro) or memory.benign_types.get(type_name(tp), 0) >= PRESUMED:
+            continue
+        checked.append(tp)
+    return Triage(
+        allowed=frozenset(allowed),
+        known=frozenset(known),
+        failing=failing,
+        unsure=unsure,
+        presumed_one_time=presumed,
+        suspects=tuple(checked),
+        exceeded=marked.exceeded,
+    )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Every finding with its status, and what the test is told."""
+
+    cycles: tuple[tuple[Cycle, str], ...]
+    leaks: tuple[tuple[Leak, str], ...]
+    failing: tuple[Cycle, ...]  # the cycles that fail or warn
+    failing_leaks: tuple[Leak, ...]  # the leaks that fail or warn
+    note: str | None = None
+    reruns: int = 0
+    exceeded: str | None = None
+
+    @property
+    def has_failures(self) -> bool:
+        return bool(self.failing or self.failing_leaks)
+
+
+def decide(
+    nodeid: str,
+    cycles: Sequence[Cycle],
+    triage: Triage,
+    observation: Observation | None,
+    *,
+    policy: Policy,
+    not_judged: bool,
+    unfroze: bool = False,
+) -> Verdict:
+    """Step 2: the status of every finding, given what a re-run observed (None: no re-run)."""
+    seen = observation if observation is not None else Observation()
+    one_time = triage.presumed_one_time | seen.one_time
+    failing = tuple(c for c in triage.failing if c.fingerprint not in one_time)
+    fail_status = NOT_JUDGED if not_judged else (FAILED if policy.mode == "fail" else WARNED)
+    failing_ids = {id(c) for c in failing}
+    entries = []
+    for cycle in cycles:
+        if id(cycle) in failing_ids:
+            status = fail_status
+        elif cycle.fingerprint in one_time:
+            status = ONE_TIME
+        elif id(cycle) in triage.known:
+            status = KNOWN
+        elif id(cycle) in triage.allowed or cycle.kind in (CYCLE, UNCOLLECTABLE):
+            status = ALLOWED
+        else:
+            status = INFO
+        entries.append((cycle, status))
+    known_leaks = [leak for leak in seen.leaks if policy.is_known(nodeid, "leak", leak.shape)]
+    # Growth that no Python referrer explains (the search found no root and
+    # no pytest structure) is reported, never failed: it is as likely an
+    # artefact (objects pending collection, C-level caches) as a leak.
+    unexplained = [leak for leak in seen.leaks if leak.chain is None or leak.chain.root.startswith(NO_REFERRER)]
+    leaks = tuple(leak for leak in seen.leaks if leak not in known_leaks and leak not in unexplained)
+    note = None
+    if unfroze:
+        note = UNFROZE_NOTE
+    elif seen.unconfirmed:
+        note = f"a possible leak could not be confirmed: {seen.unconfirmed}"
+    elif unexplained:
+        names = ", ".join(leak.kind for leak in unexplained)
+        note = f"grew on every re-run, but no Python referrer keeps it (not failing): {names}"
+    return Verdict(
+        cycles=tuple(entries),
+        leaks=tuple([(leak, fail_status) for leak in leaks] + [(leak, KNOWN) for leak in known_leaks]),
+        failing=failing,
+        failing_leaks=() if not_judged else leaks,
+        note=note,
+        reruns=seen.runs,
+        exceeded=triage.exceeded,
+    )

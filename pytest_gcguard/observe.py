@@ -1,0 +1,121 @@
+"""What one window saw, as plain findings: its cyclic garbage explained, and its suspect survivors.
+
+No pytest here: the guard passes in what it knows of the test (its class
+instance, the extension hooks as callables).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+
+from pytest_gcguard.engine.analysis import explain_garbage
+from pytest_gcguard.engine.findings import UNCOLLECTABLE
+from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.labels import Labeller
+from pytest_gcguard.engine.ownership import CodeOwners
+from pytest_gcguard.engine.sites import SiteFinder
+from pytest_gcguard.engine.survivors import KindVerdicts
+from pytest_gcguard.engine.survivors import LiveTracker
+from pytest_gcguard.engine.survivors import held_by
+from pytest_gcguard.engine.survivors import suspect_kinds
+from pytest_gcguard.engine.window import WindowResult
+from pytest_gcguard.engine.window import discard
+
+
+@dataclass
+class WindowFindings:
+    """What one window saw. Live types only, never the objects themselves."""
+
+    cycles: list[Cycle] = field(default_factory=list)
+    suspects: dict[type, int] = field(default_factory=dict)
+    error: str | None = None
+    unjudgeable: bool = False  # the test unfroze the heap: older garbage was collected with its own
+    unsaved: int = 0  # cyclic garbage freed past the window's cap: counted, not analysed
+    tracker: LiveTracker | None = None  # weak references to the suspects' survivors
+    finalizer_warnings: list[str] = field(default_factory=list)  # warnings made errors, raised in finalizers
+
+    def is_clean(self) -> bool:
+        return not (
+            self.cycles or self.suspects or self.finalizer_warnings or self.error or self.unjudgeable or self.unsaved
+        )
+
+
+# What a clean window saw: shared, never changed (a window with findings gets its own).
+CLEAN = WindowFindings()
+
+
+def has_findings(result: WindowResult) -> bool:
+    """Whether a closed window saved anything to explain (most windows do not)."""
+    return bool(
+        result.garbage
+        or result.uncollectable
+        or result.heap_was_unfrozen
+        or result.unsaved
+        or result.finalizer_warnings
+    )
+
+
+def explain_window(
+    result: WindowResult,
+    owners: CodeOwners,
+    labeller: Labeller,
+    sites: SiteFinder | None,
+    ignore: Callable[[object], bool] | None,
+) -> WindowFindings:
+    """Turn what a window saved into plain findings, and free it."""
+    findings = WindowFindings(
+        unjudgeable=result.heap_was_unfrozen, unsaved=result.unsaved, finalizer_warnings=result.finalizer_warnings
+    )
+    try:
+        if result.garbage or result.uncollectable:
+            stuck = explain_garbage(result.uncollectable, owners, labeller, sites)
+            # Uncollectable objects are findings of their own kind: whoever's code made them, they are never freed.
+            findings.cycles = [dataclasses.replace(cycle, kind=UNCOLLECTABLE) for cycle in stuck]
+            findings.cycles += explain_garbage(result.garbage, owners, labeller, sites, ignore)
+    except Exception as exc:  # a bug of ours must not fail the user's test
+        findings.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        result.uncollectable.clear()
+        discard(result)  # free the window's garbage now, not at the next window's start
+    return findings
+
+
+def find_suspects(
+    young: list[object], instance: object, owners: CodeOwners, verdicts: KindVerdicts
+) -> tuple[dict[type, int], list[object]]:
+    """Suspect types among what a window left alive (``young``), and the survivors worth tracking.
+
+    ``instance``: the test's class instance, if any.
+    """
+    # What sits in gc.garbage (the user's own DEBUG_SAVEALL, objects the
+    # collector could not free) is garbage, not a survivor.
+    if gc.garbage:
+        in_garbage = {id(obj) for obj in gc.garbage}
+        young = [obj for obj in young if id(obj) not in in_garbage]
+        del in_garbage
+    suspects = suspect_kinds(young, owners, verdicts)
+    if not suspects:
+        return suspects, young
+    # Instances of classes made during the test belong to modules it
+    # imported for the first time (numpy's, scipy's): module state, not
+    # growth.  A leak of such a class shows in the next test that makes its
+    # instances, once the class is older than the window.
+    young_ids = {id(obj) for obj in young}
+    suspects = {k: n for k, n in suspects.items() if id(k) not in young_ids}
+    new_modules = [m for m in list(sys.modules.values()) if id(m) in young_ids]
+    # Likewise what those modules' globals hold (a PytestTester per scipy
+    # subpackage); and what setup_method stores on the test class's instance
+    # lives as long as pytest keeps the item (pytest-dev/pytest#11374):
+    # pytest's retention, not the code under test's.
+    roots = new_modules if instance is None else [*new_modules, instance]
+    if suspects and roots:
+        kept_alive = held_by(roots, young, young_ids)
+        young = [obj for obj in young if id(obj) not in kept_alive]
+        kept = suspect_kinds(young, owners, verdicts)
+        suspects = {k: n for k, n in kept.items() if k in suspects}
+    return suspects, young

@@ -1,0 +1,132 @@
+"""The reporting plugin: the end-of-run summary, the JSON report, the baseline update, annotations, pictures.
+
+Registered whenever the guard is on, and alone on the pytest-xdist
+controller, which runs no tests: every test's verdict arrives there as the
+payload on its teardown report (``report.gc_guard``), and each worker's heap
+audits with the worker's output.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_gcguard import __version__
+from pytest_gcguard.judging import baseline as baseline_file
+from pytest_gcguard.options import Settings
+from pytest_gcguard.reporting.graphs import write_graphs
+from pytest_gcguard.reporting.json_report import build as build_report
+from pytest_gcguard.reporting.results import Results
+from pytest_gcguard.reporting.summary import Summary
+from pytest_gcguard.reporting.text import plural
+
+
+# --gc-guard-graph errors printed in the summary.
+MAX_ERRORS_SHOWN = 5
+
+
+class Reporter:
+    """Gathers every test's payload (from any process) and writes what the options ask for."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, known: dict[str, baseline_file.Entry]) -> None:
+        self.config = config
+        self.settings = settings
+        self.known = known
+        self.results = Results()
+        self.summary = Summary()
+        self.audits: list[dict[str, Any]] = []  # this process's heap audits (the guard hands them over)
+        self.baseline_update: tuple[int, int, int, int] | None = None  # findings, new, pruned, kept
+        self.graphs_written = 0  # --gc-guard-graph: files written (DOT and SVG)
+        self.graph_errors: list[str] = []
+        self._is_worker = hasattr(config, "workerinput")
+
+    def add_audits(self, audits: list[dict[str, Any]]) -> None:
+        self.audits.extend(audits)
+        for audit in audits:
+            self.summary.add_audit(audit)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        settings = self.settings
+        if settings.report is not None or settings.update_baseline or settings.annotations:
+            self.results.add(report)
+        payload = getattr(report, "gc_guard", None)
+        if report.when == "teardown" and isinstance(payload, dict):
+            self.summary.add(report.nodeid, payload)
+            if settings.graph is not None and not self._is_worker:
+                self._draw(settings.graph, report.nodeid, payload)
+
+    def _draw(self, directory: Path, nodeid: str, payload: dict[str, Any]) -> None:
+        """--gc-guard-graph: a picture can fail (a full disk, a broken `dot`); the run goes on."""
+        try:
+            self.graphs_written += len(write_graphs(directory, nodeid, payload))
+        except (OSError, subprocess.SubprocessError) as exc:
+            self.graph_errors.append(f"{nodeid}: {type(exc).__name__}: {exc}")
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """pytest-xdist, on the controller: a worker's heap audits arrive with its output."""
+        for audit in getattr(node, "workeroutput", {}).get("gc_guard_audits", ()):
+            self.summary.add_audit(audit)
+
+    def pytest_sessionfinish(self) -> None:
+        if self._is_worker:
+            # The xdist controller writes the files, with every worker's data.
+            self.config.workeroutput["gc_guard_audits"] = self.audits  # type: ignore[attr-defined]
+            return
+        settings = self.settings
+        if settings.report is not None:
+            document = build_report(
+                self.results.tests(),
+                plugin_version=__version__,
+                pytest_version=pytest.__version__,
+                settings=settings.as_json(),
+                audits=self.summary.audits,
+            )
+            baseline_file.write_atomically(settings.report, json.dumps(document, indent=2) + "\n")
+        if settings.update_baseline and settings.baseline is not None:
+            self._update_baseline(settings.baseline)
+
+    def _update_baseline(self, path: Path) -> None:
+        # Entries of tests that did not run (-k, one file, --lf) are kept:
+        # an update replaces only what this run could see.
+        checked = self.results.checked()
+        kept = [entry for entry in self.known.values() if entry.nodeid not in checked]
+        entries = self.results.baseline_entries() + kept
+        new = {e.fingerprint: e for e in entries}
+        added, pruned = len(set(new) - set(self.known)), len(set(self.known) - set(new))
+        self.baseline_update = (len(new), added, pruned, len(kept))
+        baseline_file.write_atomically(path, baseline_file.render(list(new.values())))
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self._is_worker:
+            return  # xdist workers' output is not shown; the controller prints
+        lines = self.summary.lines(verbose=self.config.get_verbosity() > 0) + self._file_lines()
+        if lines:
+            terminalreporter.write_sep("=", "gc-guard summary", yellow=True, bold=False)
+            for line in lines:
+                terminalreporter.write_line(line)
+        if self.settings.annotations:
+            for line in self.results.annotations():
+                terminalreporter.write_line(line)
+
+    def _file_lines(self) -> list[str]:
+        """What was written where."""
+        settings = self.settings
+        lines = []
+        if settings.report is not None:
+            lines.append(f"report written to {settings.report}")
+        if settings.graph is not None and (self.graphs_written or self.graph_errors):
+            lines.append(f"{plural(self.graphs_written, 'graph file')} written to {settings.graph}")
+            lines.extend(f"could not draw {error}" for error in self.graph_errors[:MAX_ERRORS_SHOWN])
+        if self.baseline_update is not None:
+            total, added, pruned, kept = self.baseline_update
+            of_others = f", {kept} kept of tests that did not run" if kept else ""
+            lines.append(
+                f"baseline written to {settings.baseline}: {plural(total, 'finding')} "
+                f"({added} new, {pruned} pruned{of_others})"
+            )
+        return lines

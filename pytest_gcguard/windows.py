@@ -1,0 +1,188 @@
+"""The collection window around each test, and what it saw: its garbage explained, its survivors scanned.
+
+``TestWindows`` opens a window before a test's first function-scoped
+fixture (or when it is called) and closes it from an item finalizer after
+they are torn down, inside pytest's teardown phase, so finalizers run by that
+collection are attributed to the right test (pytest-dev/pytest#5299).  What
+a window saw goes to the *current run*: the test's own
+(``judgement.FirstRun``, judged when its teardown report is made) or a
+re-run (``rerun.Rerun``, which returns what it observed).
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+from pathlib import Path
+from typing import Union
+
+import pytest
+
+from pytest_gcguard import extensions
+from pytest_gcguard.engine.labels import NameCache
+from pytest_gcguard.engine.ownership import CodeOwners
+from pytest_gcguard.engine.sites import SiteFinder
+from pytest_gcguard.engine.survivors import KindVerdicts
+from pytest_gcguard.engine.window import GarbageWindow
+from pytest_gcguard.judgement import FirstRun
+from pytest_gcguard.observe import CLEAN
+from pytest_gcguard.observe import WindowFindings
+from pytest_gcguard.observe import explain_window
+from pytest_gcguard.observe import find_suspects
+from pytest_gcguard.observe import has_findings
+from pytest_gcguard.pressure import GcPressure
+from pytest_gcguard.rerun import Explainers
+from pytest_gcguard.rerun import Rerun
+
+
+Run = Union[FirstRun, Rerun]
+
+
+class TestWindows:
+    """One window at a time, around the running test; its findings go to the current run."""
+
+    __test__ = False  # not a test class, whatever pytest's name rules say
+
+    run: Run  # set by the guard: the test's own run, or a re-run while one runs
+
+    def __init__(
+        self, config: pytest.Config, window: GarbageWindow, *, leaks: bool, pressure: GcPressure | None
+    ) -> None:
+        self.config = config
+        self.window = window
+        self.owners = CodeOwners()
+        self.sites: SiteFinder | None = None  # --gc-guard-trace
+        self._names = NameCache()
+        self._leaks = leaks
+        self._stats = pressure.stats if pressure is not None else None  # --gc-guard-stats: the tests' collections
+        self.finished_fixtures: list[str] = []
+        # Whether garbage may have been made since the last window closed
+        # (by a higher-scoped fixture): the next window frees it first.
+        self.between_windows = True
+        self._unscanned: WindowFindings | None = None  # the latest window's, until its survivors are looked at
+        self._type_verdicts = KindVerdicts()  # whether a class's instances can be suspects, decided once per class
+
+    def set_owners(self, owners: CodeOwners, rootpath: Path) -> None:
+        self.owners = owners
+        if self.sites is not None:
+            self.sites = SiteFinder(owners, rootpath)
+
+    @property
+    def unscanned(self) -> bool:
+        return self._unscanned is not None
+
+    def open(self, item: pytest.Item | None) -> None:
+        """Watch for cyclic garbage from here until the test's function-scoped fixtures are torn down.
+
+        Opened by hooks, not by an autouse fixture: one more fixture is
+        pytest's most expensive per-test cost we could add (≈30 µs).  The
+        per-test path is written for speed: in a pytest session, every call
+        into one more Python function costs a microsecond or two.
+        """
+        if item is None or self.window.is_open:
+            return
+        self._unscanned = None
+        stats = self._stats
+        if stats is not None:
+            stats.pause()
+        try:
+            # Free what became garbage since the last window only when
+            # something may have made some: a higher-scoped fixture's setup
+            # or teardown, or the first window.  pytest's own objects between
+            # two tests are rarely cyclic garbage; any that are, frozen, wait
+            # for the next heap audit (which does not report pytest's cycles).
+            self.window.open(collect=self.between_windows or self.run.always_collect)
+            self.between_windows = False
+        finally:
+            if stats is not None:
+                stats.resume()
+        # Finalizers run last-in, first-out: registered before any
+        # function-scoped fixture's, this one runs after all of them, and
+        # before a module's or class's own teardown.
+        item.addfinalizer(functools.partial(self.close, item))
+
+    def close(self, item: pytest.Item) -> None:
+        if not self.window.is_open:
+            return  # closed already (a KeyboardInterrupt, the session's end)
+        # pytest releases function-scoped fixture values only after the
+        # teardown phase (item.funcargs = None in runtestprotocol); drop the
+        # ones already finalized now, so their cycles count for this test.
+        if self.finished_fixtures:
+            funcargs = getattr(item, "funcargs", None)
+            if isinstance(funcargs, dict):
+                for name in self.finished_fixtures:
+                    funcargs.pop(name, None)
+            self.finished_fixtures = []
+        stats = self._stats
+        if stats is not None:
+            stats.pause()
+        try:
+            result = self.window.close()
+            if has_findings(result) or self.run.explains_every_window:
+                explain = self.explainers(item)
+                findings = explain_window(result, explain.owners, explain.labeller, explain.sites, explain.ignore)
+            else:
+                findings = CLEAN  # nothing to judge unless survivors say otherwise
+        finally:
+            if stats is not None:
+                stats.resume()
+        del result
+        if self._leaks:
+            self._unscanned = findings  # its survivors are looked at when the teardown report is made
+        self.run.window_closed(item, findings)
+
+    def scan_survivors(self, item: pytest.Item) -> None:
+        """What the window left alive, looked at once pytest's teardown phase is over.
+
+        Not when the window closes: then pytest's own machinery for the
+        teardown phase is still running, and its context managers (instances
+        of ``contextlib``'s classes) would need a closer look in every test.
+        Objects made since the window closed are pytest's (the phase's
+        ``CallInfo``), never suspects.
+        """
+        findings, self._unscanned = self._unscanned, None
+        if findings is None:
+            return
+        if self.between_windows:
+            # A module's or class's fixtures were torn down after the window
+            # closed (the last test of its scope): free their garbage first,
+            # or it would pass for this test's survivors.
+            self.pause_stats()
+            try:
+                gc.collect()
+            finally:
+                self.resume_stats()
+            self.between_windows = False
+        young = gc.get_objects()
+        try:
+            # Nearly always, every survivor is an instance of a class that
+            # is never a suspect (builtins, pytest's): one C-level subset test.
+            if set(map(type, young)) <= self._type_verdicts.never and not self.run.explains_every_window:
+                return
+            findings = self.run.own(findings)
+            findings.suspects, young = find_suspects(
+                young, getattr(item, "instance", None), self.owners, self._type_verdicts
+            )
+            self.run.survivors(item, findings, young)
+        except Exception as exc:  # a bug of ours must not fail the user's test
+            findings = self.run.own(findings)
+            findings.error = findings.error or f"{type(exc).__name__}: {exc}"
+        finally:
+            young.clear()
+
+    def explainers(self, item: pytest.Item | None) -> Explainers:
+        """The owners, the labeller and the ignore hook for a test's objects (None: the heap audit's)."""
+        return Explainers(
+            self.owners,
+            extensions.labeller(self.config, self._names, item),
+            extensions.ignorer(self.config, item),
+            self.sites,
+        )
+
+    def pause_stats(self) -> None:
+        if self._stats is not None:
+            self._stats.pause()
+
+    def resume_stats(self) -> None:
+        if self._stats is not None:
+            self._stats.resume()
