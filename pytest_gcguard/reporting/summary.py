@@ -152,77 +152,95 @@ class Summary:
         found = own or local or stdlib or stuck or self.leaks or self.finalizer_warnings or self.audits
         if not (found or self.errors or self.notes or self.unsaved):
             return []
-        lines: list[str] = []
-        own_tests = {t for s in own for t in s.tests}
-        if own:
-            statuses: dict[str, int] = {}
-            for s in own:
-                for status, n in s.statuses.items():
-                    statuses[status] = statuses.get(status, 0) + n
-            detail = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
-            lines.append(
-                f"{plural(len(own_tests), 'test')} created reference cycles: {plural(len(own), 'shape')} ({detail})"
-            )
-            for stats in own:
-                lines.extend(self._shape_lines(stats))
-        if stuck:
-            tests = {t for s in stuck for t in s.tests}
-            lines.append(
-                f"{plural(len(tests), 'test')} left objects the collector cannot free (in gc.garbage for good): "
-                f"{plural(len(stuck), 'shape')}"
-            )
-            for stats in stuck:
-                lines.extend(self._shape_lines(stats))
-        for shapes, what in (
-            (local, "test-local cycles (made by the test's own code; not failing)"),
-            (stdlib, "standard-library cycles (not failing)"),
-        ):
-            if not shapes:
-                continue
-            tests = {t for s in shapes for t in s.tests}
-            hint = "" if verbose else "; -v lists them"
-            lines.append(f"{plural(len(tests), 'test')} with {what}: {plural(len(shapes), 'shape')}{hint}")
-            if verbose:
-                for stats in shapes:
-                    lines.extend(self._shape_lines(stats))
-        if self.leaks:
-            leaks = sorted(self.leaks.values(), key=lambda s: (-len(s.tests), s.exemplar.shape))
-            tests = {t for s in leaks for t in s.tests}
-            lines.append(f"{plural(len(tests), 'test')} leaked objects: {plural(len(leaks), 'kind')}")
-            for leak_stats in leaks:
-                leak = leak_stats.exemplar
-                where = leak.chain.root if leak.chain else "?"
-                tag = _status_tag(leak_stats.statuses, len(leak_stats.tests))
-                kind = leak.kind.rsplit(".", 1)[-1]
-                lines.append(f"  [{tag}] {kind} (+{leak.per_run} per run), kept alive by {where}")
-                if leak.site:
-                    lines.append(f"      allocated at {leak.site}")
-                lines.append(f"      {_test_ids(leak_stats.tests)}")
-        if self.finalizer_warnings:
-            tests = {nodeid for nodeid, _ in self.finalizer_warnings}
-            lines.append(
-                f"{plural(len(tests), 'test')} left garbage whose finalizers raised warnings "
-                "that the warning filters make errors:"
-            )
-            for nodeid, text in self.finalizer_warnings[:MAX_TESTS_SHOWN]:
-                lines.append(f"  {nodeid}: {text}")
-            if len(self.finalizer_warnings) > MAX_TESTS_SHOWN:
-                lines.append(f"  ... and {len(self.finalizer_warnings) - MAX_TESTS_SHOWN} more")
+        lines = self._own_lines(own) + self._stuck_lines(stuck)
+        lines += self._not_failing_lines(local, "test-local cycles (made by the test's own code; not failing)", verbose)
+        lines += self._not_failing_lines(stdlib, "standard-library cycles (not failing)", verbose)
+        lines += self._leak_lines() + self._finalizer_lines()
         if self.audits:
             lines.extend(self._audit_lines(verbose))
-        for nodeid, note in self.notes:
-            lines.append(f"{nodeid}: {note}")
-        for nodeid, error in self.errors:
-            lines.append(f"could not explain the garbage of {nodeid}: {error}")
-        if self.unsaved:
-            lines.append(
-                f"{plural(self.unsaved_tests, 'test')} made more cyclic garbage than gc-guard keeps per test: "
-                f"{plural(self.unsaved, 'more object')} were freed without being analysed"
-            )
+        lines += self._note_lines()
         if lines and self.tests_rerun:
             lines.append(
                 f"re-ran {plural(self.tests_rerun, 'test')} ({plural(self.reruns, 'run')}) "
                 "to confirm leaks and tell one-time cycles"
+            )
+        return lines
+
+    def _own_lines(self, own: list[ShapeStats]) -> list[str]:
+        if not own:
+            return []
+        own_tests = {t for s in own for t in s.tests}
+        statuses: dict[str, int] = {}
+        for s in own:
+            for status, n in s.statuses.items():
+                statuses[status] = statuses.get(status, 0) + n
+        detail = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+        lines = [f"{plural(len(own_tests), 'test')} created reference cycles: {plural(len(own), 'shape')} ({detail})"]
+        for stats in own:
+            lines.extend(self._shape_lines(stats))
+        return lines
+
+    def _stuck_lines(self, stuck: list[ShapeStats]) -> list[str]:
+        if not stuck:
+            return []
+        tests = {t for s in stuck for t in s.tests}
+        lines = [
+            f"{plural(len(tests), 'test')} left objects the collector cannot free (in gc.garbage for good): "
+            f"{plural(len(stuck), 'shape')}"
+        ]
+        for stats in stuck:
+            lines.extend(self._shape_lines(stats))
+        return lines
+
+    def _not_failing_lines(self, shapes: list[ShapeStats], what: str, verbose: bool) -> list[str]:
+        if not shapes:
+            return []
+        tests = {t for s in shapes for t in s.tests}
+        hint = "" if verbose else "; -v lists them"
+        lines = [f"{plural(len(tests), 'test')} with {what}: {plural(len(shapes), 'shape')}{hint}"]
+        if verbose:
+            for stats in shapes:
+                lines.extend(self._shape_lines(stats))
+        return lines
+
+    def _leak_lines(self) -> list[str]:
+        if not self.leaks:
+            return []
+        leaks = sorted(self.leaks.values(), key=lambda s: (-len(s.tests), s.exemplar.shape))
+        tests = {t for s in leaks for t in s.tests}
+        lines = [f"{plural(len(tests), 'test')} leaked objects: {plural(len(leaks), 'kind')}"]
+        for leak_stats in leaks:
+            leak = leak_stats.exemplar
+            where = leak.chain.root if leak.chain else "?"
+            tag = _status_tag(leak_stats.statuses, len(leak_stats.tests))
+            kind = leak.kind.rsplit(".", 1)[-1]
+            lines.append(f"  [{tag}] {kind} (+{leak.per_run} per run), kept alive by {where}")
+            if leak.site:
+                lines.append(f"      allocated at {leak.site}")
+            lines.append(f"      {_test_ids(leak_stats.tests)}")
+        return lines
+
+    def _finalizer_lines(self) -> list[str]:
+        if not self.finalizer_warnings:
+            return []
+        tests = {nodeid for nodeid, _ in self.finalizer_warnings}
+        lines = [
+            f"{plural(len(tests), 'test')} left garbage whose finalizers raised warnings "
+            "that the warning filters make errors:"
+        ]
+        for nodeid, text in self.finalizer_warnings[:MAX_TESTS_SHOWN]:
+            lines.append(f"  {nodeid}: {text}")
+        if len(self.finalizer_warnings) > MAX_TESTS_SHOWN:
+            lines.append(f"  ... and {len(self.finalizer_warnings) - MAX_TESTS_SHOWN} more")
+        return lines
+
+    def _note_lines(self) -> list[str]:
+        lines = [f"{nodeid}: {note}" for nodeid, note in self.notes]
+        lines += [f"could not explain the garbage of {nodeid}: {error}" for nodeid, error in self.errors]
+        if self.unsaved:
+            lines.append(
+                f"{plural(self.unsaved_tests, 'test')} made more cyclic garbage than gc-guard keeps per test: "
+                f"{plural(self.unsaved, 'more object')} were freed without being analysed"
             )
         return lines
 
