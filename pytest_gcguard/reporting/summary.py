@@ -1,4 +1,8 @@
-"""The end-of-run summary: findings of all tests (and all xdist workers), grouped by shape."""
+"""The end-of-run summary of all tests' findings (from every xdist worker), grouped by shape; statuses and payloads.
+
+A test's payload (``make_payload``) is what its teardown report carries: its
+findings, each with its status, as plain data.
+"""
 
 from __future__ import annotations
 
@@ -24,8 +28,8 @@ MAX_TESTS_SHOWN = 3
 # Status of a cycle in a test's payload.
 FAILED = "failed"  # failed the test (fail mode)
 WARNED = "warned"  # reported as a GcGuardWarning (warn mode)
-ALLOWED = "allowed"  # exempted by @pytest.mark.allow_cycles
-NOT_JUDGED = "not-judged"  # the test had already failed or been skipped
+ALLOWED = "allowed"  # exempted by @pytest.mark.allow_cycles or the gc_guard_allow list
+NOT_JUDGED = "not-judged"  # the test had already failed or been skipped, or it unfroze the heap
 INFO = "info"  # test-local or standard-library cycles: never fail
 ONE_TIME = "one-time"  # made on the first run only (lazy initialisation): never fails
 KNOWN = "known"  # in the baseline: reported, does not fail
