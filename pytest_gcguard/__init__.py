@@ -1,8 +1,9 @@
 """pytest-gcguard: catch the reference cycles each test creates, and explain them.
 
-The engine modules (``window``, ``graph``, ``labels``, ``ownership``,
-``analysis``, ``findings``, ``render``, ``chains``, ``api``) do not import
-pytest.  Names that need pytest are loaded on first use.
+The engine (``engine/``), judging (``judging/``), reporting (``reporting/``,
+its plugin object excepted) and the library API (``api``) do not import
+pytest (docs/how-it-works.md, "Layout").  Names that need pytest are loaded
+on first use.
 
 The library API, usable in any program: ``no_cycles`` (a context manager and
 decorator raising ``CycleError``), ``find_cycles`` (the cycles a call left, as

@@ -352,9 +352,10 @@ def _explain(obj: object, caller: types.FrameType, owners: CodeOwners | None, mo
     # gc.get_referrers() does not see frozen objects.  The plugin's window
     # keeps the whole heap frozen, and freezes it again itself after its
     # audits: unfreeze for the search and freeze again, as its leak search
-    # does.  Anyone else's freeze (yours; CPython 3.12.1 freezes a few
-    # hundred startup objects) is left alone: freezing the whole heap would
-    # make later garbage among it uncollectable, unfreezing would undo it.
+    # does.  Anyone else's freeze (yours; CPython 3.12 freezes a few
+    # hundred immortal startup objects, see GarbageWindow.audit) is left
+    # alone: freezing the whole heap would make later garbage among it
+    # uncollectable, unfreezing would undo it.
     refreeze = GarbageWindow.heap_frozen_by_window()
     paused = refreeze and gc.isenabled()
     if paused:

@@ -66,7 +66,8 @@ class GcGuard:
         self._function_scoped: dict[object, bool] = {}  # by fixture definition
         # pytest 8.0-8.3 put a hook of their own in sys.unraisablehook for each
         # test phase and the one before back after it (catch_unraisable_exception),
-        # dropping the window's; pytest 8.4 installs one for the whole session.
+        # dropping the window's; pytest 8.4 installs one for the whole session
+        # (pytest-dev/pytest#12958).
         self._rewatch_each_phase = pytest.version_tuple < (8, 4)
 
     def start_tracing(self) -> None:
@@ -136,8 +137,8 @@ class GcGuard:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self) -> None:
-        # Before pytest_unconfigure: pytest's unraisable plugin collects there,
-        # and must see an unfrozen heap.
+        # Before pytest_unconfigure: pytest's unraisable plugin collects there
+        # (pytest-dev/pytest#12958, #14499), and must see an unfrozen heap.
         if self.window.is_open:
             self.window.detach()  # interrupted inside a test
         if self.state.froze:

@@ -2,7 +2,7 @@
 
 Added to pytest's hooks in ``pytest_addhooks`` (plugin.py), so they can be
 implemented whether or not ``--gc-guard`` is given; they are called only
-when it is.  See docs/usage.md, "Extension hooks".
+when it is.  See docs/toolbox.md, "Extension hooks".
 """
 
 from __future__ import annotations
@@ -52,12 +52,13 @@ def pytest_gcguard_label(obj: object) -> str | None:
 def pytest_gcguard_report(item: pytest.Item, report: pytest.TestReport, findings: dict[str, Any]) -> None:
     """Called for each test that has findings, once gc-guard has judged them.
 
-    ``findings`` is plain data (the test's entry in the JSON report, see
-    docs/report.md): ``cycles`` and ``leaks``, each with its ``status``
-    (``failed``, ``warned``, ``allowed``, ``known``, ``info``, ...; objects
-    the collector cannot free are cycles of kind ``uncollectable``), and
-    optional ``note`` and ``error``.  ``report`` is the
-    teardown report, which gc-guard has already marked failed when a finding
-    fails the test.  Do not change either.  On pytest-xdist it is called on
-    the worker that ran the test.
+    ``findings`` is plain data: the test's payload (``report.gc_guard``, see
+    docs/how-it-works.md, "Words"), with ``cycles`` and ``leaks``, each with
+    its ``status`` (``failed``, ``warned``, ``allowed``, ``known``,
+    ``info``, ...; objects the collector cannot free are cycles of kind
+    ``uncollectable``), and optional ``note`` and ``error``.  Its fields are
+    close to the JSON report's, not the same (docs/toolbox.md).  ``report``
+    is the teardown report, which gc-guard has already marked failed when a
+    finding fails the test.  Do not change either.  On pytest-xdist it is
+    called on the worker that ran the test.
     """

@@ -1,8 +1,8 @@
 """``--gc-guard-stats``: the collections each test triggered, on its report and in the summary.
 
 Works with or without ``--gc-guard``.  With it, the guard pauses the counting
-around its own collections and re-runs (``GcGuard._ours``), so a test is
-charged only with the collections that ran for it.
+around its own collections and re-runs (``CollectionStats.pause()``), so a
+test is charged only with the collections that ran for it.
 """
 
 from __future__ import annotations

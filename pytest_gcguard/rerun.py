@@ -32,7 +32,6 @@ from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.sites import SiteFinder
 from pytest_gcguard.engine.survivors import LiveTracker
 from pytest_gcguard.engine.survivors import grows_every_time
-from pytest_gcguard.engine.survivors import still_growing
 from pytest_gcguard.judging.judge import Observation
 from pytest_gcguard.observe import WindowFindings
 
@@ -141,7 +140,7 @@ class Rerun:
                     runs.append(self._latest)
                 if suspects:
                     counts.append(self.tracker.counts(suspects, frozen=True))
-                    if not any(still_growing([run[i] for run in counts]) for i in range(len(suspects))):
+                    if not any(grows_every_time([run[i] for run in counts]) for i in range(len(suspects))):
                         break
             recurring = {c.fingerprint for c in runs[0].cycles} if runs else None
             one_time = (

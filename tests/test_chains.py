@@ -11,7 +11,6 @@ from pytest_gcguard.engine.introspect import is_python_class
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.survivors import count_live
 from pytest_gcguard.engine.survivors import grows_every_time
-from pytest_gcguard.engine.survivors import still_growing
 
 
 class Entry:
@@ -125,7 +124,7 @@ def test_live_counts_and_growth() -> None:
     assert not grows_every_time([10, 90, 90, 170])
     assert not grows_every_time([8, 8, 8])
     assert not grows_every_time([5])
-    assert still_growing([3]) and still_growing([3, 4]) and not still_growing([3, 3])
+    assert grows_every_time([3, 4]) and not grows_every_time([3, 3])
 
 
 def test_python_classes_are_told_from_c_types() -> None:

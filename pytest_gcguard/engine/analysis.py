@@ -1,4 +1,4 @@
-"""Turn a test's cyclic garbage (live objects) into findings (plain data).
+"""Turn a window's cyclic garbage (live objects) into cycle findings (plain data).
 
 The steps follow docs/how-it-works.md:
 

@@ -287,7 +287,9 @@ def _run(searches: list[_Search], context: _Context, max_depth: int, deadline: f
                 union.setdefault(id(obj), obj)
         # The argument tuple is ours, made here: gc.get_referrers(*a_list)
         # would pack a new one that 3.13 reports as a referrer of every
-        # frontier object (3.9-3.12 skip the tuple they are called with).
+        # frontier object (3.9-3.12 skip the tuple they are called with; 3.13
+        # moved get_referrers to Argument Clinic, which packs the arguments
+        # into a tuple of its own: python/cpython#113755, PR #113756).
         # Telling it by its contents instead mistook a real one-element tuple
         # holding the target -- a mock's call arguments -- for it.
         frontier = tuple(union.values())

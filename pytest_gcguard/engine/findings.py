@@ -1,4 +1,4 @@
-"""Findings as plain data: what the engine hands to reports, the summary and other processes.
+"""Findings as plain data (``Cycle``, ``Leak``, ``Chain``, ``Hop``): what the engine hands to judging and reporting.
 
 Everything here is built from strings and ints only, so a finding can cross
 to the pytest-xdist controller on a test report and never keeps a garbage
@@ -30,7 +30,7 @@ class Hop:
     """One object on a printed path, and the reference that leaves it."""
 
     label: str  # safe, truncated label of the object: Graph('one'), frame f (x.py:3)
-    shape: str  # what the object is, without identity: module.Type, or frame:qualname
+    shape: str  # type token, no identity: module.Type, frame:name, function:qualname, class:module.Name
     edge: str  # label of the reference to the next hop: .next, [0], local 'self'
     site: str = ""  # where the object was allocated (--gc-guard-trace): lib.py:12 in make_ring
 

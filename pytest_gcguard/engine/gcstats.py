@@ -1,8 +1,10 @@
-"""How often the collector ran, per generation, and for how long: the seed's ``DEBUG_STATS``, per test.
+"""``--gc-guard-stats`` and ``--gc-guard-threshold``: the collections each test triggered, and their time.
 
-``gc.set_debug(gc.DEBUG_STATS)`` prints to stderr; a ``gc.callbacks`` entry
-gets the same facts (the generation at ``start``, the counts at ``stop``)
-as data, and timing its two calls gives the time spent collecting.
+``gc.set_debug(gc.DEBUG_STATS)`` prints the same facts to stderr; a
+``gc.callbacks`` entry gets them as data (the generation at ``start``, the
+counts at ``stop``), and timing its two calls gives the time spent
+collecting.  Also the summary's "gc pressure" lines, and the parsing of
+``--gc-guard-threshold``.
 """
 
 from __future__ import annotations

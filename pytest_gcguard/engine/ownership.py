@@ -33,7 +33,8 @@ class Origin(enum.Enum):
 # The test harness: pytest and pluggy, this plugin, xdist, and Hypothesis
 # (its ConjectureData <-> provider cycles come with every example a @given
 # test runs; they are the harness's, not the code under test's).  pytest
-# plugins installed through entry points are added per session (guard.py).
+# plugins installed through entry points are added per session
+# (extensions.plugin_packages).
 _HARNESS_PACKAGES = (
     "_pytest",
     "pytest",

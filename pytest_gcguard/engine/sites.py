@@ -3,7 +3,8 @@
 Used when ``--gc-guard-trace`` runs ``tracemalloc``.  Of the frames kept
 for an object, the *site* is the innermost one outside the standard library
 and pytest (the line of the code under test, or of the test, that made the
-object); all frames, innermost first, go to the JSON report.
+object).  Sites go on the hops of printed paths and on leaks; the JSON report
+has them as each hop's ``site`` and each finding's ``allocation``.
 
 Two limits of tracemalloc shape what can be told:
 

@@ -272,13 +272,11 @@ def count_live(kinds: Sequence[type], *, frozen: bool = False) -> list[int]:
     return counts
 
 
-def still_growing(counts: Sequence[int]) -> bool:
-    """Every delta so far is >= 1 (true before the first re-run)."""
-    return all(after - before >= 1 for before, after in zip(counts, counts[1:]))
-
-
 def grows_every_time(counts: Sequence[int]) -> bool:
-    """``counts`` is the live count after the first run, then after each re-run."""
+    """Whether the live count grew by at least one after every re-run (false before the first re-run).
+
+    ``counts`` is the live count after the first run, then after each re-run.
+    """
     if len(counts) < 2:
         return False
     return all(after - before >= 1 for before, after in zip(counts, counts[1:]))

@@ -42,7 +42,8 @@ class GcState:
     def restore(self) -> None:
         # gc.unfreeze() releases every frozen object: the public API cannot
         # release ours only.  So objects frozen before the session are
-        # released too -- CPython 3.12 itself freezes a few hundred at start.
+        # released too -- CPython 3.12 itself freezes a few hundred at start
+        # (immortal objects its collector met: see GarbageWindow.audit).
         # Leaving the heap frozen would be worse: pytest's own end-of-session
         # collection (unraisable plugin) would not see its garbage.
         if self.froze:
@@ -190,8 +191,9 @@ def _raised_by_our_callback(unraisable: Any, exc: BaseException, window: Garbage
     """Whether what reached sys.unraisablehook came out of ``window``'s gc callback.
 
     CPython up to 3.13 passes the callback as ``unraisable.object``; 3.14
-    passes None (PyErr_FormatUnraisable, the callback's repr in ``err_msg``),
-    so there the callback is told by the traceback's outermost frame.
+    passes None (PyErr_FormatUnraisable, the callback's repr in ``err_msg``:
+    python/cpython#129354, and #134732 which keeps it so), so there the
+    callback is told by the traceback's outermost frame.
     """
     obj = getattr(unraisable, "object", None)
     if obj is not None:
@@ -229,8 +231,9 @@ def young_collections_suffice() -> bool:
     So after a freeze, with no collection of generation 1 or more since, a
     generation-1 collection examines everything made since the freeze.
     CPython 3.9-3.13 behave so; the incremental collector of 3.14.0-3.14.4
-    and free-threaded builds need not, and get full collections (ENGINE.md
-    section 3: decide by behaviour, not by version).
+    and free-threaded builds need not, and get full collections
+    (docs/how-it-works.md, "Python versions": decided by behaviour, not by
+    version).
     """
     global _young_collections_suffice
     if _young_collections_suffice is None:
@@ -336,7 +339,8 @@ class GarbageWindow:
             # timeout test of tests/test_plugins.py: once in 60 runs here).
             # (Put in front of a test phase's hook only -- at the window's
             # start and by rewatch() -- never between phases: pytest < 8.4
-            # would then keep ours as the hook to put back after a phase.)
+            # would then keep ours as the hook to put back after a phase.
+            # pytest 8.4 sets one hook for the session: pytest-dev/pytest#12958.)
             self._hook_before = _hook_before_ours(self)
             self._hook = sys.unraisablehook = self._on_unraisable
         self.is_open = True
@@ -345,7 +349,8 @@ class GarbageWindow:
         """Put our unraisable hook back in front if something replaced it.
 
         For the start of each test phase on pytest < 8.4, which puts a hook
-        of its own in place for the phase, and the one before back after it.
+        of its own in place for the phase, and the one before back after it
+        (pytest 8.4 sets one for the whole session: pytest-dev/pytest#12958).
         """
         if self.is_open and sys.unraisablehook is not self._hook:
             with _LOCK:
@@ -366,8 +371,11 @@ class GarbageWindow:
         # last test's cycles would be reported again, as cycles through old objects.
         gc.collect()
         # state.froze stays set even without a refreeze: GcState.restore()
-        # unfreezes once more, which CPython 3.12.1 needs (it puts a few
-        # hundred startup objects back in the permanent generation).
+        # unfreezes once more, which CPython 3.12 needs: its collector moves
+        # every immortal object it meets into the permanent generation
+        # (update_refs in Modules/gcmodule.c, since immortal objects came in,
+        # python/cpython#84436), so a collection after gc.unfreeze() puts a few
+        # hundred startup tuples back there (375 on 3.12.1; none on 3.11, 3.13).
         gc.unfreeze()
         cap, self._cap = self._cap, max(self._cap, AUDIT_SAVE_CAP)
         self._attach()

@@ -1,4 +1,4 @@
-"""``@pytest.mark.allow_cycles``: which of a test's cycles it may leave behind.
+"""The ``allow_cycles`` and ``allow_leaks`` markers' arguments, and which of a test's cycles they allow.
 
 The marker's signature is the contract (as pytest-memray and pytest-timeout
 do): Python's own argument binding rejects unknown or extra arguments, and

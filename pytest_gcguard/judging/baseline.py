@@ -7,12 +7,13 @@ that it diffs well in code review::
       "pytest-gcguard-baseline": 1,
       "findings": [
         {"nodeid": "tests/test_graph.py::test_views", "kind": "cycle",
-         "fingerprint": "3f1c0a9d2b7e", "path": "Graph --.nodes--> NodeView --._graph--> Graph"}
+         "fingerprint": "3f1c0a9d2b7e5a41", "path": "Graph --.nodes--> NodeView --._graph--> Graph"}
       ]
     }
 
-A fingerprint is derived from the test's node id, the kind of finding and its
-shape (types and edge labels, no addresses, reprs, indices or line numbers),
+A fingerprint is the first 16 hex digits of the SHA-1 of the test's node id,
+the kind of finding and its shape (types and edge labels, no addresses,
+reprs, indices or line numbers),
 so it is the same across runs, machines, memory addresses, line shifts and
 Python versions.
 """

@@ -36,8 +36,8 @@ from pytest_gcguard.judging.baseline import fingerprint
 # Statuses of a finding.
 FAILED = "failed"  # failed the test (fail mode)
 WARNED = "warned"  # reported as a GcGuardWarning (warn mode)
-ALLOWED = "allowed"  # exempted by @pytest.mark.allow_cycles or the allow list
-NOT_JUDGED = "not-judged"  # the test had already failed or been skipped
+ALLOWED = "allowed"  # exempted by @pytest.mark.allow_cycles or the gc_guard_allow list
+NOT_JUDGED = "not-judged"  # the test had already failed or been skipped, or it unfroze the heap
 INFO = "info"  # test-local or standard-library cycles: never fail
 ONE_TIME = "one-time"  # made on the first run only (lazy initialisation): never fails
 KNOWN = "known"  # in the baseline: reported, does not fail

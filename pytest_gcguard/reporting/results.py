@@ -1,4 +1,4 @@
-"""Per-test results gathered from the reports (on the xdist controller too), for files and CI.
+"""Each checked test's outcome and payload, from pytest's test reports (on the xdist controller too), for files and CI.
 
 Works on the attributes pytest's reports carry across processes (node id,
 phase, outcome, location and the ``gc_guard`` payload); it never needs the

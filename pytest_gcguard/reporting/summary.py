@@ -1,4 +1,8 @@
-"""The end-of-run summary: findings of all tests (and all xdist workers), grouped by shape."""
+"""The end-of-run summary of all tests' findings (from every xdist worker), grouped by shape; statuses and payloads.
+
+A test's payload (``make_payload``) is what its teardown report carries: its
+findings, each with its status, as plain data.
+"""
 
 from __future__ import annotations
 

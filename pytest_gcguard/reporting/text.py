@@ -1,4 +1,7 @@
-"""Text for people: a test's cycle report and the end-of-run summary."""
+"""Text for people: a test's failure text (cycles, leaks, finalizer warnings), and the paths the summary prints.
+
+The end-of-run summary itself is ``summary.py``.
+"""
 
 from __future__ import annotations
 
