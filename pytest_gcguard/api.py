@@ -66,9 +66,9 @@ from pytest_gcguard.engine.window import GcState
 from pytest_gcguard.engine.window import discard
 from pytest_gcguard.judging.allowance import CycleAllowance
 from pytest_gcguard.judging.allowance import allow_cycles
-from pytest_gcguard.judging.allowance import judge
+from pytest_gcguard.judging.allowance import split_by_allowance
+from pytest_gcguard.reporting.text import cycle_failure_text
 from pytest_gcguard.reporting.text import format_chain
-from pytest_gcguard.reporting.text import format_test_report
 
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ class FoundCycles:
     def __str__(self) -> str:
         if not self.cycles and not self.unsaved:
             return "gc-guard: call created no reference cycles"
-        return format_test_report(self.cycles, unsaved=self.unsaved, hint=None, subject="call")
+        return cycle_failure_text(self.cycles, unsaved=self.unsaved, hint=None, subject="call")
 
 
 def _open() -> GarbageWindow:
@@ -224,10 +224,10 @@ class NoCycles:
             _close(window, self._owners, self._modules, analyse=False)
             return
         cycles, unsaved, unfrozen = _close(window, self._owners, self._modules)
-        verdict = judge(cycles, self._allowance)
+        verdict = split_by_allowance(cycles, self._allowance)
         del cycles
         if verdict.failing:
-            message = format_test_report(verdict.failing, unsaved=unsaved, hint=self._hint, subject="block")
+            message = cycle_failure_text(verdict.failing, unsaved=unsaved, hint=self._hint, subject="block")
             if unfrozen:
                 message += "\n  (the block unfroze the heap: garbage older than the block may be among these)"
             raise CycleError(message, verdict.failing, unsaved)

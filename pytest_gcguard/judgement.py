@@ -32,7 +32,7 @@ from pytest_gcguard.observe import CLEAN
 from pytest_gcguard.observe import WindowFindings
 from pytest_gcguard.reporting.results import junit_properties
 from pytest_gcguard.reporting.summary import make_payload
-from pytest_gcguard.reporting.text import format_failure
+from pytest_gcguard.reporting.text import failure_text
 from pytest_gcguard.rerun import Explainers
 from pytest_gcguard.rerun import Rerun
 from pytest_gcguard.warning_types import GcGuardWarning
@@ -158,7 +158,7 @@ def tell(
         warn(report, f"gc-guard could not explain this test's garbage: {findings.error}")
     if not_judged or not (verdict.has_failures or finalizer):
         return
-    text = format_failure(
+    text = failure_text(
         verdict.failing, verdict.failing_leaks, finalizer, unsaved=findings.unsaved, exceeded=verdict.exceeded
     )
     if mode == "fail" or finalizer:

@@ -19,10 +19,10 @@ from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.sites import SiteFinder
-from pytest_gcguard.engine.survivors import KindVerdicts
+from pytest_gcguard.engine.survivors import ClassVerdicts
 from pytest_gcguard.engine.survivors import LiveTracker
 from pytest_gcguard.engine.survivors import held_by
-from pytest_gcguard.engine.survivors import suspect_kinds
+from pytest_gcguard.engine.survivors import suspect_classes
 from pytest_gcguard.engine.window import WindowResult
 from pytest_gcguard.engine.window import discard
 
@@ -86,7 +86,7 @@ def explain_window(
 
 
 def find_suspects(
-    young: list[object], instance: object, owners: CodeOwners, verdicts: KindVerdicts
+    young: list[object], instance: object, owners: CodeOwners, verdicts: ClassVerdicts
 ) -> tuple[dict[type, int], list[object]]:
     """Suspect types among what a window left alive (``young``), and the survivors worth tracking.
 
@@ -98,7 +98,7 @@ def find_suspects(
         in_garbage = {id(obj) for obj in gc.garbage}
         young = [obj for obj in young if id(obj) not in in_garbage]
         del in_garbage
-    suspects = suspect_kinds(young, owners, verdicts)
+    suspects = suspect_classes(young, owners, verdicts)
     if not suspects:
         return suspects, young
     # Instances of classes made during the test belong to modules it
@@ -116,6 +116,6 @@ def find_suspects(
     if suspects and roots:
         kept_alive = held_by(roots, young, young_ids)
         young = [obj for obj in young if id(obj) not in kept_alive]
-        kept = suspect_kinds(young, owners, verdicts)
+        kept = suspect_classes(young, owners, verdicts)
         suspects = {k: n for k, n in kept.items() if k in suspects}
     return suspects, young

@@ -142,9 +142,9 @@ class Rerun:
                     counts.append(self.tracker.counts(suspects, frozen=True))
                     if not any(grows_every_time([run[i] for run in counts]) for i in range(len(suspects))):
                         break
-            recurring = {c.fingerprint for c in runs[0].cycles} if runs else None
+            recurring = {c.shape_key for c in runs[0].cycles} if runs else None
             one_time = (
-                set() if recurring is None else {c.fingerprint for c in self.unsure if c.fingerprint not in recurring}
+                set() if recurring is None else {c.shape_key for c in self.unsure if c.shape_key not in recurring}
             )
             leaks: list[Leak] = []
             if unconfirmed is None and suspects:

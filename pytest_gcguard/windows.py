@@ -22,7 +22,7 @@ from pytest_gcguard import extensions
 from pytest_gcguard.engine.labels import NameCache
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.sites import SiteFinder
-from pytest_gcguard.engine.survivors import KindVerdicts
+from pytest_gcguard.engine.survivors import ClassVerdicts
 from pytest_gcguard.engine.window import GarbageWindow
 from pytest_gcguard.judgement import FirstRun
 from pytest_gcguard.observe import CLEAN
@@ -60,7 +60,7 @@ class TestWindows:
         # (by a higher-scoped fixture): the next window frees it first.
         self.between_windows = True
         self._unscanned: WindowFindings | None = None  # the latest window's, until its survivors are looked at
-        self._type_verdicts = KindVerdicts()  # whether a class's instances can be suspects, decided once per class
+        self._type_verdicts = ClassVerdicts()  # whether a class's instances can be suspects, decided once per class
 
     def set_owners(self, owners: CodeOwners, rootpath: Path) -> None:
         self.owners = owners

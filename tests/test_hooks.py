@@ -133,7 +133,7 @@ def test_report_hook_receives_each_judged_tests_findings(
                     "nodeid": item.nodeid,
                     "failed": report.failed,
                     "cycles": [(c["status"], c["path"][0]["label"]) for c in findings["cycles"]],
-                    "leaks": [(l["status"], l["kind"]) for l in findings["leaks"]],
+                    "leaks": [(l["status"], l["type"]) for l in findings["leaks"]],
                 }
                 out.write(json.dumps(row) + "\\n")
         """

@@ -383,7 +383,7 @@ def test_first_call(key):
 def test_classes_without_weak_references_are_not_suspects() -> None:
     """Growth is followed by weak reference; __slots__ classes without __weakref__ are left out."""
     from pytest_gcguard.engine.ownership import CodeOwners
-    from pytest_gcguard.engine.survivors import suspect_kinds
+    from pytest_gcguard.engine.survivors import suspect_classes
 
     class Weak:
         pass
@@ -391,7 +391,7 @@ def test_classes_without_weak_references_are_not_suspects() -> None:
     class Slotted:
         __slots__ = ("x",)
 
-    kinds = suspect_kinds([Weak(), Weak(), Slotted()], CodeOwners())
+    kinds = suspect_classes([Weak(), Weak(), Slotted()], CodeOwners())
     assert kinds == {Weak: 2}
 
 
@@ -400,10 +400,10 @@ def test_cache_machinery_objects_are_not_suspects() -> None:
     import typing
 
     from pytest_gcguard.engine.ownership import CodeOwners
-    from pytest_gcguard.engine.survivors import suspect_kinds
+    from pytest_gcguard.engine.survivors import suspect_classes
 
     class Mine:
         pass
 
     alias = typing.Dict[str, Mine]  # noqa: UP006 - a typing._GenericAlias on purpose
-    assert suspect_kinds([alias, Mine()], CodeOwners()) == {Mine: 1}
+    assert suspect_classes([alias, Mine()], CodeOwners()) == {Mine: 1}

@@ -386,7 +386,7 @@ def _fold_instance_dicts(hops: tuple[Hop, ...]) -> tuple[Hop, ...]:
             nxt = result[(i + 1) % len(result)]
             if (
                 hop.edge == ".__dict__"
-                and nxt.shape == "dict"
+                and nxt.type_token == "dict"
                 and nxt.edge.startswith("['")
                 and nxt.edge.endswith("']")
             ):

@@ -30,19 +30,19 @@ class Hop:
     """One object on a printed path, and the reference that leaves it."""
 
     label: str  # safe, truncated label of the object: Graph('one'), frame f (x.py:3)
-    shape: str  # type token, no identity: module.Type, frame:name, function:qualname, class:module.Name
+    type_token: str  # its type, no identity: module.Type, frame:co_name, function:qualname, class:module.Name
     edge: str  # label of the reference to the next hop: .next, [0], local 'self'
     site: str = ""  # where the object was allocated (--gc-guard-trace): lib.py:12 in make_ring
 
     def to_dict(self) -> dict[str, str]:
-        data = {"label": self.label, "shape": self.shape, "edge": self.edge}
+        data = {"label": self.label, "type": self.type_token, "edge": self.edge}
         if self.site:
             data["site"] = self.site
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Hop:
-        return cls(str(data["label"]), str(data["shape"]), str(data["edge"]), str(data.get("site", "")))
+        return cls(str(data["label"]), str(data["type"]), str(data["edge"]), str(data.get("site", "")))
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,8 @@ class Cycle:
             object.__setattr__(self, "shape", shape)
 
     @property
-    def fingerprint(self) -> str:
-        """Stable across runs, machines and memory addresses: a hash of the shape."""
+    def shape_key(self) -> str:
+        """Stable across runs, machines and memory addresses: a hash of the kind and shape (not the test)."""
         return hashlib.sha1(f"{self.kind}|{self.shape}".encode()).hexdigest()[:12]
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,7 +81,7 @@ class Cycle:
             "kept_alive_types": [list(pair) for pair in self.kept_alive_types],
             "member_types": [list(names) for names in self.member_types],
             "shape": self.shape,
-            "fingerprint": self.fingerprint,
+            "shape_key": self.shape_key,
             "traced": self.traced,
         }
 
@@ -102,7 +102,7 @@ class Cycle:
 
 def chain_shape(path: tuple[Hop, ...]) -> str:
     """The shape of an open chain (an untraced cycle): no rotation."""
-    return " -> ".join(f"{hop.shape} {_INDEX.sub('[]', hop.edge)}".rstrip() for hop in path) + " (untraced)"
+    return " -> ".join(f"{hop.type_token} {_INDEX.sub('[]', hop.edge)}".rstrip() for hop in path) + " (untraced)"
 
 
 def cycle_shape(path: tuple[Hop, ...]) -> str:
@@ -111,7 +111,7 @@ def cycle_shape(path: tuple[Hop, ...]) -> str:
     Indices and dict keys are dropped (``[3]`` and ``['k']`` both become
     ``[]``) so that the same structure built with other values has one shape.
     """
-    tokens = [f"{hop.shape} {_INDEX.sub('[]', hop.edge)}" for hop in path]
+    tokens = [f"{hop.type_token} {_INDEX.sub('[]', hop.edge)}" for hop in path]
     if not tokens:
         return ""
     rotations = [tokens[i:] + tokens[:i] for i in range(len(tokens))]
@@ -149,14 +149,14 @@ class Chain:
 
     @property
     def shape(self) -> str:
-        return f"{self.root}: " + " -> ".join(f"{h.shape} {_INDEX.sub('[]', h.edge)}".rstrip() for h in self.hops)
+        return f"{self.root}: " + " -> ".join(f"{h.type_token} {_INDEX.sub('[]', h.edge)}".rstrip() for h in self.hops)
 
 
 @dataclass(frozen=True)
 class Leak:
-    """A kind of object whose live count grew on every re-run of a test."""
+    """A class whose live count of instances grew on every re-run of a test."""
 
-    kind: str  # module.Qualname of the class
+    class_name: str  # module.Qualname of the class
     counts: tuple[int, ...]  # live count after the first run, then after each re-run
     chain: Chain | None = None
     mro: tuple[str, ...] = ()
@@ -176,21 +176,22 @@ class Leak:
 
     @property
     def shape(self) -> str:
-        return f"{self.kind} via {self.chain.shape if self.chain else '?'}"
+        return f"{self.class_name} via {self.chain.shape if self.chain else '?'}"
 
     @property
-    def fingerprint(self) -> str:
+    def shape_key(self) -> str:
         return hashlib.sha1(f"leak|{self.shape}".encode()).hexdigest()[:12]
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind,
+            "kind": "leak",
+            "type": self.class_name,
             "counts": list(self.counts),
             "deltas": list(self.deltas),
             "chain": None if self.chain is None else self.chain.to_dict(),
             "mro": list(self.mro),
             "shape": self.shape,
-            "fingerprint": self.fingerprint,
+            "shape_key": self.shape_key,
             "site": self.site,
             "site_share": self.site_share,
             "site_total": self.site_total,
@@ -200,7 +201,7 @@ class Leak:
     def from_dict(cls, data: dict[str, Any]) -> Leak:
         chain = data.get("chain")
         return cls(
-            kind=str(data["kind"]),
+            class_name=str(data["type"]),
             counts=tuple(int(n) for n in data["counts"]),
             chain=None if chain is None else Chain.from_dict(chain),
             mro=tuple(str(n) for n in data.get("mro", ())),

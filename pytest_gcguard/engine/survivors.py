@@ -51,7 +51,7 @@ _CACHING_MODULES = frozenset(
 )
 
 
-class KindVerdicts:
+class ClassVerdicts:
     """Per class, whether its instances can be leak suspects: decided once per class.
 
     Classes that live as long as the interpreter -- made by C code, or
@@ -99,8 +99,8 @@ def _is_module_level(tp: type) -> bool:
         return False
 
 
-def suspect_kinds(
-    survivors: Sequence[object], owners: CodeOwners, verdicts: KindVerdicts | None = None
+def suspect_classes(
+    survivors: Sequence[object], owners: CodeOwners, verdicts: ClassVerdicts | None = None
 ) -> dict[type, int]:
     """Kinds (classes) of survivors worth a re-run, with how many survived.
 
@@ -113,7 +113,7 @@ def suspect_kinds(
     # The classes first, at C speed (set(map(type, ...))): in most windows
     # no survivor is an instance of a class that can be a suspect, and the
     # per-object loop below is skipped.
-    suspect_types = (verdicts if verdicts is not None else KindVerdicts()).suspect_types(
+    suspect_types = (verdicts if verdicts is not None else ClassVerdicts()).suspect_types(
         set(map(type, survivors)), owners
     )
     # Plain dicts, not collections.Counter: a Counter is an instance of a

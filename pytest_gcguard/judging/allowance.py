@@ -77,28 +77,28 @@ def parse_marker(args: Sequence[Any], kwargs: dict[str, Any]) -> CycleAllowance:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class AllowanceSplit:
     failing: tuple[Cycle, ...]  # cycles that fail the gate
     allowed: tuple[Cycle, ...]  # the test's own cycles the marker allows
     exceeded: str | None = None  # why the allowance does not hold, if it does not
 
 
-def judge(cycles: Sequence[Cycle], allowance: CycleAllowance | None) -> Verdict:
+def split_by_allowance(cycles: Sequence[Cycle], allowance: CycleAllowance | None) -> AllowanceSplit:
     """Split a test's failing-kind cycles into failing and allowed."""
     own = [c for c in cycles if c.kind in (CYCLE, UNCOLLECTABLE)]
     if allowance is None:
-        return Verdict(failing=tuple(own), allowed=())
+        return AllowanceSplit(failing=tuple(own), allowed=())
     allowed = [c for c in own if allowance.covers(c)]
     failing = [c for c in own if not allowance.covers(c)]
     if allowance.max_objects is not None:
         total = sum(c.objects for c in allowed)
         if total > allowance.max_objects:
-            return Verdict(
+            return AllowanceSplit(
                 failing=tuple(own),
                 allowed=(),
                 exceeded=f"allow_cycles(max_objects={allowance.max_objects}) exceeded: {total} objects in cycles",
             )
-    return Verdict(failing=tuple(failing), allowed=tuple(allowed))
+    return AllowanceSplit(failing=tuple(failing), allowed=tuple(allowed))
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from pytest_gcguard.engine.findings import Leak
 from pytest_gcguard.engine.introspect import type_name
 from pytest_gcguard.judging.allowance import CycleAllowance
 from pytest_gcguard.judging.allowance import LeakAllowance
-from pytest_gcguard.judging.allowance import judge as apply_marker
+from pytest_gcguard.judging.allowance import split_by_allowance
 from pytest_gcguard.judging.allowlist import AllowList
 from pytest_gcguard.judging.baseline import fingerprint
 
@@ -80,10 +80,10 @@ class Memory:
         """What a completed re-run proved."""
         if observation.unconfirmed is not None:
             return
-        self.recurring.update(c.fingerprint for c in triage.unsure if c.fingerprint not in observation.one_time)
+        self.recurring.update(c.shape_key for c in triage.unsure if c.shape_key not in observation.one_time)
         for shape in observation.one_time:
             self.one_time_shapes[shape] = self.one_time_shapes.get(shape, 0) + 1
-        grown = {leak.kind for leak in observation.leaks}
+        grown = {leak.class_name for leak in observation.leaks}
         for name in {type_name(tp) for tp in suspects} - grown:
             self.benign_types[name] = self.benign_types.get(name, 0) + 1
 
@@ -122,17 +122,15 @@ def triage(
     leak_allowance: LeakAllowance | None = None,
 ) -> Triage:
     """Step 1: what the policy and memory settle, and what a re-run must decide."""
-    marked = apply_marker(cycles, cycle_allowance)
+    marked = split_by_allowance(cycles, cycle_allowance)
     allowed = {id(c) for c in marked.allowed}
     allowed.update(id(c) for c in marked.failing if policy.allow.covers_cycle(c.member_types))
     known = {id(c) for c in marked.failing if policy.is_known(nodeid, c.kind, c.shape)}
     failing = tuple(c for c in marked.failing if id(c) not in allowed and id(c) not in known)
-    presumed = frozenset(c.fingerprint for c in failing if memory.one_time_shapes.get(c.fingerprint, 0) >= PRESUMED)
+    presumed = frozenset(c.shape_key for c in failing if memory.one_time_shapes.get(c.shape_key, 0) >= PRESUMED)
     # (Uncollectable garbage stays for good, even made once: no re-run tells it apart.)
     unsure = tuple(
-        c
-        for c in failing
-        if c.kind == CYCLE and c.fingerprint not in memory.recurring and c.fingerprint not in presumed
+        c for c in failing if c.kind == CYCLE and c.shape_key not in memory.recurring and c.shape_key not in presumed
     )
     checked = []
     for tp in suspects:
@@ -183,14 +181,14 @@ def decide(
     """Step 2: the status of every finding, given what a re-run observed (None: no re-run)."""
     seen = observation if observation is not None else Observation()
     one_time = triage.presumed_one_time | seen.one_time
-    failing = tuple(c for c in triage.failing if c.fingerprint not in one_time)
+    failing = tuple(c for c in triage.failing if c.shape_key not in one_time)
     fail_status = NOT_JUDGED if not_judged else (FAILED if policy.mode == "fail" else WARNED)
     failing_ids = {id(c) for c in failing}
     entries = []
     for cycle in cycles:
         if id(cycle) in failing_ids:
             status = fail_status
-        elif cycle.fingerprint in one_time:
+        elif cycle.shape_key in one_time:
             status = ONE_TIME
         elif id(cycle) in triage.known:
             status = KNOWN
@@ -211,7 +209,7 @@ def decide(
     elif seen.unconfirmed:
         note = f"a possible leak could not be confirmed: {seen.unconfirmed}"
     elif unexplained:
-        names = ", ".join(leak.kind for leak in unexplained)
+        names = ", ".join(leak.class_name for leak in unexplained)
         note = f"grew on every re-run, but no Python referrer keeps it (not failing): {names}"
     return Verdict(
         cycles=tuple(entries),

@@ -75,10 +75,10 @@ def cycle_dot(nodeid: str, cycle: Cycle, status: str) -> str:
 
 def leak_dot(nodeid: str, leak: Leak, status: str) -> str:
     """The referrer chain from its root down to one leaked object."""
-    caption = f"{nodeid}\nleak ({status}): {leak.kind}, +{leak.per_run} per run {list(leak.counts)}"
+    caption = f"{nodeid}\nleak ({status}): {leak.class_name}, +{leak.per_run} per run {list(leak.counts)}"
     chain = leak.chain
     if chain is None:
-        return _graph(f"{nodeid} leak", caption + "\n(no referrer chain found)", [leak.kind], [])
+        return _graph(f"{nodeid} leak", caption + "\n(no referrer chain found)", [leak.class_name], [])
     nodes = [chain.root] + [_node_label(hop) for hop in chain.hops]
     edges = [(0, 1, "", "dashed")] if chain.hops else []
     edges += [(i + 1, i + 2, hop.edge, "") for i, hop in enumerate(chain.hops[:-1])]

@@ -53,7 +53,7 @@ def cycle_finding(nodeid: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _hop(hop: Hop) -> dict[str, str]:
-    data = {"label": hop.label, "type": hop.shape, "edge": hop.edge}
+    data = {"label": hop.label, "type": hop.type_token, "edge": hop.edge}
     if hop.site:
         data["site"] = hop.site
     return data
@@ -74,7 +74,7 @@ def leak_finding(nodeid: str, data: dict[str, Any]) -> dict[str, Any]:
         "status": data.get("status", "failed"),
         "fingerprint": fingerprint(nodeid, "leak", leak.shape),
         "shape": leak.shape,
-        "type": leak.kind,
+        "type": leak.class_name,
         "counts": list(leak.counts),
         "deltas": list(leak.deltas),
         "per_run": leak.per_run,

@@ -117,7 +117,7 @@ def _failing_messages(payload: dict[str, Any]) -> Iterator[str]:
         if data.get("status") == FAILED:
             leak = Leak.from_dict(data)
             root = leak.chain.root if leak.chain else "?"
-            yield f"leaks {leak.per_run} {leak.kind} per run, kept alive by {root}"
+            yield f"leaks {leak.per_run} {leak.class_name} per run, kept alive by {root}"
 
 
 def junit_properties(payload: dict[str, Any]) -> list[tuple[str, object]]:
@@ -138,7 +138,9 @@ def junit_properties(payload: dict[str, Any]) -> list[tuple[str, object]]:
         leak = Leak.from_dict(data)
         root = leak.chain.root if leak.chain else "?"
         deltas = ", ".join(f"+{d}" for d in leak.deltas)
-        properties.append(("gc_guard.leak", f"{data.get('status')}: {leak.kind} ({deltas}), kept alive by {root}"))
+        properties.append(
+            ("gc_guard.leak", f"{data.get('status')}: {leak.class_name} ({deltas}), kept alive by {root}")
+        )
     if properties:
         properties.insert(0, ("gc_guard.findings", len(properties)))
     return properties

@@ -27,7 +27,7 @@ from pytest_gcguard.reporting.text import plural
 # Test ids printed per shape before "... and N more".
 MAX_TESTS_SHOWN = 3
 
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 2  # 2: a hop's type is "type", a leak's class "type", the 12-digit hash "shape_key"
 
 
 def make_payload(
@@ -217,7 +217,7 @@ class Summary:
             leak = leak_stats.exemplar
             where = leak.chain.root if leak.chain else "?"
             tag = _status_tag(leak_stats.statuses, len(leak_stats.tests))
-            kind = leak.kind.rsplit(".", 1)[-1]
+            kind = leak.class_name.rsplit(".", 1)[-1]
             lines.append(f"  [{tag}] {kind} (+{leak.per_run} per run), kept alive by {where}")
             if leak.site:
                 lines.append(f"      allocated at {leak.site}")

@@ -89,7 +89,7 @@ def _format_shapes(cycles: Sequence[Cycle]) -> list[str]:
 MARKER_HINT = '@pytest.mark.allow_cycles(reason="...")'
 
 
-def format_test_report(
+def cycle_failure_text(
     cycles: Sequence[Cycle], *, unsaved: int = 0, hint: str | None = MARKER_HINT, subject: str = "test"
 ) -> str:
     """The text of a gc-guard failure or warning for one test (``subject``: or for a block, with the library API)."""
@@ -110,7 +110,7 @@ def format_test_report(
     return "\n".join(lines)
 
 
-def format_uncollectable_report(cycles: Sequence[Cycle]) -> str:
+def uncollectable_failure_text(cycles: Sequence[Cycle]) -> str:
     """The text of a gc-guard failure or warning for objects the collector could not free."""
     objects = sum(c.objects + c.kept_alive for c in cycles)
     lines = [
@@ -134,7 +134,7 @@ def format_chain(chain: Chain) -> list[str]:
 
 
 def format_leak(leak: Leak) -> list[str]:
-    kind = leak.kind.rsplit(".", 1)[-1]
+    kind = leak.class_name.rsplit(".", 1)[-1]
     deltas = ", ".join(f"+{d}" for d in leak.deltas)
     lines = [
         f"gc-guard: test leaks {plural(leak.per_run, kind + ' object')} per run "
@@ -164,7 +164,7 @@ def format_finalizer_warnings(texts: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def format_leak_report(leaks: Sequence[Leak]) -> str:
+def leak_failure_text(leaks: Sequence[Leak]) -> str:
     lines: list[str] = []
     for leak in leaks:
         lines.extend(format_leak(leak))
@@ -172,7 +172,7 @@ def format_leak_report(leaks: Sequence[Leak]) -> str:
     return "\n".join(lines)
 
 
-def format_failure(
+def failure_text(
     cycles: Sequence[Cycle],
     leaks: Sequence[Leak],
     finalizer_warnings: Sequence[str],
@@ -184,12 +184,12 @@ def format_failure(
     parts = []
     stuck = [c for c in cycles if c.kind == UNCOLLECTABLE]
     if stuck:
-        parts.append(format_uncollectable_report(stuck))
+        parts.append(uncollectable_failure_text(stuck))
     if len(stuck) < len(cycles):
         extra = f"\n  ({exceeded})" if exceeded else ""
-        parts.append(format_test_report([c for c in cycles if c.kind != UNCOLLECTABLE], unsaved=unsaved) + extra)
+        parts.append(cycle_failure_text([c for c in cycles if c.kind != UNCOLLECTABLE], unsaved=unsaved) + extra)
     if leaks:
-        parts.append(format_leak_report(leaks))
+        parts.append(leak_failure_text(leaks))
     if finalizer_warnings:
         parts.append(format_finalizer_warnings(finalizer_warnings))
     return "\n".join(parts)
