@@ -90,9 +90,36 @@ def explain_garbage(
     objects = graph.objects
     full = graph.children
     cut = _held_by_test(objects, owners)
-    reduced = [[] if cut[v] else kids for v, kids in enumerate(full)] if any(cut) else full
+    found = _find_components(objects, full, cut, owners)
+    blocked = set().union(*(component for _, component, _ in found)) if found else set()
+    parents = graph.parents()
+    cycles = _describe_components(found, objects, full, blocked, parents, labeller, site, observe)
+    # Everything the collector saved is unreachable, so it is in a cycle or
+    # kept by one.  What is neither here is held through references that
+    # gc.get_referents does not report (C code whose tp_traverse is
+    # incomplete): report the chain we can see.  (A cycle that a finalizer
+    # breaks -- a generator's close(), a __del__ dropping an attribute -- is
+    # freed by refcounting during the collection and never saved at all.)
+    for group in _weak_components([v for v in range(len(objects)) if v not in blocked], full, parents):
+        kind = _classify_broken(group, objects, owners, cut)
+        cycles.append(_describe_broken(kind, group, full, objects, labeller, site))
+        if observe is not None:
+            observe(kind, [objects[v] for v in group], (), cycles[-1])
+    return _group(cycles)
 
-    found: list[tuple[str, list[int], list[list[int]]]] = []
+
+_Found = list[tuple[str, list[int], list[list[int]]]]  # (kind, component, the graph it is a cycle in)
+
+
+def _find_components(objects: Sequence[object], full: list[list[int]], cut: list[bool], owners: CodeOwners) -> _Found:
+    """The cyclic components, classified, failing kinds first.
+
+    Test code's references are cut first (``cut``): a component that remains
+    is the code under test's (or the standard library's); one that exists
+    only with them is test-local.
+    """
+    reduced = [[] if cut[v] else kids for v, kids in enumerate(full)] if any(cut) else full
+    found: _Found = []
     in_cycle: set[int] = set()
     for component in strongly_connected_components(reduced):
         if len(component) > 1 or component[0] in reduced[component[0]]:  # graph.is_cycle, inlined: hot
@@ -103,9 +130,20 @@ def explain_garbage(
             if is_cycle(component, full) and in_cycle.isdisjoint(component):
                 found.append((TEST_LOCAL, component, full))
     found.sort(key=lambda entry: (_KIND_ORDER[entry[0]], min(entry[1])))
+    return found
 
-    blocked = set().union(*(component for _, component, _ in found)) if found else set()
-    parents = graph.parents()
+
+def _describe_components(
+    found: _Found,
+    objects: Sequence[object],
+    full: list[list[int]],
+    blocked: set[int],
+    parents: list[list[int]],
+    labeller: Labeller,
+    site: Callable[[object], str],
+    observe: Observer | None,
+) -> list[Cycle]:
+    """One Cycle per component; past a few of one signature, the rest are counted onto the first."""
     cycles: list[Cycle] = []
     # Tests that drop thousands of identical cycles: label a few of each
     # signature (kind, size, member types), count the rest onto the first.
@@ -128,29 +166,13 @@ def explain_garbage(
         cycles.append(_describe(kind, component, children, hangers, objects, parents, labeller, site, observe))
     for index, (count, objects_more, kept_more) in extra.items():
         cycle = cycles[index]
-        cycles[index] = Cycle(
-            kind=cycle.kind,
-            path=cycle.path,
+        cycles[index] = dataclasses.replace(
+            cycle,
             count=cycle.count + count,
             objects=cycle.objects + objects_more,
             kept_alive=cycle.kept_alive + kept_more,
-            kept_alive_types=cycle.kept_alive_types,
-            member_types=cycle.member_types,
-            shape=cycle.shape,
-            traced=cycle.traced,
         )
-    # Everything the collector saved is unreachable, so it is in a cycle or
-    # kept by one.  What is neither here is held through references that
-    # gc.get_referents does not report (C code whose tp_traverse is
-    # incomplete): report the chain we can see.  (A cycle that a finalizer
-    # breaks -- a generator's close(), a __del__ dropping an attribute -- is
-    # freed by refcounting during the collection and never saved at all.)
-    for group in _weak_components([v for v in range(len(objects)) if v not in blocked], full, parents):
-        kind = _classify_broken(group, objects, owners, cut)
-        cycles.append(_describe_broken(kind, group, full, objects, labeller, site))
-        if observe is not None:
-            observe(kind, [objects[v] for v in group], (), cycles[-1])
-    return _group(cycles)
+    return cycles
 
 
 def _without_ignored(graph: ObjectGraph, ignore: Callable[[object], bool]) -> list[object] | None:
