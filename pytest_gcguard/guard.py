@@ -634,6 +634,7 @@ class GcGuard:
             reruns=reruns,
             unsaved=findings.unsaved,
             finalizer_warnings=finalizer,
+            judged=not not_judged and unconfirmed is None,
         )
         report.gc_guard = payload  # type: ignore[attr-defined]
         report.user_properties.extend(junit_properties(payload))
@@ -848,7 +849,7 @@ class GcGuard:
             lines.extend(f"could not draw {error}" for error in self.graph_errors[:MAX_ERRORS_SHOWN])
         if self.baseline_update is not None:
             total, added, pruned, kept = self.baseline_update
-            of_others = f", {kept} kept of tests that did not run" if kept else ""
+            of_others = f", {kept} kept of tests that did not run or were not judged" if kept else ""
             lines.append(
                 f"baseline written to {settings.baseline}: {plural(total, 'finding')} "
                 f"({added} new, {pruned} pruned{of_others})"

@@ -172,11 +172,62 @@ def test_an_update_from_a_partial_run_keeps_the_entries_of_tests_that_did_not_ru
     pytester.makepyfile(test_offenders='import lib\n\ndef test_a():\n    lib.ring("a")\n\ndef test_b():\n    pass\n')
     partial = run("-p", "no:xdist", "--gc-guard-baseline=baseline.json", "--gc-guard-update-baseline", "-k", "test_b")
     partial.stdout.fnmatch_lines(
-        ["baseline written to */baseline.json: 1 finding (0 new, 1 pruned, 1 kept of tests that did not run)"]
+        [
+            "baseline written to */baseline.json: 1 finding "
+            "(0 new, 1 pruned, 1 kept of tests that did not run or were not judged)"
+        ]
     )
     kept = json.loads((pytester.path / "baseline.json").read_text())
     assert kept["findings"] == [f for f in full["findings"] if f["nodeid"] == "test_offenders.py::test_a"]
     run("-p", "no:xdist", "--gc-guard-baseline=baseline.json").assert_outcomes(passed=2)
+
+
+# A test with a known cycle and a known leak, which fails (or cannot be judged) as $FLAKE says.
+FLAKY = """
+import gc
+import os
+
+import lib
+
+RUNS = []
+
+
+def test_a():
+    RUNS.append(1)
+    how = os.environ.get("FLAKE", "")
+    if how == "fails":
+        raise AssertionError("flaky")
+    lib.ring("a")
+    lib.leak()
+    if how == "unfreezes-the-heap":
+        gc.unfreeze()
+    if how == "fails-when-re-run" and len(RUNS) > 1:
+        raise AssertionError("flaky")
+
+
+def test_b():
+    pass
+"""
+
+
+@pytest.mark.parametrize("how", ["fails", "unfreezes-the-heap", "fails-when-re-run"])
+def test_an_update_keeps_the_entries_of_a_test_that_failed_or_was_not_judged(
+    pytester: pytest.Pytester, run: Callable[..., pytest.RunResult], monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """Only a test that passed and was judged replaces its entries: a flaky one failing once loses nothing."""
+    pytester.makepyfile(test_flaky=FLAKY)
+    update = ("-p", "no:xdist", "--gc-guard-baseline=baseline.json", "--gc-guard-update-baseline")
+    run(*update).stdout.fnmatch_lines(["baseline written to */baseline.json: 2 findings (2 new, 0 pruned)"])
+    written = (pytester.path / "baseline.json").read_text()
+    monkeypatch.setenv("FLAKE", how)
+    flaky = run(*update)
+    flaky.stdout.fnmatch_lines(
+        ["baseline written to */baseline.json: 2 findings (0 new, 0 pruned, 2 kept of tests that did not run or*"]
+    )
+    assert (pytester.path / "baseline.json").read_text() == written
+    monkeypatch.delenv("FLAKE")
+    green = run("-p", "no:xdist", "--gc-guard-baseline=baseline.json")
+    green.assert_outcomes(passed=2)
 
 
 def test_fingerprints_do_not_move_with_lines_addresses_or_python(
