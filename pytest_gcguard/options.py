@@ -241,6 +241,11 @@ def resolve_settings(config: pytest.Config) -> Settings:
         problem = check_writable(baseline)
         if problem:
             raise pytest.UsageError(f"--gc-guard-baseline: cannot write the baseline: {problem}")
+    if report is not None and baseline is not None and _same_file(report, baseline):
+        raise pytest.UsageError(
+            f"--gc-guard-report and --gc-guard-baseline name the same file ({baseline}): "
+            "the report would overwrite the baseline"
+        )
     return Settings(
         mode=_choice(config, "gc_guard_mode", MODES),
         leaks=_choice(config, "gc_guard_leaks", ("on", "off")) == "on",
@@ -253,6 +258,16 @@ def resolve_settings(config: pytest.Config) -> Settings:
         trace=_trace(config),
         graph=graph,
     )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether writing ``a`` writes ``b``: the same path once links are followed, or one file twice."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)  # hard links
+    except OSError:
+        return False  # one of them does not exist yet
 
 
 def load_baseline(settings: Settings) -> dict[str, baseline_file.Entry]:

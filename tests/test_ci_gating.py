@@ -282,6 +282,86 @@ def test_a_bad_baseline_is_a_usage_error_and_is_not_overwritten(
         assert path.read_text() == content
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe", "*invalid JSON: 'utf-8' codec can't decode byte 0xff in position 0*"),
+        (b"[" * 100_000 + b"]" * 100_000, "*invalid JSON: nested too deeply)"),
+    ],
+    ids=["not-utf-8", "nested-100000-deep"],
+)
+def test_a_baseline_that_cannot_be_decoded_is_a_usage_error(
+    pytester: pytest.Pytester, content: bytes, message: str
+) -> None:
+    """Bytes that are not UTF-8, or JSON nested deeper than the parser recurses: exit 4 naming the file."""
+    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
+    path = pytester.path / "baseline.json"
+    path.write_bytes(content)
+    for extra in ((), ("--gc-guard-update-baseline",)):
+        # In process: the usage error comes at configure, before the guard exists.
+        result = pytester.runpytest_inprocess(
+            "--gc-guard", "-p", "no:xdist", "--gc-guard-baseline=baseline.json", *extra
+        )
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines([f"ERROR: --gc-guard-baseline: {path}: not a pytest-gcguard baseline {message}"])
+        assert path.read_bytes() == content
+
+
+@pytest.mark.parametrize("report", ["baseline.json", "./sub/../baseline.json", "link.json", "hard.json"])
+def test_the_report_and_the_baseline_cannot_be_one_file(pytester: pytest.Pytester, report: str) -> None:
+    """The report would overwrite the baseline: refused at start-up, whatever the path says (links too)."""
+    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
+    baseline = pytester.path / "baseline.json"
+    baseline.write_text('{"pytest-gcguard-baseline": 1, "findings": []}\n')
+    (pytester.path / "sub").mkdir()
+    (pytester.path / "link.json").symlink_to("baseline.json")
+    os.link(baseline, pytester.path / "hard.json")
+    for extra in ((), ("--gc-guard-update-baseline",)):
+        result = pytester.runpytest_inprocess(
+            "--gc-guard", "-p", "no:xdist", "--gc-guard-baseline=baseline.json", f"--gc-guard-report={report}", *extra
+        )
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(
+            [
+                f"ERROR: --gc-guard-report and --gc-guard-baseline name the same file ({baseline}): "
+                "the report would overwrite the baseline"
+            ]
+        )
+        assert json.loads(baseline.read_text()) == {"pytest-gcguard-baseline": 1, "findings": []}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes and symbolic links")
+def test_written_files_keep_their_mode_and_links(
+    pytester: pytest.Pytester, run: Callable[..., pytest.RunResult]
+) -> None:
+    """A new report gets the umask's mode; the baseline, behind a link, keeps its mode and the link stays."""
+    pytester.makepyfile(test_ring='import lib\n\ndef test_a():\n    lib.ring("a")\n')
+    (pytester.path / "data").mkdir()
+    target = pytester.path / "data" / "baseline.json"
+    target.write_text('{"pytest-gcguard-baseline": 1, "findings": []}\n')
+    target.chmod(0o640)
+    link = pytester.path / "baseline.json"
+    link.symlink_to(Path("data") / "baseline.json")
+    umask = os.umask(0o022)  # the inner session inherits it
+    try:
+        result = run(
+            "-p",
+            "no:xdist",
+            "--gc-guard-report=report.json",
+            "--gc-guard-baseline=baseline.json",
+            "--gc-guard-update-baseline",
+        )
+    finally:
+        os.umask(umask)
+    result.stdout.fnmatch_lines(["baseline written to */baseline.json: 1 finding (1 new, 0 pruned)"])
+    assert stat.S_IMODE((pytester.path / "report.json").stat().st_mode) == 0o644
+    assert link.is_symlink() and os.readlink(link) == str(Path("data") / "baseline.json")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert [f["nodeid"] for f in json.loads(target.read_text())["findings"]] == ["test_ring.py::test_a"]
+    leftovers = [p.name for d in (pytester.path, target.parent) for p in d.iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
+
+
 def test_a_missing_baseline_is_a_usage_error(pytester: pytest.Pytester, run: Callable[..., pytest.RunResult]) -> None:
     """Reading a baseline that does not exist says how to create one."""
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
