@@ -24,6 +24,7 @@ from pytest_gcguard.options import enabled
 from pytest_gcguard.options import load_baseline
 from pytest_gcguard.options import resolve_settings
 from pytest_gcguard.options import threshold
+from pytest_gcguard.options import warn_unused
 from pytest_gcguard.pressure import GcPressure
 from pytest_gcguard.pressure import pressure_key
 
@@ -42,6 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", line)
     _configure_collector(config)
     if not enabled(config):
+        warn_unused(config)
         return
     settings = resolve_settings(config)
     guard = GcGuard(config, settings, load_baseline(settings))
