@@ -151,6 +151,7 @@ def tell(
         reruns=verdict.reruns,
         unsaved=findings.unsaved,
         finalizer_warnings=finalizer,
+        judged=verdict.judged,
     )
     report.gc_guard = payload  # type: ignore[attr-defined]
     report.user_properties.extend(junit_properties(payload))

@@ -16,6 +16,7 @@ import pytest
 
 from pytest_gcguard.engine.gcstats import parse_threshold
 from pytest_gcguard.engine.sites import DEFAULT_FRAMES
+from pytest_gcguard.engine.sites import MAX_FRAMES
 from pytest_gcguard.judging import baseline as baseline_file
 from pytest_gcguard.judging.allowlist import AllowList
 from pytest_gcguard.judging.allowlist import AllowListError
@@ -51,6 +52,20 @@ HELP_THRESHOLD = (
     "restored afterwards (works without --gc-guard)."
 )
 MODES = ("fail", "warn")
+
+# The options that act only with the guard on: dest, flag, value when not given.
+# (--gc-guard-stats and --gc-guard-threshold work without it.)
+GUARD_ONLY = (
+    ("gc_guard_mode", "--gc-guard-mode", None),
+    ("gc_guard_leaks", "--gc-guard-leaks", None),
+    ("gc_guard_repeat", "--gc-guard-repeat", None),
+    ("gc_guard_report", "--gc-guard-report", None),
+    ("gc_guard_baseline", "--gc-guard-baseline", None),
+    ("gc_guard_update_baseline", "--gc-guard-update-baseline", False),
+    ("gc_guard_annotations", "--gc-guard-no-annotations", True),
+    ("gc_guard_trace", "--gc-guard-trace", None),
+    ("gc_guard_graph", "--gc-guard-graph", None),
+)
 
 
 @dataclass(frozen=True)
@@ -142,8 +157,31 @@ def enabled(config: pytest.Config, name: str = "gc_guard") -> bool:
         return bool(option)
     try:
         return bool(config.getini(name))
-    except ValueError as exc:
+    except (ValueError, TypeError, pytest.UsageError) as exc:
+        # pytest 8 lets _strtobool's ValueError through; pytest 9.2 wraps it in
+        # a UsageError ("invalid truth value 'maybe'"): neither names the key.
+        # (TypeError: a value of the wrong type in a native TOML table.)
         raise pytest.UsageError(f"{name}: invalid value in the ini file: {exc}") from None
+
+
+def warn_unused(config: pytest.Config) -> None:
+    """The guard is off: say once which of the options given have no effect (a PytestConfigWarning).
+
+    Only command-line options: an ini file may well hold settings for the runs
+    that turn the guard on.
+    """
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker: the controller says it
+    unused = [flag for dest, flag, absent in GUARD_ONLY if config.getoption(dest) != absent]
+    if not unused:
+        return
+    verb = "has" if len(unused) == 1 else "have"
+    message = f"gc-guard is off: {', '.join(unused)} {verb} no effect without --gc-guard"
+    try:
+        config.issue_config_time_warning(pytest.PytestConfigWarning(message), stacklevel=3)
+    except pytest.PytestConfigWarning:
+        # -W error: raised from pytest_configure it would be an INTERNALERROR.
+        raise pytest.UsageError(message) from None
 
 
 def threshold(config: pytest.Config) -> tuple[int, ...] | None:
@@ -202,8 +240,8 @@ def _trace(config: pytest.Config) -> int:
         frames = int(value)
     except ValueError:
         frames = 0
-    if frames < 1:
-        raise pytest.UsageError(f"{source}: expected a number of frames >= 1, got {value!r}{hint}")
+    if not 1 <= frames <= MAX_FRAMES:
+        raise pytest.UsageError(f"{source}: expected a number of frames from 1 to {MAX_FRAMES}, got {value!r}{hint}")
     return frames
 
 
@@ -241,6 +279,11 @@ def resolve_settings(config: pytest.Config) -> Settings:
         problem = check_writable(baseline)
         if problem:
             raise pytest.UsageError(f"--gc-guard-baseline: cannot write the baseline: {problem}")
+    if report is not None and baseline is not None and _same_file(report, baseline):
+        raise pytest.UsageError(
+            f"--gc-guard-report and --gc-guard-baseline name the same file ({baseline}): "
+            "the report would overwrite the baseline"
+        )
     return Settings(
         mode=_choice(config, "gc_guard_mode", MODES),
         leaks=_choice(config, "gc_guard_leaks", ("on", "off")) == "on",
@@ -253,6 +296,16 @@ def resolve_settings(config: pytest.Config) -> Settings:
         trace=_trace(config),
         graph=graph,
     )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether writing ``a`` writes ``b``: the same path once links are followed, or one file twice."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)  # hard links
+    except OSError:
+        return False  # one of them does not exist yet
 
 
 def load_baseline(settings: Settings) -> dict[str, baseline_file.Entry]:

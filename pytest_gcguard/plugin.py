@@ -25,6 +25,7 @@ from pytest_gcguard.options import enabled
 from pytest_gcguard.options import load_baseline
 from pytest_gcguard.options import resolve_settings
 from pytest_gcguard.options import threshold
+from pytest_gcguard.options import warn_unused
 from pytest_gcguard.pressure import GcPressure
 from pytest_gcguard.pressure import pressure_key
 from pytest_gcguard.reporting.reporter import Reporter
@@ -47,6 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", line)
     _configure_collector(config)
     if not enabled(config):
+        warn_unused(config)
         return
     settings = resolve_settings(config)
     reporter = Reporter(config, settings, load_baseline(settings))

@@ -172,11 +172,62 @@ def test_an_update_from_a_partial_run_keeps_the_entries_of_tests_that_did_not_ru
     pytester.makepyfile(test_offenders='import lib\n\ndef test_a():\n    lib.ring("a")\n\ndef test_b():\n    pass\n')
     partial = run("-p", "no:xdist", "--gc-guard-baseline=baseline.json", "--gc-guard-update-baseline", "-k", "test_b")
     partial.stdout.fnmatch_lines(
-        ["baseline written to */baseline.json: 1 finding (0 new, 1 pruned, 1 kept of tests that did not run)"]
+        [
+            "baseline written to */baseline.json: 1 finding "
+            "(0 new, 1 pruned, 1 kept of tests that did not run or were not judged)"
+        ]
     )
     kept = json.loads((pytester.path / "baseline.json").read_text())
     assert kept["findings"] == [f for f in full["findings"] if f["nodeid"] == "test_offenders.py::test_a"]
     run("-p", "no:xdist", "--gc-guard-baseline=baseline.json").assert_outcomes(passed=2)
+
+
+# A test with a known cycle and a known leak, which fails (or cannot be judged) as $FLAKE says.
+FLAKY = """
+import gc
+import os
+
+import lib
+
+RUNS = []
+
+
+def test_a():
+    RUNS.append(1)
+    how = os.environ.get("FLAKE", "")
+    if how == "fails":
+        raise AssertionError("flaky")
+    lib.ring("a")
+    lib.leak()
+    if how == "unfreezes-the-heap":
+        gc.unfreeze()
+    if how == "fails-when-re-run" and len(RUNS) > 1:
+        raise AssertionError("flaky")
+
+
+def test_b():
+    pass
+"""
+
+
+@pytest.mark.parametrize("how", ["fails", "unfreezes-the-heap", "fails-when-re-run"])
+def test_an_update_keeps_the_entries_of_a_test_that_failed_or_was_not_judged(
+    pytester: pytest.Pytester, run: Callable[..., pytest.RunResult], monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """Only a test that passed and was judged replaces its entries: a flaky one failing once loses nothing."""
+    pytester.makepyfile(test_flaky=FLAKY)
+    update = ("-p", "no:xdist", "--gc-guard-baseline=baseline.json", "--gc-guard-update-baseline")
+    run(*update).stdout.fnmatch_lines(["baseline written to */baseline.json: 2 findings (2 new, 0 pruned)"])
+    written = (pytester.path / "baseline.json").read_text()
+    monkeypatch.setenv("FLAKE", how)
+    flaky = run(*update)
+    flaky.stdout.fnmatch_lines(
+        ["baseline written to */baseline.json: 2 findings (0 new, 0 pruned, 2 kept of tests that did not run or*"]
+    )
+    assert (pytester.path / "baseline.json").read_text() == written
+    monkeypatch.delenv("FLAKE")
+    green = run("-p", "no:xdist", "--gc-guard-baseline=baseline.json")
+    green.assert_outcomes(passed=2)
 
 
 def test_fingerprints_do_not_move_with_lines_addresses_or_python(
@@ -229,6 +280,86 @@ def test_a_bad_baseline_is_a_usage_error_and_is_not_overwritten(
         assert result.ret == pytest.ExitCode.USAGE_ERROR
         result.stderr.fnmatch_lines([f"ERROR: --gc-guard-baseline: {message}"])
         assert path.read_text() == content
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe", "*invalid JSON: 'utf-8' codec can't decode byte 0xff in position 0*"),
+        (b"[" * 100_000 + b"]" * 100_000, "*invalid JSON: nested too deeply)"),
+    ],
+    ids=["not-utf-8", "nested-100000-deep"],
+)
+def test_a_baseline_that_cannot_be_decoded_is_a_usage_error(
+    pytester: pytest.Pytester, content: bytes, message: str
+) -> None:
+    """Bytes that are not UTF-8, or JSON nested deeper than the parser recurses: exit 4 naming the file."""
+    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
+    path = pytester.path / "baseline.json"
+    path.write_bytes(content)
+    for extra in ((), ("--gc-guard-update-baseline",)):
+        # In process: the usage error comes at configure, before the guard exists.
+        result = pytester.runpytest_inprocess(
+            "--gc-guard", "-p", "no:xdist", "--gc-guard-baseline=baseline.json", *extra
+        )
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines([f"ERROR: --gc-guard-baseline: {path}: not a pytest-gcguard baseline {message}"])
+        assert path.read_bytes() == content
+
+
+@pytest.mark.parametrize("report", ["baseline.json", "./sub/../baseline.json", "link.json", "hard.json"])
+def test_the_report_and_the_baseline_cannot_be_one_file(pytester: pytest.Pytester, report: str) -> None:
+    """The report would overwrite the baseline: refused at start-up, whatever the path says (links too)."""
+    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
+    baseline = pytester.path / "baseline.json"
+    baseline.write_text('{"pytest-gcguard-baseline": 1, "findings": []}\n')
+    (pytester.path / "sub").mkdir()
+    (pytester.path / "link.json").symlink_to("baseline.json")
+    os.link(baseline, pytester.path / "hard.json")
+    for extra in ((), ("--gc-guard-update-baseline",)):
+        result = pytester.runpytest_inprocess(
+            "--gc-guard", "-p", "no:xdist", "--gc-guard-baseline=baseline.json", f"--gc-guard-report={report}", *extra
+        )
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(
+            [
+                f"ERROR: --gc-guard-report and --gc-guard-baseline name the same file ({baseline}): "
+                "the report would overwrite the baseline"
+            ]
+        )
+        assert json.loads(baseline.read_text()) == {"pytest-gcguard-baseline": 1, "findings": []}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes and symbolic links")
+def test_written_files_keep_their_mode_and_links(
+    pytester: pytest.Pytester, run: Callable[..., pytest.RunResult]
+) -> None:
+    """A new report gets the umask's mode; the baseline, behind a link, keeps its mode and the link stays."""
+    pytester.makepyfile(test_ring='import lib\n\ndef test_a():\n    lib.ring("a")\n')
+    (pytester.path / "data").mkdir()
+    target = pytester.path / "data" / "baseline.json"
+    target.write_text('{"pytest-gcguard-baseline": 1, "findings": []}\n')
+    target.chmod(0o640)
+    link = pytester.path / "baseline.json"
+    link.symlink_to(Path("data") / "baseline.json")
+    umask = os.umask(0o022)  # the inner session inherits it
+    try:
+        result = run(
+            "-p",
+            "no:xdist",
+            "--gc-guard-report=report.json",
+            "--gc-guard-baseline=baseline.json",
+            "--gc-guard-update-baseline",
+        )
+    finally:
+        os.umask(umask)
+    result.stdout.fnmatch_lines(["baseline written to */baseline.json: 1 finding (1 new, 0 pruned)"])
+    assert stat.S_IMODE((pytester.path / "report.json").stat().st_mode) == 0o644
+    assert link.is_symlink() and os.readlink(link) == str(Path("data") / "baseline.json")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert [f["nodeid"] for f in json.loads(target.read_text())["findings"]] == ["test_ring.py::test_a"]
+    leftovers = [p.name for d in (pytester.path, target.parent) for p in d.iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
 
 
 def test_a_missing_baseline_is_a_usage_error(pytester: pytest.Pytester, run: Callable[..., pytest.RunResult]) -> None:

@@ -90,33 +90,50 @@ def test_the_warning_class_is_public() -> None:
     ("ini", "message"),
     [
         ("gc_guard_mode = loud", "ERROR: gc_guard_mode: expected one of fail, warn in the ini file, got 'loud'"),
-        # pytest 9.2 rejects a bad bool itself; older pytest leaves it to us, and we name the key.
-        ("gc_guard = perhaps", "ERROR: *invalid truth value 'perhaps'"),
         (
             "gc_guard_trace = lots",
-            "ERROR: gc_guard_trace in the ini file: expected a number of frames >= 1, got 'lots'",
+            "ERROR: gc_guard_trace in the ini file: expected a number of frames from 1 to 65535, got 'lots'",
+        ),
+        (
+            "gc_guard_trace = 65536",
+            "ERROR: gc_guard_trace in the ini file: expected a number of frames from 1 to 65535, got '65536'",
         ),
     ],
 )
 def test_bad_ini_values_are_usage_errors(pytester: pytest.Pytester, ini: str, message: str) -> None:
     """A bad ini value stops the run with exit code 4 and names the setting."""
-    pytester.makeini(f"[pytest]\ngc_guard = true\n{ini}\n" if "gc_guard =" not in ini else f"[pytest]\n{ini}\n")
+    pytester.makeini(f"[pytest]\ngc_guard = true\n{ini}\n")
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")  # the error comes before the guard exists
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
+
+
+@pytest.mark.parametrize("key", ["gc_guard", "gc_guard_stats"])
+def test_a_bad_bool_ini_value_names_its_key(pytester: pytest.Pytester, key: str) -> None:
+    """pytest's own message ("invalid truth value 'maybe'") names no key on pytest 9.2; ours does, on every pytest."""
+    pytester.makeini(f"[pytest]\n{key} = maybe\n")
+    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {key}: invalid value in the ini file: *invalid truth value 'maybe'*"])
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--gc-guard-trace=0",), "ERROR: --gc-guard-trace: expected a number of frames >= 1, got '0'"),
+        (("--gc-guard-trace=0",), "ERROR: --gc-guard-trace: expected a number of frames from 1 to 65535, got '0'"),
+        # tracemalloc.start() refuses more than 65535 frames: a usage error, not an INTERNALERROR.
+        (
+            ("--gc-guard-trace=70000",),
+            "ERROR: --gc-guard-trace: expected a number of frames from 1 to 65535, got '70000'",
+        ),
         # nargs="?": a path right after the flag is taken as its value; say how to write it.
         (("--gc-guard-trace", "tests/"), "*got 'tests/' (write --gc-guard-trace=N, or put --gc-guard-trace after*"),
     ],
 )
 def test_a_bad_trace_depth_is_rejected(pytester: pytest.Pytester, args: tuple[str, ...], message: str) -> None:
-    result = pytester.runpytest_subprocess("--gc-guard", *args)
+    result = pytester.runpytest_inprocess("--gc-guard", *args)  # the error comes before the guard exists
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
 
@@ -151,3 +168,48 @@ def pytest_collection_finish(session):
     off.stdout.fnmatch_lines(["GUARD REGISTERED: False", "*GC CALLBACKS: 0"])
     on = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--gc-guard")
     on.stdout.fnmatch_lines(["GUARD REGISTERED: True", "*GC CALLBACKS: 1"])
+
+
+NO_EFFECT = "*PytestConfigWarning: gc-guard is off: {} {} no effect without --gc-guard"
+
+
+def test_options_that_need_the_guard_say_so_when_it_is_off(pytester: pytest.Pytester) -> None:
+    """Without --gc-guard, its options would be silently ignored (a bad report path too): one warning names them."""
+    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "--gc-guard-report=no/such/dir/report.json", "--gc-guard-trace=3"
+    )
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines([NO_EFFECT.format("--gc-guard-report, --gc-guard-trace", "have")])
+    assert result.stdout.str().count("gc-guard is off") == 1
+    # -W error: a usage error, not an INTERNALERROR from pytest_configure.
+    strict = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--gc-guard-update-baseline", "-W", "error")
+    assert strict.ret == pytest.ExitCode.USAGE_ERROR
+    strict.stderr.fnmatch_lines(["ERROR: gc-guard is off: --gc-guard-update-baseline has no effect without --gc-guard"])
+    # Options that work without the guard, and ini values (kept for the runs that turn it on), say nothing.
+    pytester.makeini("[pytest]\ngc_guard_report = report.json\ngc_guard_trace = 3\n")
+    quiet = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--gc-guard-stats", "--gc-guard-threshold=700")
+    quiet.assert_outcomes(passed=1)
+    quiet.stdout.no_fnmatch_line("*gc-guard is off*")
+
+
+def test_every_option_is_known_to_act_with_or_without_the_guard(pytester: pytest.Pytester) -> None:
+    """options.GUARD_ONLY lists every option but those that work without the guard, with its value when absent."""
+    from pytest_gcguard.options import GUARD_ONLY
+
+    config = pytester.parseconfig()
+    dests = {name for name in vars(config.option) if name.startswith("gc_guard")}
+    assert dests == {dest for dest, _, _ in GUARD_ONLY} | {"gc_guard", "gc_guard_stats", "gc_guard_threshold"}
+    assert [flag for dest, flag, absent in GUARD_ONLY if config.getoption(dest) != absent] == []
+    given = pytester.parseconfig(
+        "--gc-guard-mode=warn",
+        "--gc-guard-leaks=off",
+        "--gc-guard-repeat=1",
+        "--gc-guard-report=r.json",
+        "--gc-guard-baseline=b.json",
+        "--gc-guard-update-baseline",
+        "--gc-guard-no-annotations",
+        "--gc-guard-graph=graphs",
+        "--gc-guard-trace",
+    )
+    assert [flag for dest, flag, absent in GUARD_ONLY if given.getoption(dest) == absent] == []

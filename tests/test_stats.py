@@ -108,15 +108,43 @@ def test_the_ini_key_sets_thresholds(pytester: pytest.Pytester) -> None:
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
-@pytest.mark.parametrize("value", ["x", "1,2,3,4", "-1", "1,,2", ""])
-def test_a_bad_threshold_is_a_usage_error(pytester: pytest.Pytester, value: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "ini"),
+    [
+        ("x", False),
+        ("1,2,3,4", False),
+        ("-1", False),
+        ("1,,2", False),
+        ("\u00b2", False),  # str.isdigit() says yes; int() says no
+        ("1,x", True),
+        # gc.set_threshold() takes C ints: beyond, an OverflowError (INTERNALERROR), even without --gc-guard.
+        ("2147483648", False),
+        ("700,10,2147483648", True),
+    ],
+)
+def test_a_bad_threshold_is_a_usage_error(pytester: pytest.Pytester, value: str, ini: bool) -> None:
     pytester.makepyfile(test_threshold="def test_never_runs():\n    pass\n")
-    if value:
-        result = pytester.runpytest_subprocess(f"--gc-guard-threshold={value}")
-        source = "--gc-guard-threshold"
-    else:
-        pytester.makeini("[pytest]\ngc_guard_threshold = 1,x\n")
-        result = pytester.runpytest_subprocess()
+    before = gc.get_threshold()
+    if ini:
+        pytester.makeini(f"[pytest]\ngc_guard_threshold = {value}\n")
+        result = pytester.runpytest_inprocess()  # checked before the thresholds are set
         source = "gc_guard_threshold in the ini file"
+    else:
+        result = pytester.runpytest_inprocess(f"--gc-guard-threshold={value}")
+        source = "--gc-guard-threshold"
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*{source}: expected N or N,N or N,N,N (whole numbers >= 0), got *"])
+    result.stderr.fnmatch_lines(
+        [f"ERROR: {source}: expected N or N,N or N,N,N (whole numbers from 0 to 2147483647), got '{value}'"]
+    )
+    assert gc.get_threshold() == before
+
+
+def test_the_largest_threshold_is_accepted(pytester: pytest.Pytester) -> None:
+    before = gc.get_threshold()
+    pytester.makepyfile(test_threshold=THRESHOLD_SUITE.format(expected="(700, 2147483647, 10)"))
+    try:
+        result = pytester.runpytest_inprocess("--gc-guard-threshold=700,2147483647,10", "-p", "no:xdist")
+        result.assert_outcomes(passed=1)
+        assert gc.get_threshold() == before
+    finally:
+        gc.set_threshold(*before)

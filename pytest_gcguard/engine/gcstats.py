@@ -129,9 +129,14 @@ def pressure_lines(stats: Iterable[tuple[str, CollectionCounts]], limit: int = T
     return lines
 
 
+# gc.set_threshold() takes C ints: a larger value is an OverflowError.
+MAX_THRESHOLD = 2**31 - 1
+
+
 def parse_threshold(text: str) -> tuple[int, ...]:
     """``"700"`` or ``"700,10,10"``: arguments for ``gc.set_threshold``; ``ValueError`` otherwise."""
     parts = [part.strip() for part in text.split(",")]
-    if not 1 <= len(parts) <= GENERATIONS or not all(part.isdigit() for part in parts):
-        raise ValueError(f"expected N or N,N or N,N,N (whole numbers >= 0), got {text!r}")
-    return tuple(int(part) for part in parts)
+    numbers = [int(part) for part in parts if part.isascii() and part.isdigit()]
+    if not 1 <= len(parts) <= GENERATIONS or len(numbers) < len(parts) or max(numbers) > MAX_THRESHOLD:
+        raise ValueError(f"expected N or N,N or N,N,N (whole numbers from 0 to {MAX_THRESHOLD}), got {text!r}")
+    return tuple(numbers)

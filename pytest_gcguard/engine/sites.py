@@ -35,6 +35,9 @@ from pytest_gcguard.engine.ownership import Origin
 
 
 DEFAULT_FRAMES = 5
+# tracemalloc.start() refuses more (ValueError "the number of frames must be in
+# range [1; 65535]"): CPython keeps a traceback's length in 16 bits.
+MAX_FRAMES = 65535
 Frame = tuple[str, int]  # file name, line number
 
 _PTR = ctypes.sizeof(ctypes.c_void_p)
@@ -213,4 +216,4 @@ def _spans(nodes: Iterable[ast.AST], prefix: str) -> Iterable[tuple[int, int, st
             yield from _spans(ast.iter_child_nodes(node), prefix)
 
 
-__all__ = ["DEFAULT_FRAMES", "SiteFinder", "Tracing", "allocation_frames"]
+__all__ = ["DEFAULT_FRAMES", "MAX_FRAMES", "SiteFinder", "Tracing", "allocation_frames"]

@@ -23,6 +23,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
+import stat
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -56,14 +58,17 @@ class Entry:
 def load(path: Path) -> dict[str, Entry]:
     """Entries by fingerprint; raises ``BaselineError`` with a reason a person can act on."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise BaselineError(f"{path}: no such baseline file (create it with --gc-guard-update-baseline)") from None
     except OSError as exc:
         raise BaselineError(f"{path}: cannot read the baseline: {exc.strerror}") from None
     try:
-        data: Any = json.loads(text)
-    except ValueError as exc:
+        data: Any = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        # The C scanner recurses once per nesting level (CPython raises, it does not crash).
+        raise BaselineError(f"{path}: not a pytest-gcguard baseline (invalid JSON: nested too deeply)") from None
+    except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError for bytes that are not UTF-8
         raise BaselineError(f"{path}: not a pytest-gcguard baseline (invalid JSON: {exc})") from None
     if not isinstance(data, dict) or FORMAT_KEY not in data:
         raise BaselineError(f"{path}: not a pytest-gcguard baseline (no {FORMAT_KEY!r} key)")
@@ -92,13 +97,24 @@ def render(entries: Iterable[Entry]) -> str:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path``, then rename it over: never a half-written file."""
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    """Write ``text`` to ``path`` as one step: a temporary file beside it, renamed over it.
+
+    Never leaves a half-written file.  Like an ordinary write, it writes
+    through a symbolic link (the link stays, its target is replaced), keeps an
+    existing file's permissions and gives a new file those the umask allows.
+    """
+    target = _target(path)
+    try:
+        mode: int | None = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = None
+    fd, temporary = _create_beside(target)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            if mode is not None:
+                os.chmod(temporary, mode)
             stream.write(text)
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException:
         try:
             os.unlink(temporary)
@@ -107,9 +123,31 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def _target(path: Path) -> Path:
+    """The file a write to ``path`` lands in: a symbolic link's target (the link itself stays)."""
+    return Path(os.path.realpath(path))
+
+
+def _create_beside(target: Path) -> tuple[int, str]:
+    """A new, empty temporary file in ``target``'s directory, opened for writing.
+
+    Not ``tempfile.mkstemp``: it makes the file 0600 whatever the umask, and
+    the file then replaces ``target``.  Mode 0666 here is narrowed by the
+    umask, as for ``open(path, "w")``.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(tempfile.TMP_MAX):
+        temporary = str(target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(temporary, flags, 0o666), temporary
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary file name beside {target}")
+
+
 def check_writable(path: Path) -> str | None:
     """Why ``path`` cannot be written, or None.  Checked at start-up, not at the end."""
-    directory = path.parent if str(path.parent) else Path(".")
+    directory = _target(path).parent  # where write_atomically makes its temporary file
     if path.is_dir():
         return f"{path} is a directory"
     if not directory.is_dir():

@@ -162,6 +162,7 @@ class Verdict:
     note: str | None = None
     reruns: int = 0
     exceeded: str | None = None
+    judged: bool = True  # False: not judged (the test failed, unfroze the heap), or a re-run did not count
 
     @property
     def has_failures(self) -> bool:
@@ -219,4 +220,5 @@ def decide(
         note=note,
         reruns=seen.runs,
         exceeded=triage.exceeded,
+        judged=not not_judged and seen.unconfirmed is None,
     )

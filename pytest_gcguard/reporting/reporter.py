@@ -124,7 +124,7 @@ class Reporter:
             lines.extend(f"could not draw {error}" for error in self.graph_errors[:MAX_ERRORS_SHOWN])
         if self.baseline_update is not None:
             total, added, pruned, kept = self.baseline_update
-            of_others = f", {kept} kept of tests that did not run" if kept else ""
+            of_others = f", {kept} kept of tests that did not run or were not judged" if kept else ""
             lines.append(
                 f"baseline written to {settings.baseline}: {plural(total, 'finding')} "
                 f"({added} new, {pruned} pruned{of_others})"

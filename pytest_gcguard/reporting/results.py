@@ -23,6 +23,8 @@ from pytest_gcguard.reporting.text import format_path
 
 # Statuses recorded into a baseline: what would fail (or warn) without it.
 _BASELINED = (FAILED, WARNED, KNOWN)
+# Outcomes of a test whose setup, call and teardown all passed.
+_PASSED = ("passed", "xpassed")
 
 
 class Report(Protocol):
@@ -80,13 +82,26 @@ class Results:
             yield nodeid, self._outcomes.get(nodeid, "passed"), payload
 
     def checked(self) -> set[str]:
-        """Node ids of the tests gc-guard checked in this run."""
-        return set(self._payloads)
+        """Node ids of the tests that passed and whose findings gc-guard judged in this run.
+
+        Only these replace their baseline entries.  A test that failed on its
+        own, was skipped, or could not be judged (it unfroze the heap, a re-run
+        failed) tells nothing of its findings: a flaky test failing once during
+        an update must not lose its known findings, nor record those of its failure.
+        """
+        return {
+            nodeid
+            for nodeid, payload in self._payloads.items()
+            if self._outcomes.get(nodeid) in _PASSED and payload.get("judged", True)
+        }
 
     def baseline_entries(self) -> list[baseline.Entry]:
-        """What a baseline written from this run holds: every finding that would fail."""
+        """What a baseline written from this run holds of the checked tests: every finding that would fail."""
+        checked = self.checked()
         entries = []
         for nodeid, payload in self._payloads.items():
+            if nodeid not in checked:
+                continue
             for data in payload.get("cycles", ()):
                 if data.get("status") in _BASELINED:
                     cycle = Cycle.from_dict(data)

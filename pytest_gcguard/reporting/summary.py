@@ -39,8 +39,13 @@ def make_payload(
     reruns: int = 0,
     unsaved: int = 0,
     finalizer_warnings: list[str] | None = None,
+    judged: bool = True,
 ) -> dict[str, Any]:
-    """What travels on the teardown report (builtins only, for pytest-xdist)."""
+    """What travels on the teardown report (builtins only, for pytest-xdist).
+
+    ``judged`` is False when gc-guard could not judge the test's findings (it
+    had failed, unfroze the heap, or a re-run failed): its baseline entries stay.
+    """
     payload: dict[str, Any] = {
         "version": PAYLOAD_VERSION,
         "cycles": [dict(cycle.to_dict(), status=status) for cycle, status in entries],
@@ -55,6 +60,8 @@ def make_payload(
         payload["unsaved"] = unsaved
     if finalizer_warnings:
         payload["finalizer_warnings"] = list(finalizer_warnings)
+    if not judged:
+        payload["judged"] = False
     return payload
 
 
