@@ -83,12 +83,16 @@ class GcGuard:
             self._tracing.stop()
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        self.allowances.read(items)
         test_files = {str(item.path) for item in items if isinstance(item, pytest.Function)}
         self.windows.set_owners(CodeOwners(test_files, extensions.plugin_packages(self.config)), self.config.rootpath)
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # The tests that will run: a bad marker on a test deselected by -k or -m stops nothing.
+        self.allowances.read(session.items, stop_at_error=not hasattr(self.config, "workerinput"))
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.allowances.error_of(item)
         self._item = item  # for the window (also during re-runs)
         self.windows.run.start(item)
 

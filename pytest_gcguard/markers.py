@@ -33,19 +33,40 @@ MARKER_LINES = (
 
 @dataclass
 class Allowances:
-    """The collected tests' markers, parsed, by node id."""
+    """The selected tests' markers, parsed, by node id; and what was wrong with the bad ones."""
 
     cycles: dict[str, CycleAllowance] = field(default_factory=dict)
     leaks: dict[str, LeakAllowance] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
 
-    def read(self, items: Sequence[pytest.Item]) -> None:
+    def read(self, items: Sequence[pytest.Item], *, stop_at_error: bool) -> None:
+        """Parse the markers of the tests that will run (``session.items``, after ``-k`` and ``-m``).
+
+        ``stop_at_error``: a bad marker is a usage error (exit code 4) naming
+        the test.  Not on a pytest-xdist worker: an exception raised during a
+        worker's collection reaches the controller as an INTERNALERROR that
+        hides the message (pytest-dev/pytest-xdist#714 is of that family), so
+        there the test errors at setup with the message instead (``error_of``).
+        """
         for item in items:
-            cycles = _marker(item, "allow_cycles", parse_marker)
+            try:
+                cycles = _marker(item, "allow_cycles", parse_marker)
+                leaks = _marker(item, "allow_leaks", parse_leak_marker)
+            except pytest.UsageError as exc:
+                if stop_at_error:
+                    raise
+                self.errors[item.nodeid] = str(exc)
+                continue
             if cycles is not None:
                 self.cycles[item.nodeid] = cycles
-            leaks = _marker(item, "allow_leaks", parse_leak_marker)
             if leaks is not None:
                 self.leaks[item.nodeid] = leaks
+
+    def error_of(self, item: pytest.Item) -> None:
+        """Fail the test's setup if its marker was bad (on an xdist worker)."""
+        error = self.errors.get(item.nodeid)
+        if error is not None:
+            pytest.fail(error, pytrace=False)
 
 
 _Allowance = TypeVar("_Allowance", CycleAllowance, LeakAllowance)

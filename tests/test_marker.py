@@ -84,6 +84,9 @@ def test_max_objects_bounds_what_is_allowed(
         ("allow_cycles(types=[])", "types must name at least one class"),
         ("allow_cycles(typo=1)", "*unexpected keyword argument 'typo'*"),
         ('allow_cycles("a", "b")', "*positional argument*"),
+        ("allow_cycles(types=dict)", "types entry 'dict' can never match*"),
+        ('allow_cycles(types=["builtins.list"])', "types entry 'builtins.list' can never match*"),
+        ("allow_cycles(types=ValueError)", "types entry 'ValueError' can never match*"),
     ],
 )
 def test_bad_marker_arguments_are_a_usage_error_naming_the_test(
@@ -104,3 +107,64 @@ def test_the_marker_is_registered_even_when_the_guard_is_off(pytester: pytest.Py
     result.assert_outcomes(passed=1)
     markers = pytester.runpytest_subprocess("--markers")
     markers.stdout.fnmatch_lines(["@pytest.mark.allow_cycles(reason=None, *, types=None, max_objects=None):*"])
+
+
+BAD_AND_GOOD = """
+import pytest
+
+@pytest.mark.allow_cycles(reasn="a typo")
+def test_typo():
+    pass
+
+def test_ok():
+    pass
+"""
+
+
+def test_a_bad_marker_under_xdist_is_that_test_s_error(pytester: pytest.Pytester) -> None:
+    """Under -n 2 the message is shown on the test, the other tests run, and there is no INTERNALERROR."""
+    pytester.makepyfile(test_m=BAD_AND_GOOD)
+    result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-n", "2")
+    output = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in output
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*test_m.py::test_typo: invalid @pytest.mark.allow_cycles:*'reasn'*"])
+
+
+def test_a_bad_marker_on_a_deselected_test_stops_nothing(pytester: pytest.Pytester) -> None:
+    """Only the tests that will run are read: -k leaves the bad marker out, and the run passes."""
+    pytester.makepyfile(test_m=BAD_AND_GOOD)
+    result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-p", "no:xdist", "-k", "test_ok")
+    result.assert_outcomes(passed=1, deselected=1)
+    assert result.ret == pytest.ExitCode.OK
+
+
+def test_the_closest_marker_applies_and_markers_do_not_combine(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """A function's marker replaces its class's: the class allows Graph, the function only Other, so Graph fails."""
+    pytester.makepyfile(
+        test_closest=GRAPH
+        + """
+import pytest
+
+class Other:
+    pass
+
+@pytest.mark.allow_cycles(types=["test_closest.Graph"])
+class TestIt:
+    @pytest.mark.allow_cycles(types=["test_closest.Other"])
+    def test_function_marker_wins(self):
+        one, two = Graph("one"), Graph("two")
+        one.set_next(two)
+        two.set_next(one)
+
+    def test_class_marker(self):
+        one, two = Graph("one"), Graph("two")
+        one.set_next(two)
+        two.set_next(one)
+"""
+    )
+    result = guarded()
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["ERROR test_closest.py::TestIt::test_function_marker_wins*"])

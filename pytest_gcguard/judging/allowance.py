@@ -8,7 +8,9 @@ message the plugin turns into a usage error naming the test.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
 from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.introspect import is_python_class
 from pytest_gcguard.engine.introspect import type_name
 
 
@@ -57,18 +60,40 @@ def allow_cycles(
             ) from None
         if not entries:
             raise ValueError("types must name at least one class")
-        collected = set()
-        for entry in entries:
-            if isinstance(entry, type):
-                collected.add(type_name(entry))
-            elif isinstance(entry, str) and entry.strip():
-                collected.add(entry.strip())
-            else:
-                raise TypeError(f"types entries must be classes or qualified names like 'pkg.mod.Class', got {entry!r}")
-        names = frozenset(collected)
+        names = frozenset(_type_names(entries))
     if max_objects is not None and (type(max_objects) is not int or max_objects < 0):
         raise TypeError(f"max_objects must be a non-negative int, got {max_objects!r}")
     return CycleAllowance(reason=reason, types=names, max_objects=max_objects)
+
+
+def _type_names(entries: Iterable[object]) -> Iterator[str]:
+    """Qualified names of the ``types`` entries; an entry that could never match is an error.
+
+    Findings are matched by the classes of their members (``member_types``:
+    instances of Python classes only), so a builtin or C type -- ``dict``,
+    ``"builtins.list"``, ``ValueError`` -- matches no plain instance of it,
+    and would be accepted only to match nothing.
+    """
+    for entry in entries:
+        if isinstance(entry, type):
+            name = type_name(entry)
+            if not is_python_class(entry):
+                raise ValueError(f"{_CANNOT_MATCH.format(name=name)}")
+            yield name
+        elif isinstance(entry, str) and entry.strip():
+            name = entry.strip()
+            if name.startswith("builtins.") or ("." not in name and hasattr(builtins, name)):
+                raise ValueError(f"{_CANNOT_MATCH.format(name=name)}")
+            yield name
+        else:
+            raise TypeError(f"types entries must be classes or qualified names like 'pkg.mod.Class', got {entry!r}")
+
+
+_CANNOT_MATCH = (
+    "types entry {name!r} can never match: findings are matched by the Python classes of their members, and "
+    "builtin containers, exceptions and interpreter objects have none (name the class that owns them, "
+    "or leave out types)"
+)
 
 
 def parse_marker(args: Sequence[Any], kwargs: dict[str, Any]) -> CycleAllowance:
