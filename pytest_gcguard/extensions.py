@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+from pytest_gcguard.engine.introspect import module_dict
+from pytest_gcguard.engine.introspect import plain_str
+from pytest_gcguard.engine.introspect import read_attribute
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.labels import NameCache
 
@@ -19,8 +22,8 @@ def plugin_packages(config: pytest.Config) -> set[str]:
     """Top-level packages of the pytest plugins installed through entry points: test harness."""
     names = set()
     for plugin, _ in config.pluginmanager.list_plugin_distinfo():
-        name = getattr(plugin, "__name__", None)
-        if isinstance(name, str) and name:
+        name = plain_str(read_attribute(plugin, "__name__"))
+        if name:
             names.add(name.partition(".")[0])
     return names
 
@@ -28,8 +31,9 @@ def plugin_packages(config: pytest.Config) -> set[str]:
 def context_modules(item: pytest.Item | None) -> list[str]:
     """Modules whose code may name the test's attributes: the test module."""
     module = getattr(item, "module", None)
-    name = getattr(module, "__name__", None)
-    return [name] if isinstance(name, str) else []
+    namespace = module_dict(module)
+    name = plain_str(namespace.get("__name__")) if namespace is not None else None
+    return [name] if name is not None else []
 
 
 def labeller(config: pytest.Config, names: NameCache, item: pytest.Item | None) -> Labeller:

@@ -24,6 +24,7 @@ from typing import cast
 
 from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Hop
+from pytest_gcguard.engine.introspect import plain_str
 from pytest_gcguard.engine.introspect import type_name
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.ownership import CodeOwners
@@ -40,7 +41,7 @@ TIME_LIMIT = 2.0
 def _module_dicts() -> dict[int, str]:
     found = {}
     for name, module in list(sys.modules.items()):
-        if type(module) is types.ModuleType:
+        if type(module) is types.ModuleType and type(name) is str:
             found[id(module.__dict__)] = name
     return found
 
@@ -76,11 +77,12 @@ def _running_locals(owners: CodeOwners, ignore_frames: set[int]) -> dict[int, tu
                     local_items = list(frame.f_locals.items())
                 except Exception:
                     local_items = []
-                for name, value in local_items:
+                for key, value in local_items:
                     # Not an identifier: a temporary of pytest's assertion
                     # rewriting ('@py_assert2'), which holds what an assert
                     # statement is evaluating -- explain(x) inside an assert.
-                    if type(name) is str and name.isidentifier():
+                    name = plain_str(key)
+                    if name is not None and name.isidentifier():
                         found.setdefault(id(value), (name, where))
             frame = frame.f_back
     del top, frame
