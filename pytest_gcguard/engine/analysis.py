@@ -39,6 +39,7 @@ from pytest_gcguard.engine.introspect import short_type_name
 from pytest_gcguard.engine.introspect import type_flags
 from pytest_gcguard.engine.introspect import type_mro
 from pytest_gcguard.engine.introspect import type_name
+from pytest_gcguard.engine.introspect import user_code
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.labels import is_instance_dict
 from pytest_gcguard.engine.ownership import CodeOwners
@@ -189,10 +190,10 @@ def _without_ignored(graph: ObjectGraph, ignore: Callable[[object], bool]) -> li
 
 
 def _is_ignored(ignore: Callable[[object], bool], obj: object) -> bool:
-    try:
-        return bool(ignore(obj))
-    except Exception:
-        return False  # a raising hook ignores nothing; it never fails the run
+    ignored = False  # a raising hook ignores nothing; it never fails the run
+    with user_code():
+        ignored = bool(ignore(obj))
+    return ignored
 
 
 def _classify(component: list[int], objects: Sequence[object], owners: CodeOwners) -> str:

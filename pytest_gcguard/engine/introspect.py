@@ -9,10 +9,18 @@ property, and a metaclass may override ``__getattribute__``, ``__eq__`` or
 ``object.__getattribute__`` never ``getattr``, and no descriptor that could
 run user code.  Used by the labeller, the ownership rules, the survivor scan
 and the analysis.
+
+Where gc-guard must run user code on the user's behalf -- a ``repr`` for a
+label, the ``pytest_gcguard_*`` hooks -- it does so inside ``user_code()``:
+whatever that code raises, ``SystemExit`` and ``KeyboardInterrupt`` too, is
+the user code's failure and gets a fallback, never the end of the session;
+only what a signal raised (Ctrl-C, pytest-timeout's alarm) goes on.
 """
 
 from __future__ import annotations
 
+import dis
+import signal
 import sys
 import types
 from collections.abc import Callable
@@ -57,7 +65,9 @@ _type_qualname = type.__dict__["__qualname__"].__get__
 _type_module = type.__dict__["__module__"].__get__
 _type_weakrefoffset = type.__dict__["__weakrefoffset__"].__get__
 _module_dict: Callable[[object], dict[str, Any]] = vars(types.ModuleType)["__dict__"].__get__
+_exception_traceback = BaseException.__dict__["__traceback__"].__get__
 object_getattribute = object.__getattribute__
+_RAISE_VARARGS = dis.opmap["RAISE_VARARGS"]
 
 
 @overload
@@ -197,3 +207,122 @@ def read_attribute(obj: object, name: str, namespace: dict[str, object] | None =
         return object_getattribute(obj, name)
     except Exception:
         return MISSING
+
+
+def frame_locals(frame: types.FrameType) -> list[tuple[object, object]]:
+    """A frame's ``(name, value)`` locals; empty if they cannot be read safely.
+
+    A class body's locals are its namespace: whatever mapping the metaclass's
+    ``__prepare__`` returned, whose ``items()`` is user code.
+    """
+    items: list[object] = []
+    with user_code():
+        items = list(frame.f_locals.items())
+    return [item for item in items if type(item) is tuple and len(item) == 2]
+
+
+# -- calling user code ---------------------------------------------------------
+
+
+def signal_handler_on(exc: BaseException) -> int | None:
+    """The signal whose Python handler is on ``exc``'s traceback: it raised ``exc``.
+
+    Handlers are told by their code object (functions and bound methods;
+    no attribute of a handler is looked up through its class).
+    """
+    handlers = {}
+    for signum in signal.valid_signals():
+        try:
+            handler = signal.getsignal(signum)
+        except (ValueError, OSError):  # pragma: no cover
+            continue
+        if type(handler) is types.MethodType:
+            handler = handler.__func__
+        if type(handler) is types.FunctionType:
+            handlers[handler.__code__] = signum
+    tb: types.TracebackType | None = _exception_traceback(exc)
+    while tb is not None:
+        found = handlers.get(tb.tb_frame.f_code)
+        if found is not None:
+            return int(found)
+        tb = tb.tb_next
+    return None
+
+
+def _raised_by_a_raise_statement(exc: BaseException) -> bool:
+    """Whether ``exc`` started at a ``raise`` statement (bare ``raise`` and
+    ``raise e`` keep the traceback where it first started)."""
+    tb: types.TracebackType | None = _exception_traceback(exc)
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code.co_code
+    return 0 <= tb.tb_lasti < len(code) and code[tb.tb_lasti] == _RAISE_VARARGS
+
+
+def from_signal(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by a signal, not by the code it interrupted.
+
+    True when a Python signal handler is on its traceback (pytest-timeout's
+    alarm, a SIGTERM handler calling ``sys.exit``, a custom Ctrl-C handler),
+    and for a ``KeyboardInterrupt`` that no ``raise`` statement raised: the
+    default SIGINT handler is C code, so a real Ctrl-C leaves no frame of its
+    own; it raises at the instruction the interpreter stopped at to run
+    handlers (a call, a loop's jump), never at a ``raise``.  So a ``__repr__``
+    that says ``raise KeyboardInterrupt`` is the repr's failure, and a
+    Ctrl-C while that repr sleeps is the user's.
+    """
+    if signal_handler_on(exc) is not None:
+        return True
+    return issubclass(type(exc), KeyboardInterrupt) and not _raised_by_a_raise_statement(exc)
+
+
+def describe_error(exc: BaseException) -> str:
+    """``ValueError: boom`` for an exception of the user's; ``str(exc)`` is user code, run inside ``user_code``."""
+    text: object = None
+    with user_code():
+        text = str(exc)
+    text = plain_str(text)
+    name = short_type_name(type(exc))
+    return f"{name}: {text}" if text else name
+
+
+class user_code:
+    """Runs code of the user's on gc-guard's behalf; what it raises ends its ``with`` block only.
+
+    ::
+
+        text = fallback
+        with user_code():
+            text = repr(obj)
+
+    A ``repr``, an attribute hook, ``__eq__``/``__hash__``, a
+    ``pytest_gcguard_*`` hook: whatever it raises -- ``SystemExit``,
+    ``KeyboardInterrupt``, ``GeneratorExit``, pytest's ``Exit`` and
+    ``Failed`` included -- is a failure of that code, and the caller's
+    fallback stands.  Without the plugin nobody would have called it, so it
+    must neither fail a test nor end the session.  What a signal raised while
+    it ran (``from_signal``: Ctrl-C, pytest-timeout's alarm) is not the code's:
+    it goes on, as if the signal had arrived in gc-guard's own code.
+
+    ``error``: what was raised (``describe_error``), with ``describe=True``;
+    else the exception's class name.  None when nothing was raised.
+    """
+
+    __slots__ = ("_describe", "error")
+
+    def __init__(self, *, describe: bool = False) -> None:
+        self._describe = describe
+        self.error: str | None = None
+
+    def __enter__(self) -> user_code:
+        return self
+
+    def __exit__(
+        self, tp: type[BaseException] | None, exc: BaseException | None, tb: types.TracebackType | None
+    ) -> bool:
+        if exc is None or from_signal(exc):
+            return False
+        self.error = describe_error(exc) if self._describe else short_type_name(type(exc))
+        return True

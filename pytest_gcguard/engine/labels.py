@@ -16,7 +16,9 @@ Two rules shape this module:
   ``__getattribute__``, ``__eq__`` and ``__hash__``.  So: ``type(obj)`` never
   ``obj.__class__``, ``object.__getattribute__`` never ``getattr``, types
   compared by identity (never ``in`` a tuple or a dict of types), no
-  descriptor that could run user code, and every ``repr`` guarded.
+  descriptor that could run user code, and every ``repr`` and label hook run
+  inside ``introspect.user_code`` (anything it raises, ``SystemExit`` too,
+  gets the fallback label).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from pytest_gcguard.engine.introspect import MISSING
 from pytest_gcguard.engine.introspect import GetSetDescriptor
 from pytest_gcguard.engine.introspect import class_dict
 from pytest_gcguard.engine.introspect import class_namespace
+from pytest_gcguard.engine.introspect import frame_locals
 from pytest_gcguard.engine.introspect import is_a
 from pytest_gcguard.engine.introspect import is_python_class
 from pytest_gcguard.engine.introspect import mro_lookup
@@ -49,6 +52,7 @@ from pytest_gcguard.engine.introspect import type_module
 from pytest_gcguard.engine.introspect import type_mro
 from pytest_gcguard.engine.introspect import type_name
 from pytest_gcguard.engine.introspect import type_qualname
+from pytest_gcguard.engine.introspect import user_code
 
 
 if TYPE_CHECKING:
@@ -148,10 +152,9 @@ def safe_repr(obj: object, limit: int = MAX_LABEL_LEN) -> str:
     if slow is not None and slow[1] >= SLOW_REPR_STRIKES:
         return fallback_label(obj)
     start = time.perf_counter()
-    try:
-        text: object = repr(obj)
-    except Exception:
-        text = None
+    text: object = None
+    with user_code():
+        text = repr(obj)
     if time.perf_counter() - start > SLOW_REPR:
         try:
             _slow_reprs[id(tp)] = (weakref.ref(tp), 1 if slow is None else slow[1] + 1)
@@ -302,10 +305,9 @@ class Labeller:
     def label(self, obj: object) -> str:
         """The object's label: the user's, when a hook gives one, else ``object_label``."""
         if self._custom is not None:
-            try:
+            text: object = None  # a raising hook gets our label, never a failed run
+            with user_code():
                 text = self._custom(obj)
-            except Exception:
-                text = None  # a raising hook gets our label, never a failed run
             if is_a(text, str):
                 return _one_line(str.__str__(text), MAX_LABEL_LEN)
         return object_label(obj)
@@ -500,10 +502,7 @@ class Labeller:
         for name in ("f_back", "f_code", "f_globals", "f_builtins", "f_trace"):
             if getattr(frame, name, None) is head:
                 labels.append(f".{name}")
-        try:
-            local_items = list(frame.f_locals.items())
-        except Exception:
-            local_items = []
+        local_items = frame_locals(frame)
         cell_contents = MISSING
         if type(head) is types.CellType:
             try:
