@@ -59,6 +59,8 @@ from pytest_gcguard.engine.chains import referrer_chain
 from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.introspect import defined_in
+from pytest_gcguard.engine.introspect import plain_str
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.window import GarbageWindow
@@ -96,13 +98,12 @@ def _owners(owners: CodeOwners | None) -> CodeOwners:
 
 
 def _module_name(frame: types.FrameType | None) -> str | None:
-    name = frame.f_globals.get("__name__") if frame is not None else None
-    return name if isinstance(name, str) else None
+    return plain_str(dict.get(frame.f_globals, "__name__")) if frame is not None else None
 
 
-def _context_modules(*names: object) -> tuple[str, ...]:
+def _context_modules(*names: str | None) -> tuple[str, ...]:
     """Modules whose code may name the attributes on a path: the caller's, the checked function's."""
-    return tuple(dict.fromkeys(name for name in names if isinstance(name, str)))
+    return tuple(dict.fromkeys(name for name in names if name is not None))
 
 
 class CycleError(AssertionError):
@@ -202,7 +203,7 @@ class NoCycles:
         self._hint = hint
         self._windows: list[GarbageWindow] = []
 
-    def _again(self, *modules: object) -> NoCycles:
+    def _again(self, *modules: str | None) -> NoCycles:
         return NoCycles(
             self._allowance,
             owners=self._owners,
@@ -233,7 +234,7 @@ class NoCycles:
             raise CycleError(message, verdict.failing, unsaved)
 
     def __call__(self, func: Callable[_P, _R]) -> Callable[_P, _R]:
-        check = self._again(getattr(func, "__module__", None))
+        check = self._again(defined_in(func))
 
         @functools.wraps(func)
         def checked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
@@ -292,7 +293,7 @@ def find_cycles(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> FoundCy
     are as for ``no_cycles``.  If ``fn`` raises, the exception propagates
     and nothing is analysed.
     """
-    modules = _context_modules(_module_name(sys._getframe(1)), getattr(fn, "__module__", None))
+    modules = _context_modules(_module_name(sys._getframe(1)), defined_in(fn))
     return _find_cycles(fn, args, kwargs, None, modules)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from pytest_gcguard.engine.analysis import explain_garbage
 from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.introspect import describe_error
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.sites import SiteFinder
@@ -66,7 +67,7 @@ class HeapAudits:
             cycles = explain_garbage(result.garbage, owners, labeller, sites, ignore)
             error = None
         except Exception as exc:  # a bug of ours must not fail the run
-            cycles, error = [], f"{type(exc).__name__}: {exc}"
+            cycles, error = [], describe_error(exc)
         finally:
             result.garbage.clear()
         own = [cycle.to_dict() for cycle in cycles if cycle.kind == CYCLE]

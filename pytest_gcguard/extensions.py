@@ -1,7 +1,11 @@
 """Code gc-guard calls on the user's behalf: the extension hooks (``hookspecs.py``) and the plugins installed.
 
-Every call into a ``pytest_gcguard_*`` hook goes through here, so one place
-decides what a hook's error may do: it is reported, it never fails a run.
+Every call into a ``pytest_gcguard_*`` hook goes through here, inside
+``introspect.user_code``, so one place decides what a hook's error may do:
+whatever it raises -- ``SystemExit``, ``KeyboardInterrupt`` and pytest's
+``Exit`` too -- is reported or ignored, and never fails the run nor ends the
+session.  Only a signal (Ctrl-C, pytest-timeout's alarm) that arrives while
+a hook runs goes on.
 """
 
 from __future__ import annotations
@@ -11,6 +15,10 @@ from typing import Any
 
 import pytest
 
+from pytest_gcguard.engine.introspect import module_dict
+from pytest_gcguard.engine.introspect import plain_str
+from pytest_gcguard.engine.introspect import read_attribute
+from pytest_gcguard.engine.introspect import user_code
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.labels import NameCache
 
@@ -19,21 +27,27 @@ def plugin_packages(config: pytest.Config) -> set[str]:
     """Top-level packages of the pytest plugins installed through entry points: test harness."""
     names = set()
     for plugin, _ in config.pluginmanager.list_plugin_distinfo():
-        name = getattr(plugin, "__name__", None)
-        if isinstance(name, str) and name:
+        name = plain_str(read_attribute(plugin, "__name__"))
+        if name:
             names.add(name.partition(".")[0])
     return names
 
 
 def context_modules(item: pytest.Item | None) -> list[str]:
     """Modules whose code may name the test's attributes: the test module."""
-    module = getattr(item, "module", None)
-    name = getattr(module, "__name__", None)
-    return [name] if isinstance(name, str) else []
+    module = None
+    with user_code():  # pytest's property, unless a conftest.py made the item
+        module = getattr(item, "module", None)
+    namespace = module_dict(module)
+    name = plain_str(namespace.get("__name__")) if namespace is not None else None
+    return [name] if name is not None else []
 
 
 def labeller(config: pytest.Config, names: NameCache, item: pytest.Item | None) -> Labeller:
-    """A labeller for one test's objects (``item`` None: the heap audit's), with ``pytest_gcguard_label``."""
+    """A labeller for one test's objects (``item`` None: the heap audit's), with ``pytest_gcguard_label``.
+
+    (The labeller calls the hook inside ``user_code``.)
+    """
     hook = config.hook.pytest_gcguard_label
     custom = (lambda obj: hook(obj=obj)) if hook.get_hookimpls() else None
     return Labeller(context_modules(item), names, custom)
@@ -47,10 +61,10 @@ def ignorer(config: pytest.Config, item: pytest.Item | None) -> Callable[[object
     hook = (item.ihook if item is not None else config.hook).pytest_gcguard_ignore
 
     def ignored(obj: object) -> bool:
-        try:
-            return hook(obj=obj, item=item) is True
-        except Exception:
-            return False  # a raising hook ignores nothing; it never fails the run
+        answer = False  # a raising hook ignores nothing; it never fails the run
+        with user_code():
+            answer = hook(obj=obj, item=item) is True
+        return answer
 
     return ignored
 
@@ -59,9 +73,7 @@ def call_report_hook(item: pytest.Item, report: pytest.TestReport, payload: dict
     """``pytest_gcguard_report`` for a test with findings; what its error was, to be warned about."""
     if not (payload["cycles"] or payload["leaks"]):  # (uncollectable objects are among the cycles)
         return None
-    try:
+    # The user's hook: its error is shown, the test's outcome stays ours to decide.
+    with user_code(describe=True) as call:
         item.ihook.pytest_gcguard_report(item=item, report=report, findings=payload)
-    except Exception as exc:
-        # The user's hook: its error is shown, the test's outcome stays ours to decide.
-        return f"pytest_gcguard_report hook raised {type(exc).__name__}: {exc}"
-    return None
+    return None if call.error is None else f"pytest_gcguard_report hook raised {call.error}"

@@ -28,7 +28,9 @@ from pytest_gcguard.api import FoundCycles
 from pytest_gcguard.api import NoCycles
 from pytest_gcguard.api import _explain
 from pytest_gcguard.api import _find_cycles
+from pytest_gcguard.engine.introspect import defined_in
 from pytest_gcguard.engine.ownership import CodeOwners
+from pytest_gcguard.extensions import context_modules
 from pytest_gcguard.extensions import plugin_packages
 from pytest_gcguard.judging.allowance import allow_cycles
 
@@ -60,8 +62,8 @@ class GcGuardFixture:
 
     def find_cycles(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> FoundCycles:
         """Call ``fn(*args, **kwargs)``; the cycles it left, as plain data (see ``pytest_gcguard.find_cycles``)."""
-        module = getattr(fn, "__module__", None)
-        modules = (*self._modules, module) if isinstance(module, str) else self._modules
+        module = defined_in(fn)
+        modules = (*self._modules, module) if module is not None else self._modules
         return _find_cycles(fn, args, kwargs, self._owners, modules)
 
     def explain(self, obj: object) -> str:
@@ -86,6 +88,4 @@ def gc_guard(request: pytest.FixtureRequest) -> GcGuardFixture:
     owners = config.stash.get(_owners_key, None)
     if owners is None:
         owners = config.stash[_owners_key] = CodeOwners(harness=plugin_packages(config))
-    module = getattr(request.node, "module", None)
-    name = getattr(module, "__name__", None)
-    return GcGuardFixture(owners, (name,) if isinstance(name, str) else ())
+    return GcGuardFixture(owners, tuple(context_modules(request.node)))

@@ -33,6 +33,7 @@ def pytest_gcguard_ignore(obj: object, item: pytest.Item | None) -> bool | None:
     Called inside gc-guard's analysis with the object itself: do not keep a
     reference to it, and do not change it.  Called only when some plugin
     implements it, and then for every garbage object, so keep it cheap.
+    If it raises -- anything, ``SystemExit`` too -- it ignores nothing.
     """
 
 
@@ -44,7 +45,7 @@ def pytest_gcguard_label(obj: object) -> str | None:
     guarded against ``repr`` raising) and a description for interpreter
     objects.  Use it to give readable labels to types whose ``repr`` is long,
     slow or has side effects.  The label is truncated to 60 characters; if
-    the hook raises, gc-guard's own label is used.
+    the hook raises (anything, ``SystemExit`` too), gc-guard's own label is used.
     """
 
 
@@ -60,5 +61,7 @@ def pytest_gcguard_report(item: pytest.Item, report: pytest.TestReport, findings
     close to the JSON report's, not the same (docs/toolbox.md).  ``report``
     is the teardown report, which gc-guard has already marked failed when a
     finding fails the test.  Do not change either.  On pytest-xdist it is
-    called on the worker that ran the test.
+    called on the worker that ran the test.  What it raises (anything,
+    ``SystemExit`` too) is shown as a ``GcGuardWarning`` and never ends the
+    session.
     """

@@ -16,6 +16,7 @@ from dataclasses import field
 from pytest_gcguard.engine.analysis import explain_garbage
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
 from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.introspect import describe_error
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.sites import SiteFinder
@@ -78,7 +79,7 @@ def explain_window(
             findings.cycles = [dataclasses.replace(cycle, kind=UNCOLLECTABLE) for cycle in stuck]
             findings.cycles += explain_garbage(result.garbage, owners, labeller, sites, ignore)
     except Exception as exc:  # a bug of ours must not fail the user's test
-        findings.error = f"{type(exc).__name__}: {exc}"
+        findings.error = describe_error(exc)
     finally:
         result.uncollectable.clear()
         discard(result)  # free the window's garbage now, not at the next window's start

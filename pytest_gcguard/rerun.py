@@ -26,6 +26,7 @@ import pytest
 from pytest_gcguard.engine.chains import referrer_chains
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.engine.introspect import type_mro
 from pytest_gcguard.engine.introspect import type_name
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.ownership import CodeOwners
@@ -194,7 +195,7 @@ class Rerun:
                     type_name(tp),
                     series,
                     chain,
-                    tuple(type_name(k) for k in tp.__mro__),
+                    tuple(type_name(k) for k in type_mro(tp)),
                     site=site,
                     site_share=shares[site] if site else 0,
                     site_total=sum(shares.values()) if site else 0,

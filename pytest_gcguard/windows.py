@@ -19,6 +19,7 @@ from typing import Union
 import pytest
 
 from pytest_gcguard import extensions
+from pytest_gcguard.engine.introspect import describe_error
 from pytest_gcguard.engine.labels import NameCache
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.sites import SiteFinder
@@ -166,7 +167,7 @@ class TestWindows:
             self.run.survivors(item, findings, young)
         except Exception as exc:  # a bug of ours must not fail the user's test
             findings = self.run.own(findings)
-            findings.error = findings.error or f"{type(exc).__name__}: {exc}"
+            findings.error = findings.error or describe_error(exc)
         finally:
             young.clear()
 

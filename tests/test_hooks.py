@@ -165,3 +165,37 @@ def test_a_raising_report_hook_is_a_warning_not_a_crash(
     result.assert_outcomes(passed=1, warnings=2)
     result.stdout.fnmatch_lines(["*pytest_gcguard_report hook raised ValueError: hook bug*"])
     assert "INTERNALERROR" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("raised", ["SystemExit(3)", "KeyboardInterrupt"])
+def test_hooks_raising_system_exit_or_keyboard_interrupt_never_end_the_session(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult], raised: str
+) -> None:
+    """A hook is code gc-guard calls on the user's behalf: whatever it raises, the run goes on.
+
+    The label hook falls back to gc-guard's labels, the ignore hook ignores
+    nothing, the report hook's error is a warning; no test changes its outcome.
+    """
+    pytester.makepyfile(lib=LIB, test_hooks=TESTS)
+    pytester.makeconftest(
+        f"""
+        def pytest_gcguard_label(obj):
+            raise {raised}
+
+        def pytest_gcguard_ignore(obj, item):
+            raise {raised}
+
+        def pytest_gcguard_report(item, report, findings):
+            raise {raised}
+        """
+    )
+    result = guarded("-rA")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=5, errors=5)
+    result.stdout.fnmatch_lines(
+        [
+            "*Node('a') --.other--> Node('b') --.other--> Node('a')*",
+            f"*pytest_gcguard_report hook raised {raised.partition('(')[0]}*",
+        ]
+    )
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()

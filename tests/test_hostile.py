@@ -38,6 +38,31 @@ class HugeRepr(Bad):
     def __repr__(self):
         return "x" * 10_000_000
 
+class ExitingRepr(Bad):
+    def __repr__(self):
+        raise SystemExit(3)
+
+class InterruptingRepr(Bad):
+    def __repr__(self):
+        raise KeyboardInterrupt
+
+# Metaclasses that fail every attribute read of their classes, and every
+# comparison (issue 14): flags, MRO and names are read through type's slots.
+class GetattributeMeta(type):
+    def __getattribute__(cls, name):
+        raise RuntimeError(name)
+
+class MetaGetattribute(Bad, metaclass=GetattributeMeta):
+    pass
+
+class ExitingEqMeta(type):
+    def __eq__(cls, other):
+        raise SystemExit("eq")
+    __hash__ = type.__hash__
+
+class MetaEq(Bad, metaclass=ExitingEqMeta):
+    pass
+
 class RaisingEq(Bad):
     def __eq__(self, other):
         raise RuntimeError("no eq")
@@ -190,6 +215,10 @@ class Resurrects(Bad):
         ("lib.RaisingRepr()", "<RaisingRepr at 0x*> --.me--> <RaisingRepr at 0x*>"),
         ("lib.NotStrRepr()", "<NotStrRepr at 0x*> --.me--> <NotStrRepr at 0x*>"),
         ("lib.HugeRepr()", "xxxxxxxxxxxx*… --.me--> xxxxx*…"),
+        ("lib.ExitingRepr()", "<ExitingRepr at 0x*> --.me--> <ExitingRepr at 0x*>"),
+        ("lib.InterruptingRepr()", "<InterruptingRepr at 0x*> --.me--> <InterruptingRepr at 0x*>"),
+        ("lib.MetaGetattribute()", "MetaGetattribute --.me--> MetaGetattribute"),
+        ("lib.MetaEq()", "MetaEq --.me--> MetaEq"),
         ("lib.RaisingEq()", "RaisingEq --.me--> RaisingEq"),
         ("lib.LyingClass()", "LyingClass --.me--> LyingClass"),
         ("lib.SideEffects()", "SideEffects --.me--> SideEffects"),
@@ -202,6 +231,10 @@ class Resurrects(Bad):
         "raising-repr",
         "non-str-repr",
         "huge-repr",
+        "system-exit-repr",
+        "keyboard-interrupt-repr",
+        "metaclass-getattribute",
+        "metaclass-eq-system-exit",
         "raising-eq-hash",
         "lying-class",
         "getattr-side-effects",
@@ -214,7 +247,11 @@ class Resurrects(Bad):
 def test_hostile_objects_in_a_cycle_get_a_clear_report(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, body: str, expected: str
 ) -> None:
-    """The cycle is reported with safe labels; the run never shows an INTERNALERROR."""
+    """The cycle is reported with safe labels; the run never shows an INTERNALERROR, nor is it interrupted.
+
+    A repr raising SystemExit or KeyboardInterrupt is the repr's failure: it
+    gets the fallback label, as without the plugin nobody would have called it.
+    """
     pytester.makepyfile(
         lib=HOSTILE, test_it=f"import lib\n\ndef test_it():\n    {body}\n\ndef test_after():\n    pass\n"
     )
@@ -222,6 +259,7 @@ def test_hostile_objects_in_a_cycle_get_a_clear_report(
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines([f"    {expected}"])
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
+    result.stdout.no_fnmatch_line("*could not explain*")
 
 
 def test_getattr_is_never_triggered_by_the_report(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -554,3 +592,66 @@ def test_drops_it():
         assert "LyingError: finaliser failed" in plain.stderr.str()
     else:
         assert plain.ret == pytest.ExitCode.TESTS_FAILED
+
+
+# A metaclass that fails every attribute read of its classes (issue 14).
+HOSTILE_METACLASS_LEAK = """
+class GetattributeMeta(type):
+    def __getattribute__(cls, name):
+        raise RuntimeError(name)
+
+class Leaky(metaclass=GetattributeMeta):
+    pass
+
+KEPT = []
+"""
+
+
+def test_a_leak_of_a_class_with_a_hostile_metaclass_is_found(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its weakref offset, flags and names are read through type's slots: the kind is a suspect, and confirmed."""
+    pytester.makepyfile(
+        leaky=HOSTILE_METACLASS_LEAK,
+        test_leaky="import leaky\n\ndef test_leaks():\n    leaky.KEPT.append(leaky.Leaky())\n",
+    )
+    result, _ = run_state_checked(pytester, monkeypatch)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*leaks 1 Leaky object per run*", "*kept alive by: module leaky, global KEPT*"])
+    result.stdout.no_fnmatch_line("*could not explain*")
+
+
+CTRL_C_LIB = """
+import os
+import signal
+import time
+
+
+class SendsCtrlC:
+    '''Its repr sends SIGINT to the process, once: a Ctrl-C that lands while gc-guard labels it.'''
+
+    sent = []
+
+    def __init__(self):
+        self.me = self
+
+    def __repr__(self):
+        if not SendsCtrlC.sent:
+            SendsCtrlC.sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # (the signal is handled before: os.kill returns into Python code)
+        return "SendsCtrlC()"
+"""
+
+
+def test_a_ctrl_c_while_gc_guard_runs_a_repr_still_interrupts(pytester: pytest.Pytester) -> None:
+    """user_code drops what a repr raises, but not a real signal's KeyboardInterrupt: the run stops, as it should."""
+    pytester.makepyfile(
+        lib=CTRL_C_LIB,
+        test_it="import lib\n\ndef test_it():\n    lib.SendsCtrlC()\n\ndef test_not_reached():\n    pass\n",
+    )
+    result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-p", "no:xdist", "-v")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*! KeyboardInterrupt !*"])
+    result.stdout.no_fnmatch_line("*test_not_reached PASSED*")
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")

@@ -36,7 +36,10 @@ from pytest_gcguard.engine.graph import strongly_connected_components
 from pytest_gcguard.engine.introspect import is_a
 from pytest_gcguard.engine.introspect import is_python_class
 from pytest_gcguard.engine.introspect import short_type_name
+from pytest_gcguard.engine.introspect import type_flags
+from pytest_gcguard.engine.introspect import type_mro
 from pytest_gcguard.engine.introspect import type_name
+from pytest_gcguard.engine.introspect import user_code
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.labels import is_instance_dict
 from pytest_gcguard.engine.ownership import CodeOwners
@@ -45,8 +48,12 @@ from pytest_gcguard.engine.sites import SiteFinder
 
 
 _KIND_ORDER = {CYCLE: 0, STDLIB: 1, TEST_LOCAL: 2}
-_PLAIN_CONTAINERS = (dict, list, tuple, set, frozenset)
-_CODE_TYPES = (types.FrameType, types.FunctionType, types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)
+# Types by id: ``tp in (dict, list)`` would call the ``__eq__`` of ``tp``'s
+# metaclass, and a dict or Counter keyed by types its ``__hash__``.
+_PLAIN_CONTAINERS = frozenset(map(id, (dict, list, tuple, set, frozenset)))
+_CODE_TYPES = frozenset(
+    map(id, (types.FrameType, types.FunctionType, types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType))
+)
 _TYPE_SUBCLASS = 1 << 31  # Py_TPFLAGS_TYPE_SUBCLASS: the object is a class
 # Hops printed from the start of a long cycle, and from its end, around "… N more objects …".
 MAX_PATH_HOPS = 16
@@ -205,10 +212,10 @@ def _without_ignored(graph: ObjectGraph, ignore: Callable[[object], bool]) -> li
 
 
 def _is_ignored(ignore: Callable[[object], bool], obj: object) -> bool:
-    try:
-        return bool(ignore(obj))
-    except Exception:
-        return False  # a raising hook ignores nothing; it never fails the run
+    ignored = False  # a raising hook ignores nothing; it never fails the run
+    with user_code():
+        ignored = bool(ignore(obj))
+    return ignored
 
 
 def _classify(component: list[int], objects: Sequence[object], owners: CodeOwners) -> str:
@@ -283,16 +290,16 @@ def _describe_broken(
 
 def _held_by_test(objects: Sequence[object], owners: CodeOwners) -> list[bool]:
     """``owners.held_by_test`` of each object; decided once per type where the type decides."""
-    by_type: dict[type, bool] = {}
+    by_type: dict[int, bool] = {}  # by id(type): the objects keep their types alive meanwhile
     cut = []
     for obj in objects:
         tp = type(obj)
-        if tp in _CODE_TYPES or tp.__flags__ & _TYPE_SUBCLASS:  # code and classes: per object
+        if id(tp) in _CODE_TYPES or type_flags(tp) & _TYPE_SUBCLASS:  # code and classes: per object
             cut.append(owners.held_by_test(obj))
             continue
-        held = by_type.get(tp)
+        held = by_type.get(id(tp))
         if held is None:
-            held = by_type[tp] = owners.held_by_test(obj)
+            held = by_type[id(tp)] = owners.held_by_test(obj)
         cut.append(held)
     return cut
 
@@ -303,7 +310,7 @@ def _no_site(obj: object) -> str:
 
 def _member_types(vertices: Iterable[int], objects: Sequence[object]) -> tuple[tuple[str, ...], ...]:
     names = {
-        tuple(type_name(k) for k in type(objects[v]).__mro__[:-1])
+        tuple(type_name(k) for k in type_mro(type(objects[v]))[:-1])
         for v in vertices
         if is_python_class(type(objects[v]))
     }
@@ -315,13 +322,13 @@ def _telling(obj: object) -> int:
     tp = type(obj)
     if is_python_class(tp) and not is_a(obj, type):
         return 0
-    if tp in _CODE_TYPES or tp is types.MethodType or is_a(obj, type):
+    if id(tp) in _CODE_TYPES or tp is types.MethodType or is_a(obj, type):
         return 2
     if tp is types.TracebackType or tp is types.CellType:
         return 3
     if tp is dict:
         return 4
-    if tp in _PLAIN_CONTAINERS:
+    if id(tp) in _PLAIN_CONTAINERS:
         return 5
     if is_a(obj, BaseException):
         return 1
@@ -371,9 +378,8 @@ def _describe(
             p in members and is_instance_dict(objects[p], candidate) for p in parents[v]
         ):
             folded += 1
-    hanger_types: Counter[str] = Counter()
-    for tp, n in Counter(type(objects[v]) for v in hangers).items():
-        hanger_types[short_type_name(tp)] += n
+    # (Counted by name, never in a Counter of types: their metaclass's __hash__ is code.)
+    hanger_types = Counter(short_type_name(type(objects[v])) for v in hangers)
     cycle = Cycle(
         kind=kind,
         path=_fold_instance_dicts(tuple(hops)),

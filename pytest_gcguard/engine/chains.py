@@ -24,7 +24,10 @@ from typing import cast
 
 from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Hop
+from pytest_gcguard.engine.introspect import frame_locals
+from pytest_gcguard.engine.introspect import plain_str
 from pytest_gcguard.engine.introspect import type_name
+from pytest_gcguard.engine.introspect import user_code
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.ownership import Origin
@@ -40,7 +43,7 @@ TIME_LIMIT = 2.0
 def _module_dicts() -> dict[int, str]:
     found = {}
     for name, module in list(sys.modules.items()):
-        if type(module) is types.ModuleType:
+        if type(module) is types.ModuleType and type(name) is str:
             found[id(module.__dict__)] = name
     return found
 
@@ -55,7 +58,12 @@ def _running_locals(owners: CodeOwners, ignore_frames: set[int]) -> dict[int, tu
     returns).  Module-level frames are skipped: their locals are the
     module's globals, named as such from the module's dict.
     """
-    names = {t.ident: t.name for t in threading.enumerate()}
+    names: dict[int | None, str] = {}
+    for thread in threading.enumerate():
+        with user_code():  # a Thread subclass may make name a property
+            name = plain_str(thread.name)
+            if name is not None:
+                names[thread.ident] = name
     found: dict[int, tuple[str, str]] = {}
     running: list[int] = []
     for ident, top in sys._current_frames().items():
@@ -72,15 +80,12 @@ def _running_locals(owners: CodeOwners, ignore_frames: set[int]) -> dict[int, tu
                     f"running frame {getattr(code, 'co_qualname', code.co_name)} "
                     f"({code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno}) in thread {names.get(ident, ident)}"
                 )
-                try:
-                    local_items = list(frame.f_locals.items())
-                except Exception:
-                    local_items = []
-                for name, value in local_items:
+                for key, value in frame_locals(frame):
                     # Not an identifier: a temporary of pytest's assertion
                     # rewriting ('@py_assert2'), which holds what an assert
                     # statement is evaluating -- explain(x) inside an assert.
-                    if type(name) is str and name.isidentifier():
+                    name = plain_str(key)
+                    if name is not None and name.isidentifier():
                         found.setdefault(id(value), (name, where))
             frame = frame.f_back
     del top, frame

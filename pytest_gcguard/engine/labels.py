@@ -12,9 +12,13 @@ Two rules shape this module:
   ``object.__getattribute__`` and matched by identity.
 * **User code may be hostile.**  ``repr`` may raise, lie, be huge or recursive;
   ``__getattr__``/``__getattribute__`` may have side effects (``Mock`` creates
-  children); ``__class__`` may be a property.  So: ``type(obj)`` never
-  ``obj.__class__``, ``object.__getattribute__`` never ``getattr``, no
-  descriptor that could run user code, and every ``repr`` guarded.
+  children); ``__class__`` may be a property; a metaclass may override
+  ``__getattribute__``, ``__eq__`` and ``__hash__``.  So: ``type(obj)`` never
+  ``obj.__class__``, ``object.__getattribute__`` never ``getattr``, types
+  compared by identity (never ``in`` a tuple or a dict of types), no
+  descriptor that could run user code, and every ``repr`` and label hook run
+  inside ``introspect.user_code`` (anything it raises, ``SystemExit`` too,
+  gets the fallback label).
 """
 
 from __future__ import annotations
@@ -35,16 +39,20 @@ from pytest_gcguard.engine.introspect import MISSING
 from pytest_gcguard.engine.introspect import GetSetDescriptor
 from pytest_gcguard.engine.introspect import class_dict
 from pytest_gcguard.engine.introspect import class_namespace
+from pytest_gcguard.engine.introspect import frame_locals
 from pytest_gcguard.engine.introspect import is_a
 from pytest_gcguard.engine.introspect import is_python_class
 from pytest_gcguard.engine.introspect import mro_lookup
 from pytest_gcguard.engine.introspect import object_getattribute
+from pytest_gcguard.engine.introspect import plain_str
 from pytest_gcguard.engine.introspect import read_attribute
 from pytest_gcguard.engine.introspect import short_type_name
 from pytest_gcguard.engine.introspect import type_dict
 from pytest_gcguard.engine.introspect import type_module
+from pytest_gcguard.engine.introspect import type_mro
 from pytest_gcguard.engine.introspect import type_name
 from pytest_gcguard.engine.introspect import type_qualname
+from pytest_gcguard.engine.introspect import user_code
 
 
 if TYPE_CHECKING:
@@ -72,7 +80,9 @@ _slow_reprs: dict[int, tuple[weakref.ref[type], int]] = {}
 # 3.11+ stores instance attributes inline; reading __dict__ then allocates it.
 _INLINE_VALUES = sys.version_info >= (3, 11)
 _FRAME_FILENAME_LIMIT = 30
-_CONTAINERS = (dict, list, tuple, set, frozenset)
+# Types are looked up by id: ``tp in (dict, list)`` would call the ``__eq__``
+# of ``tp``'s metaclass, and a dict of types its ``__hash__``.
+_CONTAINERS = frozenset(map(id, (dict, list, tuple, set, frozenset)))
 _C_ATTRIBUTES = (
     "__self__",
     "__func__",
@@ -98,9 +108,14 @@ _C_ATTRIBUTES = (
 )
 
 _GENERATOR_FRAMES = {
-    types.GeneratorType: "gi_frame",
-    types.CoroutineType: "cr_frame",
-    types.AsyncGeneratorType: "ag_frame",
+    id(types.GeneratorType): "gi_frame",
+    id(types.CoroutineType): "cr_frame",
+    id(types.AsyncGeneratorType): "ag_frame",
+}
+_GENERATOR_CODES = {
+    id(types.GeneratorType): "gi_code",
+    id(types.CoroutineType): "cr_code",
+    id(types.AsyncGeneratorType): "ag_code",
 }
 
 # -- object labels -----------------------------------------------------------
@@ -137,10 +152,9 @@ def safe_repr(obj: object, limit: int = MAX_LABEL_LEN) -> str:
     if slow is not None and slow[1] >= SLOW_REPR_STRIKES:
         return fallback_label(obj)
     start = time.perf_counter()
-    try:
-        text: object = repr(obj)
-    except Exception:
-        text = None
+    text: object = None
+    with user_code():
+        text = repr(obj)
     if time.perf_counter() - start > SLOW_REPR:
         try:
             _slow_reprs[id(tp)] = (weakref.ref(tp), 1 if slow is None else slow[1] + 1)
@@ -187,16 +201,14 @@ def object_label(obj: object) -> str:
             return "traceback"
         if tp is types.CellType:
             return "cell"
-        if tp in (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType):
-            code = object_getattribute(
-                obj, {types.GeneratorType: "gi_code", types.CoroutineType: "cr_code"}.get(tp, "ag_code")
-            )
+        if id(tp) in _GENERATOR_CODES:
+            code = object_getattribute(obj, _GENERATOR_CODES[id(tp)])
             return f"{tp.__name__} {_code_name(code)}"
         if tp is types.ModuleType:
             return f"module {safe_repr(object_getattribute(obj, '__name__'))}"
         if is_a(obj, type):
             return f"class {type_name(obj)}"
-        if tp in _CONTAINERS:
+        if id(tp) in _CONTAINERS:
             return f"{tp.__name__} (len={len(obj)})"  # type: ignore[arg-type]
         if tp is str or tp is bytes:
             return safe_repr(obj[:MAX_LABEL_LEN])  # type: ignore[index]
@@ -243,7 +255,8 @@ def _code_names(code: types.CodeType, out: set[str]) -> None:
 
 
 def _function_code(value: object) -> types.CodeType | None:
-    if type(value) in (staticmethod, classmethod):
+    kind = type(value)
+    if kind is staticmethod or kind is classmethod:  # (not "in": a metaclass's __eq__ is code)
         value = value.__func__  # type: ignore[attr-defined]
     if type(value) is property:
         value = value.fget
@@ -292,10 +305,9 @@ class Labeller:
     def label(self, obj: object) -> str:
         """The object's label: the user's, when a hook gives one, else ``object_label``."""
         if self._custom is not None:
-            try:
+            text: object = None  # a raising hook gets our label, never a failed run
+            with user_code():
                 text = self._custom(obj)
-            except Exception:
-                text = None  # a raising hook gets our label, never a failed run
             if is_a(text, str):
                 return _one_line(str.__str__(text), MAX_LABEL_LEN)
         return object_label(obj)
@@ -334,23 +346,18 @@ class Labeller:
         if cached is not None and cached[0]() is tp:
             return cached[1]
         names: set[str] = set()
-        try:
-            mro = type_dict(type)["__mro__"].__get__(tp)
-        except Exception:
-            mro = (tp,)
-        for klass in mro:
+        for klass in type_mro(tp):
             namespace = class_dict(klass)
             try:
-                static = namespace.get("__static_attributes__", ())
-                names.update(n for n in static if is_a(n, str))
-                slots = namespace.get("__slots__", ())
-                if is_a(slots, str):
-                    slots = (slots,)
-                for slot in slots if is_a(slots, (tuple, list)) else ():
-                    if is_a(slot, str):
-                        names.add(slot)
-                        if slot.startswith("__") and not slot.endswith("__"):
-                            names.add(f"_{type_qualname(klass).rsplit('.', 1)[-1].lstrip('_')}{slot}")
+                # Exact strs in an exact tuple or list only: a class statement
+                # may set these to anything, and a subclass's methods are code.
+                names.update(_plain_strs(namespace.get("__static_attributes__")))
+                slots = namespace.get("__slots__")
+                for slot in (slots,) if type(slots) is str else _plain_strs(slots):
+                    names.add(slot)
+                    if slot.startswith("__") and not slot.endswith("__"):
+                        qualname = type_qualname(klass) or ""
+                        names.add(f"_{qualname.rsplit('.', 1)[-1].lstrip('_')}{slot}")
                 for value in list(namespace.values()):
                     code = _function_code(value)
                     if code is not None:
@@ -371,7 +378,7 @@ class Labeller:
         modules = [type_module(tp), type_module(type(head)), *self._context_modules]
         seen = set(self._type_names(tp))
         for module_name in modules:
-            if is_a(module_name, str):
+            if module_name is not None:
                 for name in sorted(self._module_names(module_name) - seen):
                     seen.add(name)
                     yield name
@@ -442,14 +449,15 @@ class Labeller:
             return self._type_labels(tail, head)
         if tp is types.ModuleType:
             return ["__dict__"] if object_getattribute(tail, "__dict__") is head else []
-        if tp in _GENERATOR_FRAMES:
+        if id(tp) in _GENERATOR_FRAMES:
             labels = self._named(tail, head, _C_ATTRIBUTES)
-            frame = getattr(tail, _GENERATOR_FRAMES[tp], None)
+            frame = getattr(tail, _GENERATOR_FRAMES[id(tp)], None)
             # 3.11+: a suspended generator's locals are its referents directly.
             return labels or ([] if frame is None else self._frame_labels(frame, head))
         labels = []
         if is_a(tail, BaseException):
-            labels = self._named(tail, head, ("__traceback__", "__context__", "__cause__", "args"))
+            # BaseException's own slots: a subclass may make "args" a property.
+            labels = self._named(tail, head, ("__traceback__", "__context__", "__cause__", "args"), BaseException)
             if type(head) is dict and _exception_dict(tail) is head:
                 labels.append(".__dict__")
         if not is_python_class(tp):
@@ -460,11 +468,13 @@ class Labeller:
             return labels
         return labels + self._instance_labels(tail, head, first)
 
-    def _named(self, tail: object, head: object, names: Iterable[str]) -> list[str]:
+    def _named(self, tail: object, head: object, names: Iterable[str], owner: type | None = None) -> list[str]:
+        """The ``names`` under which ``tail`` refers to ``head``; with ``owner``, read
+        through ``owner``'s own descriptors (``tail``'s class and metaclass may override them)."""
         labels = []
         for name in names:
             try:
-                value = object_getattribute(tail, name)
+                value = object_getattribute(tail, name) if owner is None else type_dict(owner)[name].__get__(tail)
             except Exception:
                 continue
             if value is head:
@@ -472,7 +482,7 @@ class Labeller:
         return labels
 
     def _type_labels(self, tail: type, head: object) -> list[str]:
-        labels = self._named(tail, head, ("__mro__", "__bases__", "__base__"))
+        labels = self._named(tail, head, ("__mro__", "__bases__", "__base__"), type)
         try:
             namespace = type_dict(tail)
             # The mapping proxy refers to the type's real dict, which is what
@@ -481,7 +491,8 @@ class Labeller:
                 labels.append(".__dict__")
             for key, value in namespace.items():
                 if value is head:
-                    labels.append(f".{key}" if is_a(key, str) else f"[{safe_repr(key, MAX_KEY_LEN)}]")
+                    name = plain_str(key)
+                    labels.append(f".{name}" if name is not None else f"[{safe_repr(key, MAX_KEY_LEN)}]")
         except Exception:
             pass
         return labels
@@ -491,21 +502,21 @@ class Labeller:
         for name in ("f_back", "f_code", "f_globals", "f_builtins", "f_trace"):
             if getattr(frame, name, None) is head:
                 labels.append(f".{name}")
-        try:
-            local_items = list(frame.f_locals.items())
-        except Exception:
-            local_items = []
+        local_items = frame_locals(frame)
         cell_contents = MISSING
         if type(head) is types.CellType:
             try:
                 cell_contents = head.cell_contents
             except ValueError:
                 pass
-        for name, value in local_items:
+        for key, value in local_items:
+            local = plain_str(key)  # (a class body's namespace may have any keys)
+            if local is None:
+                continue
             if value is head:
-                labels.append(f"local {name!r}")
+                labels.append(f"local {local!r}")
             elif cell_contents is not MISSING and value is cell_contents:
-                labels.append(f"local {name!r} (cell)")
+                labels.append(f"local {local!r} (cell)")
         if not labels and type(frame.f_locals) is dict and frame.f_locals is head:
             labels.append(".f_locals")
         return labels
@@ -523,6 +534,13 @@ class Labeller:
                 if first:
                     return labels
         return labels
+
+
+def _plain_strs(values: object) -> list[str]:
+    """The exact strs in an exact tuple or list (``__slots__``, ``__static_attributes__``), read by C code only."""
+    if type(values) is not tuple and type(values) is not list:
+        return []
+    return [value for value in values if type(value) is str]
 
 
 def _exception_dict(exc: BaseException) -> object:

@@ -18,6 +18,9 @@ from collections.abc import Iterable
 
 from pytest_gcguard.engine.introspect import is_a
 from pytest_gcguard.engine.introspect import is_python_class
+from pytest_gcguard.engine.introspect import module_dict
+from pytest_gcguard.engine.introspect import plain_str
+from pytest_gcguard.engine.introspect import type_module
 
 
 class Origin(enum.Enum):
@@ -46,14 +49,14 @@ _HARNESS_PACKAGES = (
     "_hypothesis_pytestplugin",
     "_hypothesis_globals",
 )
-_type_module = type.__dict__["__module__"].__get__
 
 
 def _origin_file(name: str) -> str | None:
     """Where a top-level package's ``__init__.py`` or a module lives, imported or not (nothing is imported)."""
-    module = sys.modules.get(name)
-    filename = getattr(module, "__file__", None) if module is not None else None
-    if not is_a(filename, str):
+    # From the module's dict: getattr would call a module's __getattr__ (PEP 562) for a missing name.
+    namespace = module_dict(sys.modules.get(name))
+    filename = plain_str(namespace.get("__file__")) if namespace is not None else None
+    if filename is None:
         try:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
@@ -127,8 +130,8 @@ class CodeOwners:
         if module is None or type(module) is not types.ModuleType:
             stdlib_names = getattr(sys, "stdlib_module_names", ())
             return Origin.STDLIB if top in stdlib_names else Origin.USER
-        filename = module.__dict__.get("__file__")
-        if not is_a(filename, str):
+        filename = plain_str(module.__dict__.get("__file__"))
+        if filename is None:
             # Built into the interpreter (sys, _io, ...) or a namespace package.
             return (
                 Origin.STDLIB
@@ -138,11 +141,8 @@ class CodeOwners:
         return self.file_origin(filename)
 
     def type_origin(self, tp: type) -> Origin:
-        try:
-            module = _type_module(tp)
-        except Exception:
-            return Origin.USER
-        if not is_a(module, str):
+        module = type_module(tp)
+        if module is None:
             return Origin.USER
         origin = self.module_origin(module)
         if origin is Origin.STDLIB and not is_python_class(tp):

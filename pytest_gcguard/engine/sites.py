@@ -30,6 +30,7 @@ import tracemalloc
 from collections.abc import Callable
 from collections.abc import Iterable
 
+from pytest_gcguard.engine.introspect import type_flags
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.ownership import Origin
 
@@ -57,7 +58,7 @@ def _preheader_lookup(version: tuple[int, int]) -> Callable[[object], tuple[Fram
     get.argtypes = [ctypes.c_uint, ctypes.c_size_t]
 
     def lookup(obj: object) -> tuple[Frame, ...] | None:
-        flags = type(obj).__flags__
+        flags = type_flags(type(obj))
         if not (flags & _MANAGED_DICT and flags & _GC_TRACKED_TYPE):
             return None
         # The block starts before the GC header (2 pointers) and the

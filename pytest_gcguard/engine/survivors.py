@@ -17,7 +17,14 @@ from collections.abc import Iterable
 from collections.abc import Sequence
 from itertools import compress
 
+from pytest_gcguard.engine.introspect import class_dict
+from pytest_gcguard.engine.introspect import is_a
 from pytest_gcguard.engine.introspect import is_python_class
+from pytest_gcguard.engine.introspect import module_dict
+from pytest_gcguard.engine.introspect import type_module
+from pytest_gcguard.engine.introspect import type_name
+from pytest_gcguard.engine.introspect import type_qualname
+from pytest_gcguard.engine.introspect import type_weakrefoffset
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.ownership import Origin
 
@@ -88,15 +95,19 @@ class ClassVerdicts:
 def _is_module_level(tp: type) -> bool:
     """Whether ``tp`` is its module's, by its qualified name: it lives as long as the module.
 
-    Read through ``vars()``, never ``getattr``: a module's ``__getattr__`` is code.
+    Read from the module's and the classes' own dicts, never ``getattr``: a
+    module's ``__getattr__`` is code, and so is a metaclass's ``__getattribute__``.
     """
-    try:
-        owner: object = sys.modules.get(type.__dict__["__module__"].__get__(tp))
-        for part in type.__dict__["__qualname__"].__get__(tp).split("."):
-            owner = vars(owner).get(part)
-        return owner is tp
-    except Exception:
+    module, qualname = type_module(tp), type_qualname(tp)
+    if module is None or qualname is None:
         return False
+    owner: object = sys.modules.get(module)
+    for part in qualname.split("."):
+        namespace = class_dict(owner) if is_a(owner, type) else module_dict(owner)
+        if namespace is None:
+            return False
+        owner = namespace.get(part)
+    return owner is tp
 
 
 def suspect_classes(
@@ -158,12 +169,10 @@ def refers_to_pytest(obj: object, owners: CodeOwners, depth: int = _PYTEST_DEPTH
 
 def weakly_referable(tp: type) -> bool:
     """Instances can be weakly referenced (no ``__slots__`` without ``__weakref__``)."""
-    return bool(tp.__weakrefoffset__)
+    return bool(type_weakrefoffset(tp))
 
 
 def _worth_a_rerun(tp: type, owners: CodeOwners) -> bool:
-    from pytest_gcguard.engine.introspect import type_name
-
     name = type_name(tp)
     if name in _KEPT_BY_PYTEST or name.partition(".")[0] in _CACHING_MODULES:
         return False

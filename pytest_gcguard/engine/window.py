@@ -32,6 +32,9 @@ from dataclasses import field
 from typing import Any
 from typing import cast
 
+from pytest_gcguard.engine.introspect import describe_error
+from pytest_gcguard.engine.introspect import signal_handler_on
+
 
 class GcState:
     """Global collector state that we change, and put back."""
@@ -169,22 +172,14 @@ def send_again(signum: int | None) -> None:
 
 
 def _signal_of(exc: BaseException) -> int | None:
-    """The signal whose Python handler is on ``exc``'s traceback (SIGINT for a bare KeyboardInterrupt)."""
-    handlers = {}
-    for signum in signal.valid_signals():
-        try:
-            code = getattr(signal.getsignal(signum), "__code__", None)
-        except (ValueError, OSError):  # pragma: no cover
-            continue
-        if code is not None:
-            handlers[code] = signum
-    tb = exc.__traceback__
-    while tb is not None:
-        found = handlers.get(tb.tb_frame.f_code)
-        if found is not None:
-            return int(found)
-        tb = tb.tb_next
-    return int(signal.SIGINT) if issubclass(type(exc), KeyboardInterrupt) else None
+    """The signal whose Python handler is on ``exc``'s traceback (SIGINT for a bare KeyboardInterrupt).
+
+    (Only our own code runs in the callback: a KeyboardInterrupt there is Ctrl-C's.)
+    """
+    found = signal_handler_on(exc)
+    if found is None and issubclass(type(exc), KeyboardInterrupt):
+        return int(signal.SIGINT)
+    return found
 
 
 def _raised_by_our_callback(unraisable: Any, exc: BaseException, window: GarbageWindow) -> bool:
@@ -555,11 +550,7 @@ class GarbageWindow:
         # of the window (refcounting's finalizers) is pytest's, as without us.
         if self._in_collection and issubclass(type(exc), Warning):
             # warnings.warn raises only when a filter says "error".
-            try:
-                text = f"{type(exc).__name__}: {exc}"
-            except Exception:
-                text = type(exc).__name__
-            self._warnings.append(text[:500])
+            self._warnings.append(describe_error(cast(BaseException, exc))[:500])
         del exc
         forward = self._hook_before if self._hook_before is not None else sys.__unraisablehook__
         forward(unraisable)

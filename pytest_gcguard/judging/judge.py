@@ -25,6 +25,7 @@ from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.engine.introspect import type_mro
 from pytest_gcguard.engine.introspect import type_name
 from pytest_gcguard.judging.allowance import CycleAllowance
 from pytest_gcguard.judging.allowance import LeakAllowance
@@ -134,7 +135,7 @@ def triage(
     )
     checked = []
     for tp in suspects:
-        mro = [type_name(k) for k in tp.__mro__]
+        mro = [type_name(k) for k in type_mro(tp)]
         if leak_allowance is not None and leak_allowance.covers(mro):
             continue
         if policy.allow.covers_leak(mro) or memory.benign_types.get(type_name(tp), 0) >= PRESUMED:

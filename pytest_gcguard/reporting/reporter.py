@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from pytest_gcguard import __version__
+from pytest_gcguard.engine.introspect import describe_error
 from pytest_gcguard.judging import baseline as baseline_file
 from pytest_gcguard.options import Settings
 from pytest_gcguard.reporting.graphs import write_graphs
@@ -64,7 +65,7 @@ class Reporter:
         try:
             self.graphs_written += len(write_graphs(directory, nodeid, payload))
         except (OSError, subprocess.SubprocessError) as exc:
-            self.graph_errors.append(f"{nodeid}: {type(exc).__name__}: {exc}")
+            self.graph_errors.append(f"{nodeid}: {describe_error(exc)}")
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
