@@ -36,6 +36,18 @@ The choices behind it (docs/usage.md, "Library API"):
   ``gc.callbacks`` entry, present only while a block runs), our garbage
   never stays in ``gc.garbage``, and the frozen heap is left alone -- except
   by ``explain`` inside the plugin's window (see there).
+* **Generators and coroutines are refused** (``TypeError``, by the decorator
+  and by ``find_cycles``): calling such a function runs none of its body, so
+  a window around the call would check nothing; and a window spanning the
+  body's run would be open while it is suspended (at a ``yield`` or an
+  ``await``) and other code runs -- the consumer, the event loop, other
+  tasks --, whose garbage the window cannot tell from the body's (windows
+  are per process).  Concurrent tasks would also open and close their
+  windows out of order, which nesting does not allow.  A window per resumed
+  step would be sound, but costs two full collections per ``next()`` or
+  ``await`` and splits one verdict into many; a block around a run that
+  nothing interleaves (``list(gen())``, ``asyncio.run(main())``) checks the
+  whole run soundly, and is what the error suggests.
 * **Plain data**: results and ``CycleError`` carry findings (strings and
   numbers, ``findings.Cycle``), never the analysed objects; the garbage is
   freed when the call returns.
@@ -45,6 +57,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import inspect
 import sys
 import types
 from collections.abc import Callable
@@ -104,6 +117,37 @@ def _module_name(frame: types.FrameType | None) -> str | None:
 def _context_modules(*names: str | None) -> tuple[str, ...]:
     """Modules whose code may name the attributes on a path: the caller's, the checked function's."""
     return tuple(dict.fromkeys(name for name in names if name is not None))
+
+
+def _refuse_suspending(func: object, refusal: str) -> None:
+    """Raise ``TypeError`` if calling ``func`` only makes a generator, coroutine or async generator.
+
+    See the module's docstring: their body runs later, in steps, suspended
+    while other code runs, and no window can soundly span that.
+    """
+    if inspect.isasyncgenfunction(func):
+        kind, makes, waits = "async generator function", "an async generator", "await or yield"
+        example = f"with no_cycles(): asyncio.run(main()), where main() runs {_short(func)}() to its end"
+    elif inspect.iscoroutinefunction(func):
+        kind, makes, waits = "coroutine function", "a coroutine", "await"
+        example = f"with no_cycles(): asyncio.run({_short(func)}())"
+    elif inspect.isgeneratorfunction(func):
+        kind, makes, waits = "generator function", "a generator", "yield"
+        example = f"with no_cycles(): items = list({_short(func)}())"
+    else:
+        return
+    name = getattr(func, "__qualname__", None) or repr(func)  # a function: its own attributes, no user code
+    raise TypeError(
+        f"{refusal} the {kind} {name}: calling it only makes {makes}, so nothing would be checked, "
+        f"and a check spanning its run would be open while it is suspended at each {waits} and other code "
+        "runs, whose cycles it cannot tell from its own (the collector is one per process). "
+        f"Check a run that nothing interleaves instead ({example}), "
+        f"or a part of its body that has no {waits} inside the block."
+    )
+
+
+def _short(func: object) -> str:
+    return getattr(func, "__name__", None) or "f"
 
 
 class CycleError(AssertionError):
@@ -196,8 +240,10 @@ class NoCycles:
         owners: CodeOwners | None = None,
         context_modules: tuple[str, ...] = (),
         hint: str | None = NO_CYCLES_HINT,
+        name: str = "no_cycles()",
     ) -> None:
         self._allowance = allowance
+        self._name = name
         self._owners = owners
         self._modules = context_modules
         self._hint = hint
@@ -209,6 +255,7 @@ class NoCycles:
             owners=self._owners,
             context_modules=_context_modules(*self._modules, *modules),
             hint=self._hint,
+            name=self._name,
         )
 
     def __enter__(self) -> NoCycles:
@@ -234,6 +281,7 @@ class NoCycles:
             raise CycleError(message, verdict.failing, unsaved)
 
     def __call__(self, func: Callable[_P, _R]) -> Callable[_P, _R]:
+        _refuse_suspending(func, f"{self._name} cannot decorate")
         check = self._again(defined_in(func))
 
         @functools.wraps(func)
@@ -263,6 +311,15 @@ def no_cycles(*, allow_types: AllowTypes = None) -> NoCycles:
     When the block itself raises, that exception propagates unchanged and
     nothing is checked.
 
+    A generator function, coroutine function (``async def``) or async
+    generator function cannot be decorated: ``TypeError`` at once.  Calling
+    one runs none of its body, and its body then runs suspended at each
+    ``yield`` or ``await`` while other code runs, whose garbage a check could
+    not tell from its own.  Check a whole run that nothing interleaves
+    instead -- ``with no_cycles(): asyncio.run(main())`` or
+    ``with no_cycles(): list(gen())`` -- or a part of the body with no
+    ``yield`` or ``await`` inside the block.
+
     Args:
         allow_types: classes or qualified names (``"pkg.mod.Graph"``), like
             ``@pytest.mark.allow_cycles(types=...)``: cycles whose members are
@@ -291,7 +348,8 @@ def find_cycles(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> FoundCy
     counts -- and ``fn``'s return value, never the garbage: it is freed
     before this returns.  What counts as ``fn``'s garbage, and the GC state,
     are as for ``no_cycles``.  If ``fn`` raises, the exception propagates
-    and nothing is analysed.
+    and nothing is analysed.  A generator, coroutine or async generator
+    function is refused with ``TypeError``, as by ``no_cycles``.
     """
     modules = _context_modules(_module_name(sys._getframe(1)), defined_in(fn))
     return _find_cycles(fn, args, kwargs, None, modules)
@@ -304,6 +362,7 @@ def _find_cycles(
     owners: CodeOwners | None,
     modules: tuple[str, ...],
 ) -> FoundCycles:
+    _refuse_suspending(fn, "find_cycles() cannot call")
     window = _open()
     try:
         value = fn(*args, **kwargs)

@@ -58,7 +58,13 @@ class GcGuardFixture:
         block counts as code under test: you asked about this block.
         """
         allowance = allow_cycles(types=allow_types) if allow_types is not None else None
-        return NoCycles(allowance, owners=self._owners, context_modules=self._modules, hint=FIXTURE_HINT)
+        return NoCycles(
+            allowance,
+            owners=self._owners,
+            context_modules=self._modules,
+            hint=FIXTURE_HINT,
+            name="gc_guard.assert_no_cycles()",
+        )
 
     def find_cycles(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> FoundCycles:
         """Call ``fn(*args, **kwargs)``; the cycles it left, as plain data (see ``pytest_gcguard.find_cycles``)."""

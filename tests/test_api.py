@@ -7,11 +7,13 @@ API with the plugin (--gc-guard) runs an inner session in a subprocess.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import pickle
 import sys
 import types
 import weakref
+from collections.abc import AsyncIterator
 from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
@@ -208,6 +210,57 @@ def test_a_recursive_decorated_function_checks_each_level() -> None:
     with pytest.raises(CycleError) as excinfo:
         down(2)
     assert [c.objects for c in excinfo.value.cycles] == [3]
+    del excinfo
+
+
+async def _ring_later() -> None:
+    ring()
+
+
+def _ring_then_yield() -> Iterator[int]:
+    ring()
+    yield 1
+
+
+async def _ring_then_yield_async() -> AsyncIterator[int]:
+    ring()
+    yield 1
+
+
+@pytest.mark.parametrize(
+    ("func", "kind", "instead"),
+    [
+        (_ring_later, "coroutine function", "with no_cycles(): asyncio.run(_ring_later())"),
+        (_ring_then_yield, "generator function", "with no_cycles(): items = list(_ring_then_yield())"),
+        (_ring_then_yield_async, "async generator function", "with no_cycles(): asyncio.run(main())"),
+    ],
+)
+def test_generator_and_coroutine_functions_are_refused_at_decoration(
+    func: Callable[[], Any], kind: str, instead: str
+) -> None:
+    """Calling one runs none of its body (before: the check passed, having seen nothing), and a window
+    spanning its suspended run would take other code's garbage for its own: TypeError, at once."""
+    with pytest.raises(TypeError) as excinfo:
+        no_cycles()(func)
+    message = str(excinfo.value)
+    assert message.startswith(f"no_cycles() cannot decorate the {kind} {func.__qualname__}: "), message
+    assert "nothing would be checked" in message
+    assert instead in message
+    with pytest.raises(TypeError, match=f"^find_cycles\\(\\) cannot call the {kind} "):
+        find_cycles(func)
+    del excinfo
+
+
+def test_a_coroutine_run_inside_a_block_is_checked_whole() -> None:
+    """What the TypeError suggests is sound: nothing interleaves with asyncio.run() inside the block."""
+    with pytest.raises(CycleError) as excinfo, no_cycles():
+        asyncio.run(_ring_later())
+    assert_cycle(str(excinfo.value), *RING)
+    with pytest.raises(CycleError) as excinfo, no_cycles():
+        list(_ring_then_yield())
+    assert_cycle(str(excinfo.value), *RING)
+    with no_cycles():
+        asyncio.run(asyncio.sleep(0))
     del excinfo
 
 

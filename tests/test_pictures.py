@@ -1,15 +1,22 @@
-"""--gc-guard-graph=DIR: a Graphviz DOT file per finding, and an SVG when `dot` is installed."""
+"""--gc-guard-graph=DIR: a Graphviz DOT file per finding, and an SVG when `dot` is installed (and in time)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.findings import Hop
+from pytest_gcguard.reporting.graphs import GraphWriter
 from tests.conftest import NODE_LIB
 
 
@@ -130,3 +137,153 @@ def test_a_graph_path_that_is_a_file_is_a_usage_error(pytester: pytest.Pytester)
     result = pytester.runpytest_subprocess("--gc-guard", "--gc-guard-graph=taken")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--gc-guard-graph: * is not a directory*"])
+
+
+# ---- a slow, hanging or failing `dot` (GraphWriter; fake `dot` scripts on the PATH)
+
+needs_posix_shell = pytest.mark.skipif(sys.platform == "win32", reason="the fake dot programs are sh scripts")
+
+
+def cycle_payload(findings: int) -> dict[str, object]:
+    """A test's payload with ``findings`` failing two-object cycles, as plain data."""
+    path = (Hop("Node('a')", "lib.Node", ".other"), Hop("Node('b')", "lib.Node", ".other"))
+    cycle = Cycle(CYCLE, path, count=1, objects=2, kept_alive=0)
+    return {"cycles": [{**cycle.to_dict(), "status": "failed"} for _ in range(findings)], "leaks": []}
+
+
+@pytest.fixture
+def fake_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Path]:
+    """Put a `dot` running the given sh body first on the PATH; each call appends a line to the returned log."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "dot-calls.log"
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+
+    def install(body: str, name: str = "dot") -> Path:
+        script = bin_dir / name
+        script.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\n{body}\n')
+        script.chmod(0o755)
+        return log
+
+    return install
+
+
+def calls(log: Path) -> int:
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def dead(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie nobody reaped yet has)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+@needs_posix_shell
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to see that a process ended")
+def test_a_hanging_dot_wrapper_is_killed_with_its_child_and_not_run_again(
+    tmp_path: Path, fake_dot: Callable[..., Path]
+) -> None:
+    """A wrapper script whose real `dot` hangs: killed with its child when the run's budget runs out.
+
+    Before: each finding waited 30 s for `dot`, then on the pipes the
+    orphaned child still held; and the summary counted no file at all.
+    """
+    pid_file = tmp_path / "child.pid"
+    fake_dot(f'echo $$ > "{pid_file}"\nexec sleep 300', name="real-dot")
+    log = fake_dot(f'"{tmp_path / "bin" / "real-dot"}" "$@"')
+    directory = tmp_path / "pictures"
+    writer = GraphWriter(directory, budget=1.0)
+    for name in ("test_a", "test_b", "test_c"):
+        assert [p.suffix for p in writer.draw(f"test_x.py::{name}", cycle_payload(1))] == [".dot"]
+    assert calls(log) == 2  # the wrapper and its real dot, once: not for test_b nor test_c
+    assert sorted(p.suffix for p in directory.iterdir()) == [".dot"] * 3
+    child = int(pid_file.read_text())
+    assert _wait_until(lambda: dead(child)), f"dot's child {child} outlived the kill"
+    assert writer.written == 3
+    assert writer.summary_lines() == [
+        f"3 graph files written to {directory}",
+        "could not draw test_x.py::test_a: dot was killed when the 1 s for all SVGs of the run ran out",
+        "dot not run again (out of time): 2 SVGs not rendered, their DOT files are written",
+    ]
+
+
+def _wait_until(condition: Callable[[], bool]) -> bool:
+    """Poll ``condition`` for up to 10 s (a killed process ends soon, not at once)."""
+    for _ in range(1000):
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+@needs_posix_shell
+def test_the_budget_is_for_all_of_the_runs_dot_calls(tmp_path: Path, fake_dot: Callable[..., Path]) -> None:
+    """`dot` calls that each finish in time still share one budget: past it, no more calls."""
+    log = fake_dot("sleep 0.3\nprintf '<svg/>' > \"$4\"")
+    directory = tmp_path / "pictures"
+    writer = GraphWriter(directory, budget=1.0)
+    writer.draw("test_x.py::test_many", cycle_payload(8))
+    ran = calls(log)
+    svgs = len(list(directory.glob("*.svg")))
+    # Each call takes at least 0.3 s: at most four start within 1 s, however loaded the machine.
+    assert 1 <= ran <= 4, ran
+    assert svgs in (ran - 1, ran)
+    assert len(list(directory.glob("*.dot"))) == 8
+    assert writer.written == 8 + svgs
+    assert writer.summary_lines()[-1] == (
+        f"dot not run again (out of time): {8 - ran} SVGs not rendered, their DOT files are written"
+    )
+
+
+@needs_posix_shell
+def test_a_failing_dot_is_named_and_the_dot_files_still_count(tmp_path: Path, fake_dot: Callable[..., Path]) -> None:
+    """Every file written counts, DOT and SVG, also when `dot` fails on the next one; failures do not stop it."""
+    log = fake_dot('case "$2" in *-2-cycle.dot) echo "syntax error in line 1" >&2; exit 3;; esac\nprintf x > "$4"')
+    directory = tmp_path / "pictures"
+    writer = GraphWriter(directory, budget=30.0)
+    written = writer.draw("test_x.py::test_three", cycle_payload(3))
+    assert [p.suffix for p in written] == [".dot", ".svg", ".dot", ".dot", ".svg"]
+    assert calls(log) == 3
+    assert writer.written == 5
+    (dot_2,) = directory.glob("*-2-cycle.dot")
+    assert not dot_2.with_suffix(".svg").exists()
+    assert writer.summary_lines() == [
+        f"5 graph files written to {directory}",
+        f"could not draw test_x.py::test_three: dot failed (exit status 3) on {dot_2.name}: syntax error in line 1",
+    ]
+
+
+def test_without_dot_only_dot_files_are_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+    writer = GraphWriter(tmp_path / "pictures")
+    assert [p.suffix for p in writer.draw("test_x.py::test_two", cycle_payload(2))] == [".dot", ".dot"]
+    assert writer.draw("test_x.py::test_clean", {"cycles": [], "leaks": []}) == []
+    assert writer.summary_lines() == [f"2 graph files written to {tmp_path / 'pictures'}"]
+
+
+def test_a_hanging_dot_costs_the_run_one_budget_end_to_end(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real session: a sleeping `dot` is called once, then the run goes on without it and counts the DOT files."""
+    bin_dir = pytester.path / "bin"
+    bin_dir.mkdir()
+    log = pytester.path / "calls.log"
+    (bin_dir / "dot").write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nsleep 300\n')
+    (bin_dir / "dot").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    pytester.makeconftest("import pytest_gcguard.reporting.graphs as g\ng.DOT_BUDGET = 1.0\n")
+    tests = "import lib\n" + "".join(f"\ndef test_ring_{i}():\n    lib.ring()\n" for i in range(5))
+    pytester.makepyfile(lib=NODE_LIB, test_rings=tests)
+    result = guarded("--gc-guard-graph=pictures")
+    result.assert_outcomes(passed=5, errors=5)
+    assert len(log.read_text().splitlines()) == 1
+    result.stdout.fnmatch_lines(
+        [
+            f"5 graph files written to {pytester.path / 'pictures'}",
+            "could not draw test_rings.py::test_ring_0: dot was killed when the 1 s for all SVGs of the run ran out",
+            "dot not run again (out of time): 4 SVGs not rendered, their DOT files are written",
+        ]
+    )

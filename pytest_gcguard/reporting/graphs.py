@@ -3,17 +3,31 @@
 Works on findings as plain data, so the xdist controller can draw what its
 workers found.  ``dot`` (Debian's ``graphviz``) is optional: when it is on the
 ``PATH``, an SVG is rendered next to each DOT file.
+
+``dot`` is someone else's program, and may be slow, hang, or be a wrapper
+script whose own children hang.  The run gives all its ``dot`` calls
+together one time budget (``DOT_BUDGET``); each call runs in a session of
+its own, and on running out the whole session is killed -- the wrapper's
+children too -- and ``dot`` is not run again for the rest of the run.  Its
+output goes to files, never pipes: a pipe held open by a surviving
+grandchild would keep the caller waiting after the child is gone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import tempfile
+import time
 from collections.abc import Iterable
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
@@ -27,8 +41,13 @@ from pytest_gcguard.reporting.text import plural
 # (test-local and standard-library cycles never fail, and would be noise).
 DRAWN_KINDS = (CYCLE, UNCOLLECTABLE)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
-# Seconds `dot` may take for one picture before it is given up.
-DOT_TIMEOUT = 30.0
+# Seconds all of a run's `dot` calls may take together; past it the running
+# call is killed and `dot` is not run again.  A picture of ours takes `dot`
+# well under a second.  Not a user option; tests lower it (an inner session's
+# conftest.py may set it too: GraphWriter reads it when made).
+DOT_BUDGET = 60.0
+# What the summary lists of the errors, at most.
+ERRORS_SHOWN = 5
 
 
 def quote(text: str) -> str:
@@ -111,25 +130,126 @@ def graphs(nodeid: str, payload: dict[str, object]) -> list[tuple[str, str]]:
     return out
 
 
-def write_graphs(directory: Path, nodeid: str, payload: dict[str, object]) -> list[Path]:
-    """Write the test's DOT files (and SVGs when ``dot`` is found); the files written."""
-    drawn = graphs(nodeid, payload)
-    if not drawn:
-        return []
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    dot = shutil.which("dot")
-    for name, text in drawn:
-        path = directory / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-        if dot is not None:
-            svg = path.with_suffix(".svg")
-            subprocess.run(
-                [dot, "-Tsvg", str(path), "-o", str(svg)],
-                check=True,
-                capture_output=True,
-                timeout=DOT_TIMEOUT,
+class GraphWriter:
+    """Writes the pictures of a run's findings into one directory: hold one per run.
+
+    ``draw`` never raises for a failed picture (a full disk, a broken or slow
+    ``dot``): the error is kept in ``errors`` and the run goes on.
+    ``written`` counts every file written, DOT and SVG, including those of a
+    finding whose later step failed.
+    """
+
+    def __init__(self, directory: Path, budget: float | None = None) -> None:
+        self.directory = directory
+        self.budget = DOT_BUDGET if budget is None else budget
+        self.written = 0
+        self.errors: list[str] = []
+        self._dot = shutil.which("dot")
+        self._spent = 0.0  # seconds of dot so far
+        self._stopped = ""  # why dot is not run any more, once it is not (said once)
+        self._not_rendered = 0  # SVGs not made since
+
+    def draw(self, nodeid: str, payload: dict[str, object]) -> list[Path]:
+        """Write the test's DOT files, and an SVG of each while ``dot`` may run; the files written."""
+        written: list[Path] = []
+        for name, text in graphs(nodeid, payload):
+            path = self.directory / name
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                self.errors.append(f"{nodeid}: {type(exc).__name__}: {exc}")
+                break  # the next finding's file would fail alike
+            written.append(path)
+            self.written += 1
+            if self._dot is None:
+                continue
+            if self._stopped:
+                self._not_rendered += 1
+                continue
+            svg = self._render(self._dot, nodeid, path)
+            if svg is not None:
+                written.append(svg)
+                self.written += 1
+        return written
+
+    def _render(self, dot: str, nodeid: str, path: Path) -> Path | None:
+        """``dot -Tsvg`` of one file, within what is left of the budget; the SVG, or None."""
+        svg = path.with_suffix(".svg")
+        left = self.budget - self._spent
+        if left <= 0:
+            self._stopped = "out of time"
+            self._not_rendered += 1
+            return None
+        command = [dot, "-Tsvg", str(path), "-o", str(svg)]
+        started = time.monotonic()
+        # stderr to a file, not a pipe: see the module's docstring.
+        with tempfile.TemporaryFile() as stderr:
+            try:
+                process = _start(command, stderr)
+            except OSError as exc:
+                self.errors.append(f"{nodeid}: cannot run dot: {type(exc).__name__}: {exc}")
+                self._stopped = "it cannot be started"
+                return None
+            try:
+                status: int | None = process.wait(timeout=left)
+            except subprocess.TimeoutExpired:
+                _kill(process)
+                status = None
+            except BaseException:
+                # Ctrl-C: the terminal's SIGINT never reaches dot's own session.
+                _kill(process)
+                raise
+            finally:
+                self._spent += time.monotonic() - started
+            stderr.seek(0)
+            message = stderr.read().decode(errors="replace").strip()
+        if status == 0:
+            return svg
+        svg.unlink(missing_ok=True)  # half written, if at all
+        if status is None:
+            self.errors.append(f"{nodeid}: dot was killed when the {self.budget:g} s for all SVGs of the run ran out")
+            self._stopped = "out of time"
+        else:
+            last = message.splitlines()[-1] if message else "no message"
+            self.errors.append(f"{nodeid}: dot failed (exit status {status}) on {path.name}: {last}")
+        return None
+
+    def summary_lines(self) -> list[str]:
+        """The summary's lines: files written, the first errors, and why ``dot`` stopped (once)."""
+        if not self.written and not self.errors:
+            return []
+        lines = [f"{plural(self.written, 'graph file')} written to {self.directory}"]
+        lines.extend(f"could not draw {error}" for error in self.errors[:ERRORS_SHOWN])
+        if len(self.errors) > ERRORS_SHOWN:
+            lines.append(f"could not draw {len(self.errors) - ERRORS_SHOWN} more (not shown)")
+        if self._stopped:
+            lines.append(
+                f"dot not run again ({self._stopped}): "
+                f"{plural(self._not_rendered, 'SVG')} not rendered, their DOT files are written"
             )
-            written.append(svg)
-    return written
+        return lines
+
+
+def _start(command: list[str], stderr: IO[bytes]) -> subprocess.Popen[bytes]:
+    """Start ``command`` in a session (a process group) of its own, so that all of it can be killed.
+
+    (Windows ignores ``start_new_session``; there only the child is killed.)
+    """
+    return subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
+    )
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """Kill ``process`` and everything it started in its session, then reap it."""
+    if sys.platform == "win32":
+        process.kill()  # only the child: Windows has no process groups to signal
+    else:
+        # The child leads its own session, so its process group id is its
+        # pid; it is not reaped yet (we wait below), so the id is still its.
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except OSError:  # gone already, or not ours to signal (a set-uid dot): the child at least
+            process.kill()
+    process.wait()

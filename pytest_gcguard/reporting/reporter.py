@@ -9,25 +9,19 @@ audits with the worker's output.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_gcguard import __version__
-from pytest_gcguard.engine.introspect import describe_error
 from pytest_gcguard.judging import baseline as baseline_file
 from pytest_gcguard.options import Settings
-from pytest_gcguard.reporting.graphs import write_graphs
+from pytest_gcguard.reporting.graphs import GraphWriter
 from pytest_gcguard.reporting.json_report import build as build_report
 from pytest_gcguard.reporting.results import Results
 from pytest_gcguard.reporting.summary import Summary
 from pytest_gcguard.reporting.text import plural
-
-
-# --gc-guard-graph errors printed in the summary.
-MAX_ERRORS_SHOWN = 5
 
 
 class Reporter:
@@ -41,8 +35,7 @@ class Reporter:
         self.summary = Summary()
         self.audits: list[dict[str, Any]] = []  # this process's heap audits (the guard hands them over)
         self.baseline_update: tuple[int, int, int, int] | None = None  # findings, new, pruned, kept
-        self.graphs_written = 0  # --gc-guard-graph: files written (DOT and SVG)
-        self.graph_errors: list[str] = []
+        self.graphs: GraphWriter | None = None  # --gc-guard-graph: one for the run (one time budget for `dot`)
         self._is_worker = hasattr(config, "workerinput")
 
     def add_audits(self, audits: list[dict[str, Any]]) -> None:
@@ -61,11 +54,10 @@ class Reporter:
                 self._draw(settings.graph, report.nodeid, payload)
 
     def _draw(self, directory: Path, nodeid: str, payload: dict[str, Any]) -> None:
-        """--gc-guard-graph: a picture can fail (a full disk, a broken `dot`); the run goes on."""
-        try:
-            self.graphs_written += len(write_graphs(directory, nodeid, payload))
-        except (OSError, subprocess.SubprocessError) as exc:
-            self.graph_errors.append(f"{nodeid}: {describe_error(exc)}")
+        """--gc-guard-graph: a picture can fail (a full disk, a broken or slow `dot`); the writer keeps the error."""
+        if self.graphs is None:
+            self.graphs = GraphWriter(directory)
+        self.graphs.draw(nodeid, payload)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
@@ -120,9 +112,8 @@ class Reporter:
         lines = []
         if settings.report is not None:
             lines.append(f"report written to {settings.report}")
-        if settings.graph is not None and (self.graphs_written or self.graph_errors):
-            lines.append(f"{plural(self.graphs_written, 'graph file')} written to {settings.graph}")
-            lines.extend(f"could not draw {error}" for error in self.graph_errors[:MAX_ERRORS_SHOWN])
+        if self.graphs is not None:
+            lines.extend(self.graphs.summary_lines())
         if self.baseline_update is not None:
             total, added, pruned, kept = self.baseline_update
             of_others = f", {kept} kept of tests that did not run or were not judged" if kept else ""
