@@ -475,3 +475,53 @@ def test_a_malformed_allow_line_is_a_usage_error(
     result = run("-p", "no:xdist")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
+
+
+def test_a_file_that_cannot_be_written_costs_only_itself(
+    pytester: pytest.Pytester, run: Callable[..., pytest.RunResult]
+) -> None:
+    """A test removes the report's directory: the report fails alone, named; the failures, summary and baseline stay."""
+    pytester.mkdir("out")
+    pytester.makepyfile(
+        test_files="""
+import shutil
+import lib
+
+def test_removes_the_report_directory():
+    shutil.rmtree("out")
+
+def test_fails():
+    assert 1 == 2, "the test's own failure"
+
+def test_cycle():
+    lib.ring("r")
+"""
+    )
+    result = run(
+        "-p",
+        "no:xdist",
+        "--gc-guard-report=out/report.json",
+        "--gc-guard-baseline=b.json",
+        "--gc-guard-update-baseline",
+    )
+    output = result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in output and "INTERNALERROR" not in output
+    result.stdout.fnmatch_lines(["*the test's own failure*"])  # the failure section is printed
+    result.stdout.fnmatch_lines(["*created reference cycles*"])  # so is the summary
+    result.stdout.fnmatch_lines(["ERROR: could not write the report to */out/report.json: FileNotFoundError*"])
+    result.stdout.fnmatch_lines(["baseline written to *b.json: 1 finding (1 new, 0 pruned)"])
+    assert (pytester.path / "b.json").exists()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_a_report_that_cannot_be_written_fails_an_otherwise_green_run(
+    pytester: pytest.Pytester, run: Callable[..., pytest.RunResult]
+) -> None:
+    """CI asked for the file and did not get it: the run fails, and says why."""
+    pytester.mkdir("out")
+    pytester.makepyfile(test_files='import shutil\n\ndef test_removes_it():\n    shutil.rmtree("out")\n')
+    result = run("-p", "no:xdist", "--gc-guard-report=out/report.json")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["ERROR: could not write the report to */out/report.json: *"])
+    result.stdout.no_fnmatch_line("report written to*")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from pytest_gcguard import __version__
+from pytest_gcguard.engine.introspect import describe_error
 from pytest_gcguard.judging import baseline as baseline_file
 from pytest_gcguard.options import Settings
 from pytest_gcguard.reporting.graphs import GraphWriter
@@ -35,6 +36,8 @@ class Reporter:
         self.summary = Summary()
         self.audits: list[dict[str, Any]] = []  # this process's heap audits (the guard hands them over)
         self.baseline_update: tuple[int, int, int, int] | None = None  # findings, new, pruned, kept
+        self.report_written = False
+        self.write_errors: list[str] = []  # the report or baseline files that could not be written
         self.graphs: GraphWriter | None = None  # --gc-guard-graph: one for the run (one time budget for `dot`)
         self._is_worker = hasattr(config, "workerinput")
 
@@ -65,7 +68,7 @@ class Reporter:
         for audit in getattr(node, "workeroutput", {}).get("gc_guard_audits", ()):
             self.summary.add_audit(audit)
 
-    def pytest_sessionfinish(self) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self._is_worker:
             # The xdist controller writes the files, with every worker's data.
             self.config.workeroutput["gc_guard_audits"] = self.audits  # type: ignore[attr-defined]
@@ -79,9 +82,21 @@ class Reporter:
                 settings=settings.as_json(),
                 audits=self.summary.audits,
             )
-            baseline_file.write_atomically(settings.report, json.dumps(document, indent=2) + "\n")
+            self.report_written = self._write("report", settings.report, json.dumps(document, indent=2) + "\n")
         if settings.update_baseline and settings.baseline is not None:
             self._update_baseline(settings.baseline)
+        if self.write_errors and session.exitstatus == pytest.ExitCode.OK:
+            # A file CI asked for and did not get fails the run; the summary says which and why.
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _write(self, what: str, path: Path, text: str) -> bool:
+        """Write one file; a failure (a removed directory, a full disk) costs that file only."""
+        try:
+            baseline_file.write_atomically(path, text)
+        except OSError as exc:
+            self.write_errors.append(f"could not write the {what} to {path}: {describe_error(exc)}")
+            return False
+        return True
 
     def _update_baseline(self, path: Path) -> None:
         # Entries of tests that did not run (-k, one file, --lf) are kept:
@@ -91,17 +106,19 @@ class Reporter:
         entries = self.results.baseline_entries() + kept
         new = {e.fingerprint: e for e in entries}
         added, pruned = len(set(new) - set(self.known)), len(set(self.known) - set(new))
-        self.baseline_update = (len(new), added, pruned, len(kept))
-        baseline_file.write_atomically(path, baseline_file.render(list(new.values())))
+        if self._write("baseline", path, baseline_file.render(list(new.values()))):
+            self.baseline_update = (len(new), added, pruned, len(kept))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self._is_worker:
             return  # xdist workers' output is not shown; the controller prints
         lines = self.summary.lines(verbose=self.config.get_verbosity() > 0) + self._file_lines()
-        if lines:
+        if lines or self.write_errors:
             terminalreporter.write_sep("=", "gc-guard summary", yellow=True, bold=False)
             for line in lines:
                 terminalreporter.write_line(line)
+            for error in self.write_errors:
+                terminalreporter.write_line(f"ERROR: {error}", red=True, bold=True)
         if self.settings.annotations:
             for line in self.results.annotations():
                 terminalreporter.write_line(line)
@@ -110,7 +127,7 @@ class Reporter:
         """What was written where."""
         settings = self.settings
         lines = []
-        if settings.report is not None:
+        if self.report_written:
             lines.append(f"report written to {settings.report}")
         if self.graphs is not None:
             lines.extend(self.graphs.summary_lines())
