@@ -80,7 +80,7 @@ class Judgement:
     ) -> None:
         # A test that already failed keeps its own failure only; a test that
         # unfroze the heap let older garbage into its window.
-        not_judged = failed or findings.unjudgeable or report.failed
+        not_judged = failed or findings.not_judged is not None or report.failed
         nodeid = item.nodeid
         plan = triage(
             nodeid,
@@ -111,7 +111,7 @@ class Judgement:
             observation,
             policy=self.policy,
             not_judged=not_judged,
-            unfroze=findings.unjudgeable,
+            window_note=findings.not_judged,
         )
         tell(item, report, findings, verdict, not_judged=not_judged, mode=self.policy.mode)
 

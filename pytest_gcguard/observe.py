@@ -35,14 +35,14 @@ class WindowFindings:
     cycles: list[Cycle] = field(default_factory=list)
     suspects: dict[type, int] = field(default_factory=dict)
     error: str | None = None
-    unjudgeable: bool = False  # the test unfroze the heap: older garbage was collected with its own
+    not_judged: str | None = None  # why the window's findings cannot be judged (the test unfroze the heap, ...)
     unsaved: int = 0  # cyclic garbage freed past the window's cap: counted, not analysed
     tracker: LiveTracker | None = None  # weak references to the suspects' survivors
     finalizer_warnings: list[str] = field(default_factory=list)  # warnings made errors, raised in finalizers
 
     def is_clean(self) -> bool:
         return not (
-            self.cycles or self.suspects or self.finalizer_warnings or self.error or self.unjudgeable or self.unsaved
+            self.cycles or self.suspects or self.finalizer_warnings or self.error or self.not_judged or self.unsaved
         )
 
 
@@ -55,7 +55,7 @@ def has_findings(result: WindowResult) -> bool:
     return bool(
         result.garbage
         or result.uncollectable
-        or result.heap_was_unfrozen
+        or result.not_judged is not None
         or result.unsaved
         or result.finalizer_warnings
     )
@@ -70,7 +70,7 @@ def explain_window(
 ) -> WindowFindings:
     """Turn what a window saved into plain findings, and free it."""
     findings = WindowFindings(
-        unjudgeable=result.heap_was_unfrozen, unsaved=result.unsaved, finalizer_warnings=result.finalizer_warnings
+        not_judged=result.not_judged, unsaved=result.unsaved, finalizer_warnings=result.finalizer_warnings
     )
     try:
         if result.garbage or result.uncollectable:

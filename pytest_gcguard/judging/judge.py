@@ -38,7 +38,7 @@ from pytest_gcguard.judging.baseline import fingerprint
 FAILED = "failed"  # failed the test (fail mode)
 WARNED = "warned"  # reported as a GcGuardWarning (warn mode)
 ALLOWED = "allowed"  # exempted by @pytest.mark.allow_cycles or the gc_guard_allow list
-NOT_JUDGED = "not-judged"  # the test had already failed or been skipped, or it unfroze the heap
+NOT_JUDGED = "not-judged"  # the test had already failed or been skipped, or its window cannot be judged
 INFO = "info"  # test-local or standard-library cycles: never fail
 ONE_TIME = "one-time"  # made on the first run only (lazy initialisation): never fails
 KNOWN = "known"  # in the baseline: reported, does not fail
@@ -46,8 +46,6 @@ KNOWN = "known"  # in the baseline: reported, does not fail
 # How many times a type must prove benign, or a cycle shape one-time, before
 # gc-guard stops re-running tests to check it again.
 PRESUMED = 3
-
-UNFROZE_NOTE = "the test unfroze the heap (gc.unfreeze()): older garbage was collected with its own"
 
 
 @dataclass(frozen=True)
@@ -163,7 +161,7 @@ class Verdict:
     note: str | None = None
     reruns: int = 0
     exceeded: str | None = None
-    judged: bool = True  # False: not judged (the test failed, unfroze the heap), or a re-run did not count
+    judged: bool = True  # False: not judged (the test failed, its window cannot be judged), or a re-run did not count
 
     @property
     def has_failures(self) -> bool:
@@ -178,7 +176,7 @@ def decide(
     *,
     policy: Policy,
     not_judged: bool,
-    unfroze: bool = False,
+    window_note: str | None = None,
 ) -> Verdict:
     """Step 2: the status of every finding, given what a re-run observed (None: no re-run)."""
     seen = observation if observation is not None else Observation()
@@ -206,8 +204,8 @@ def decide(
     unexplained = [leak for leak in seen.leaks if leak.chain is None or leak.chain.root.startswith(NO_REFERRER)]
     leaks = tuple(leak for leak in seen.leaks if leak not in known_leaks and leak not in unexplained)
     note = None
-    if unfroze:
-        note = UNFROZE_NOTE
+    if window_note is not None:
+        note = window_note  # why the window cannot be judged (the test unfroze the heap, ...)
     elif seen.unconfirmed:
         note = f"a possible leak could not be confirmed: {seen.unconfirmed}"
     elif unexplained:

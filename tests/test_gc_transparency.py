@@ -1,0 +1,350 @@
+"""What other code sees of the collector while gc-guard watches: exactly what it sees without it.
+
+Other ``gc.callbacks`` entries (registered before gc-guard's or after),
+finalizers that touch ``gc.garbage`` during a collection, and a test that
+removes gc-guard's entries: each inner suite passes without the plugin, and
+must pass with it too (hardening II, items 12, 13 and 15).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pytest_gcguard.engine.window import GarbageWindow
+from pytest_gcguard.engine.window import GcState
+from pytest_gcguard.engine.window import unwatched_note
+
+
+def _both(pytester: pytest.Pytester, *args: str, passed: int) -> pytest.RunResult:
+    """Run the inner suite without the plugin, then with it: both must pass; the guarded run is returned."""
+    plain = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", *args)
+    plain.assert_outcomes(passed=passed)
+    guarded = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-p", "no:xdist", *args)
+    guarded.assert_outcomes(passed=passed)
+    guarded.stdout.no_fnmatch_line("*INTERNALERROR*")
+    return guarded
+
+
+# -- item 12: other gc.callbacks entries ---------------------------------------
+
+OBSERVING_CONFTEST = """
+import gc
+
+SEEN = []
+
+
+def observer(who):
+    def observe(phase, info):
+        SEEN.append((who, phase, gc.get_debug(), len(gc.garbage)))
+    return observe
+
+
+# Registered at import: before gc-guard's entries, for the whole session.
+gc.callbacks.append(observer("conftest"))
+"""
+
+OBSERVED_TESTS = """
+import gc
+
+import pytest
+
+from conftest import SEEN, observer
+
+
+def drop_a_cycle():
+    # pytest.raises: the ExceptionInfo holds the traceback, which holds this
+    # frame, which holds the ExceptionInfo -- garbage once this returns.
+    with pytest.raises(ValueError) as excinfo:
+        raise ValueError("expected")
+
+
+def test_other_callbacks_see_the_collector_as_without_gc_guard():
+    appended, inserted = observer("appended"), observer("inserted")
+    gc.callbacks.append(appended)  # after gc-guard's entries
+    gc.callbacks.insert(0, inserted)  # before them
+    try:
+        drop_a_cycle()
+        SEEN.clear()
+        gc.collect()
+        # Where the test put them, between collections too.
+        assert gc.callbacks[0] is inserted and gc.callbacks[-1] is appended
+    finally:
+        gc.callbacks.remove(appended)
+        gc.callbacks.remove(inserted)
+    assert {(who, phase) for who, phase, _, _ in SEEN} == {
+        (who, phase) for who in ("conftest", "appended", "inserted") for phase in ("start", "stop")
+    }
+    assert [seen for seen in SEEN if seen[2] or seen[3]] == []  # no DEBUG_SAVEALL, gc.garbage empty
+
+
+def test_the_callback_appended_last_is_the_last_one():
+    appended = observer("popped")
+    gc.callbacks.append(appended)
+    drop_a_cycle()
+    gc.collect()
+    assert gc.callbacks.pop() is appended
+"""
+
+
+def test_other_gc_callbacks_never_see_our_flag_nor_our_garbage(pytester: pytest.Pytester) -> None:
+    """Callbacks before and after gc-guard's see no DEBUG_SAVEALL and an empty gc.garbage, at start and stop.
+
+    Before, one entry appended at the window's start: a conftest's callback
+    saw the flag and the pytest.raises cycle in gc.garbage at "stop", and one
+    the test appended saw the flag at "start" -- the test failed in warn mode.
+    """
+    pytester.makeconftest(OBSERVING_CONFTEST)
+    pytester.makepyfile(test_observed=OBSERVED_TESTS)
+    _both(pytester, "--gc-guard-mode=warn", passed=2)
+
+
+# -- item 13: finalizers that touch gc.garbage ---------------------------------
+
+FINALIZER_TESTS = """
+import gc
+import weakref
+
+import pytest
+
+pytestmark = pytest.mark.allow_cycles(reason="each test drops a cycle on purpose")
+
+
+class Noting:
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        gc.garbage.append("noted by a finalizer")
+
+
+class Clearing:
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        gc.garbage.clear()
+
+
+class Watched:
+    def __init__(self):
+        self.me = self
+
+
+WATCHERS = []
+
+
+def watched_cycle():
+    # A weak reference with a callback, freed by it: the collection's
+    # "collected" counts it too, one more than the objects it saved.
+    WATCHERS.append(weakref.ref(Watched(), WATCHERS.remove))
+
+
+def test_a_finalizer_appends_to_gc_garbage():
+    Noting()
+    gc.collect()
+    try:
+        assert gc.garbage == ["noted by a finalizer"]
+    finally:
+        gc.garbage.clear()
+
+
+def test_a_finalizer_appends_while_a_weak_reference_is_freed():
+    Noting()
+    watched_cycle()
+    gc.collect()
+    try:
+        assert gc.garbage == ["noted by a finalizer"]
+    finally:
+        gc.garbage.clear()
+
+
+def test_a_finalizer_clears_gc_garbage():
+    gc.garbage.append("the test's own")
+    Clearing()
+    gc.collect()
+    assert gc.garbage == []
+"""
+
+
+def test_what_finalizers_do_to_gc_garbage_stays_done(pytester: pytest.Pytester) -> None:
+    """gc-guard takes exactly the objects the collection saved: a finalizer's entries stay, a cleared list stays empty.
+
+    Before, it took a slice from gc.garbage's length at "start": the entry
+    a finalizer appended went with the saved objects, and after a finalizer
+    cleared the list the saved objects stayed in it.  (The collection's
+    count cannot place them either: a freed weak reference counts too.)
+    """
+    pytester.makepyfile(test_finalizers=FINALIZER_TESTS)
+    result = _both(pytester, "-rA", passed=3)
+    # ... and gc-guard still saw every cycle.
+    output = result.stdout.str()
+    for shape in ("Noting --.me--> Noting", "Clearing --.me--> Clearing", "Watched --.me--> Watched"):
+        assert shape in output
+
+
+# -- item 15: a test that removes gc-guard's entries -----------------------------
+
+REMOVING_TESTS = """
+import gc
+
+import pytest
+
+
+class Ring:
+    def __init__(self):
+        self.me = self
+
+
+@pytest.fixture
+def ring():
+    return Ring()
+
+
+def test_clears_the_callbacks(ring):
+    gc.callbacks.clear()
+"""
+
+
+def test_entries_removed_by_the_test_are_put_back_for_the_last_collection(pytester: pytest.Pytester) -> None:
+    """A cycle that is still garbage when the window closes is found, though the test cleared gc.callbacks.
+
+    (The fixture's Ring becomes garbage only as the window closes.)  Before,
+    the window's last collection ran without our callback: a silent pass.
+    """
+    pytester.makepyfile(test_removing=REMOVING_TESTS)
+    result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-p", "no:xdist")
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")
+    assert "Ring --.me--> Ring" in result.stdout.str()
+
+
+UNWATCHED_TESTS = """
+import gc
+
+
+class Ring:
+    def __init__(self):
+        self.me = self
+
+
+def test_clears_the_callbacks_then_collects():
+    gc.callbacks.clear()
+    Ring()
+    gc.collect()  # frees the ring: gc-guard cannot see it
+"""
+
+
+def test_collections_without_our_entries_leave_the_test_not_judged(pytester: pytest.Pytester) -> None:
+    """A cycle freed while gc-guard's entries were gone is not a silent pass: the test is reported not judged."""
+    pytester.makepyfile(test_unwatched=UNWATCHED_TESTS)
+    result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-p", "no:xdist", "-rA")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*1 collection ran unwatched by gc-guard*the cycles they freed were not checked*"])
+
+
+class Ring:
+    __slots__ = ("me",)  # (no __dict__ of its own on 3.9/3.10: one object per ring)
+
+    def __init__(self) -> None:
+        self.me: object = self
+
+
+@pytest.fixture
+def window() -> Iterator[GarbageWindow]:
+    """An open window, with automatic collections off: only the test's own collections run."""
+    state = GcState()
+    opened = GarbageWindow(state)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    opened.open()
+    try:
+        yield opened
+    finally:
+        opened.detach()
+        state.restore()
+        if was_enabled:
+            gc.enable()
+
+
+def _entries(window: GarbageWindow) -> list[Any]:
+    """The window's gc.callbacks entries, the first and the last."""
+    ours = [callback for callback in gc.callbacks if getattr(callback, "__self__", None) is window]
+    assert len(ours) == 2
+    return ours
+
+
+def _remove_entries(window: GarbageWindow) -> list[Any]:
+    ours = _entries(window)
+    for callback in ours:
+        gc.callbacks.remove(callback)
+    return ours
+
+
+def _close(window: GarbageWindow) -> tuple[list[type], int, str | None]:
+    result = window.close()
+    try:
+        return [type(obj) for obj in result.garbage], result.unwatched, result.not_judged
+    finally:
+        result.garbage.clear()
+
+
+def test_a_collection_without_our_entries_is_counted(window: GarbageWindow) -> None:
+    """The window counts the collections it missed, finds what is still garbage, and says why not to judge."""
+    _remove_entries(window)
+    Ring()
+    gc.collect()  # unwatched: this ring is freed unseen
+    Ring()  # still garbage when the window closes
+    kinds, unwatched, note = _close(window)
+    assert kinds == [Ring]
+    assert unwatched == 1
+    assert note == unwatched_note(1)
+    assert "1 collection ran unwatched" in unwatched_note(1) and "2 collections" in unwatched_note(2)
+
+
+@pytest.mark.parametrize("put_back", [False, True], ids=["left-out", "put-back"])
+def test_entries_removed_while_nothing_was_collected_cost_nothing(window: GarbageWindow, put_back: bool) -> None:
+    """No collection ran without them: the window is judged as usual, whether or not the test put them back."""
+    ours = _remove_entries(window)
+    Ring()
+    if put_back:
+        gc.callbacks.extend(ours)
+    kinds, unwatched, note = _close(window)
+    assert (kinds, unwatched, note) == ([Ring], 0, None)
+
+
+def test_an_entry_removed_alone_is_put_back_by_the_other(window: GarbageWindow) -> None:
+    """Our last entry removed alone: the first one puts it back at the next collection, which is watched."""
+    gc.callbacks.remove(_entries(window)[1])
+    Ring()
+    gc.collect()
+    Ring()
+    kinds, unwatched, note = _close(window)
+    assert (kinds, unwatched, note) == ([Ring, Ring], 0, None)
+
+
+def test_each_callback_runs_once_per_phase_in_the_test_s_order(window: GarbageWindow) -> None:
+    """Moving our entries for a collection skips no other callback and runs none twice."""
+    calls: list[tuple[str, str]] = []
+
+    def first(phase: str, info: dict[str, Any]) -> None:
+        calls.append(("first", phase))
+
+    def last(phase: str, info: dict[str, Any]) -> None:
+        calls.append(("last", phase))
+
+    gc.callbacks.insert(0, first)
+    gc.callbacks.append(last)
+    try:
+        Ring()
+        gc.collect()
+        gc.collect()
+        assert calls == [("first", "start"), ("last", "start"), ("first", "stop"), ("last", "stop")] * 2
+        assert gc.callbacks[0] is first and gc.callbacks[-1] is last
+    finally:
+        gc.callbacks.remove(first)
+        gc.callbacks.remove(last)
+    kinds, unwatched, _ = _close(window)
+    assert (kinds, unwatched) == ([Ring], 0)
