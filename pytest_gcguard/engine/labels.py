@@ -265,6 +265,41 @@ def _function_code(value: object) -> types.CodeType | None:
     return None
 
 
+_FUNCTION_ATTRIBUTES = (
+    "__closure__",
+    "__globals__",
+    "__defaults__",
+    "__kwdefaults__",
+    "__dict__",
+    "__code__",
+    "__annotations__",
+    "__module__",
+    "__name__",
+    "__qualname__",
+    "__doc__",
+)
+
+
+def _container_labels(tail: object, head: object) -> list[str] | None:
+    """Edge labels out of the builtin containers (their own iteration, never a subclass's); None for others."""
+    if is_a(tail, dict):
+        labels = []
+        for key, value in dict.items(tail):
+            if value is head:
+                labels.append(f"[{safe_repr(key, MAX_KEY_LEN)}]")
+            if key is head:
+                labels.append("key")
+        return labels
+    for base in (list, tuple, deque):
+        if is_a(tail, base):
+            # The base type's iterator: a subclass's __iter__ could run user code.
+            items: Iterable[object] = base.__iter__(tail)  # type: ignore[arg-type]
+            return [f"[{i}]" for i, item in enumerate(items) if item is head]
+    if is_a(tail, (set, frozenset)):
+        return ["element"]
+    return None
+
+
 class NameCache:
     """Candidate attribute names per class and per module, kept across analyses.
 
@@ -400,60 +435,13 @@ class Labeller:
         return "<attribute>" if is_python_class(tp) else "<reference>"
 
     def _edge_labels(self, tail: object, head: object, first: bool) -> list[str]:
-        tp = type(tail)
-        if is_a(tail, dict):
-            labels = []
-            for key, value in dict.items(tail):
-                if value is head:
-                    labels.append(f"[{safe_repr(key, MAX_KEY_LEN)}]")
-                if key is head:
-                    labels.append("key")
+        labels = _container_labels(tail, head)
+        if labels is not None:
             return labels
-        for base in (list, tuple, deque):
-            if is_a(tail, base):
-                # The base type's iterator: a subclass's __iter__ could run user code.
-                items: Iterable[object] = base.__iter__(tail)  # type: ignore[arg-type]
-                return [f"[{i}]" for i, item in enumerate(items) if item is head]
-        if is_a(tail, (set, frozenset)):
-            return ["element"]
-        if tp is types.FrameType:
-            return self._frame_labels(tail, head)  # type: ignore[arg-type]
-        if tp is types.CellType:
-            return [".cell_contents"]
-        if tp is types.TracebackType:
-            tb: types.TracebackType = tail  # type: ignore[assignment]
-            return [f".{name}" for name, value in (("tb_frame", tb.tb_frame), ("tb_next", tb.tb_next)) if value is head]
-        if tp is types.FunctionType:
-            return self._named(
-                tail,
-                head,
-                (
-                    "__closure__",
-                    "__globals__",
-                    "__defaults__",
-                    "__kwdefaults__",
-                    "__dict__",
-                    "__code__",
-                    "__annotations__",
-                    "__module__",
-                    "__name__",
-                    "__qualname__",
-                    "__doc__",
-                ),
-            )
-        if tp is types.MethodType:
-            return self._named(tail, head, ("__self__", "__func__"))
-        if tp is types.MappingProxyType:
-            return ["mapping"]
-        if is_a(tail, type):
-            return self._type_labels(tail, head)
-        if tp is types.ModuleType:
-            return ["__dict__"] if object_getattribute(tail, "__dict__") is head else []
-        if id(tp) in _GENERATOR_FRAMES:
-            labels = self._named(tail, head, _C_ATTRIBUTES)
-            frame = getattr(tail, _GENERATOR_FRAMES[id(tp)], None)
-            # 3.11+: a suspended generator's locals are its referents directly.
-            return labels or ([] if frame is None else self._frame_labels(frame, head))
+        labels = self._interpreter_labels(tail, head)
+        if labels is not None:
+            return labels
+        tp = type(tail)
         labels = []
         if is_a(tail, BaseException):
             # BaseException's own slots: a subclass may make "args" a property.
@@ -467,6 +455,34 @@ class Labeller:
         if labels and first:
             return labels
         return labels + self._instance_labels(tail, head, first)
+
+    def _interpreter_labels(self, tail: object, head: object) -> list[str] | None:
+        """Edge labels out of frames, cells, tracebacks, functions, methods, classes, modules and
+        generators; None when ``tail`` is none of them."""
+        tp = type(tail)
+        if tp is types.FrameType:
+            return self._frame_labels(tail, head)  # type: ignore[arg-type]
+        if tp is types.CellType:
+            return [".cell_contents"]
+        if tp is types.TracebackType:
+            tb: types.TracebackType = tail  # type: ignore[assignment]
+            return [f".{name}" for name, value in (("tb_frame", tb.tb_frame), ("tb_next", tb.tb_next)) if value is head]
+        if tp is types.FunctionType:
+            return self._named(tail, head, _FUNCTION_ATTRIBUTES)
+        if tp is types.MethodType:
+            return self._named(tail, head, ("__self__", "__func__"))
+        if tp is types.MappingProxyType:
+            return ["mapping"]
+        if is_a(tail, type):
+            return self._type_labels(tail, head)
+        if tp is types.ModuleType:
+            return ["__dict__"] if object_getattribute(tail, "__dict__") is head else []
+        if id(tp) in _GENERATOR_FRAMES:
+            labels = self._named(tail, head, _C_ATTRIBUTES)
+            frame = getattr(tail, _GENERATOR_FRAMES[id(tp)], None)
+            # 3.11+: a suspended generator's locals are its referents directly.
+            return labels or ([] if frame is None else self._frame_labels(frame, head))
+        return None
 
     def _named(self, tail: object, head: object, names: Iterable[str], owner: type | None = None) -> list[str]:
         """The ``names`` under which ``tail`` refers to ``head``; with ``owner``, read
