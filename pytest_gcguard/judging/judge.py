@@ -63,7 +63,7 @@ class Policy:
 
 @dataclass
 class Memory:
-    """Verdicts remembered across tests of one session (never objects: names and fingerprints)."""
+    """Verdicts remembered across tests of one session (never objects: class names and shape keys)."""
 
     # Cycle shapes a re-run has shown to recur on every call: another test
     # making one needs no re-run to tell it from a one-time cycle.
@@ -93,7 +93,7 @@ class Observation:
 
     runs: int = 0
     unconfirmed: str | None = None  # why the re-runs do not count (the re-run failed or skipped)
-    one_time: frozenset[str] = frozenset()  # fingerprints of the unsure shapes that did not recur
+    one_time: frozenset[str] = frozenset()  # shape keys of the unsure shapes that did not recur
     leaks: tuple[Leak, ...] = ()  # suspect types that grew on every run
 
 
@@ -105,7 +105,7 @@ class Triage:
     known: frozenset[int]  # id() of the cycles in the baseline
     failing: tuple[Cycle, ...]  # cycles that fail unless a re-run shows them one-time
     unsure: tuple[Cycle, ...]  # of those, the ones a re-run must check
-    presumed_one_time: frozenset[str]  # fingerprints presumed one-time from memory
+    presumed_one_time: frozenset[str]  # shape keys presumed one-time from memory
     suspects: tuple[type, ...]  # suspect types whose growth is still to be checked
     exceeded: str | None = None  # the marker's max_objects was exceeded
 

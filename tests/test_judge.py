@@ -1,0 +1,197 @@
+"""The verdict as pure functions (judging/judge.py): every status, and every input that changes it.
+
+In process: findings are plain data, so no inner pytest session is needed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_gcguard.engine.chains import NO_REFERRER
+from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import STDLIB
+from pytest_gcguard.engine.findings import TEST_LOCAL
+from pytest_gcguard.engine.findings import UNCOLLECTABLE
+from pytest_gcguard.engine.findings import Chain
+from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.findings import Hop
+from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.judging.allowance import allow_cycles
+from pytest_gcguard.judging.allowance import allow_leaks
+from pytest_gcguard.judging.allowlist import AllowList
+from pytest_gcguard.judging.baseline import fingerprint
+from pytest_gcguard.judging.judge import ALLOWED
+from pytest_gcguard.judging.judge import FAILED
+from pytest_gcguard.judging.judge import INFO
+from pytest_gcguard.judging.judge import KNOWN
+from pytest_gcguard.judging.judge import NOT_JUDGED
+from pytest_gcguard.judging.judge import ONE_TIME
+from pytest_gcguard.judging.judge import PRESUMED
+from pytest_gcguard.judging.judge import WARNED
+from pytest_gcguard.judging.judge import Memory
+from pytest_gcguard.judging.judge import Observation
+from pytest_gcguard.judging.judge import Policy
+from pytest_gcguard.judging.judge import Verdict
+from pytest_gcguard.judging.judge import decide
+from pytest_gcguard.judging.judge import triage
+
+
+NODE = "test_x.py::test_it"
+
+
+def ring(name: str = "lib.Graph", kind: str = CYCLE, objects: int = 2) -> Cycle:
+    hops = (Hop(f"{name}('a')", name, ".next"), Hop(f"{name}('b')", name, ".next"))
+    return Cycle(kind=kind, path=hops, count=1, objects=objects, kept_alive=0, member_types=((name,),))
+
+
+def leak(name: str = "lib.Entry", root: str = "module lib, global REGISTRY") -> Leak:
+    return Leak(name, (1, 2, 3), Chain(root, (Hop("[...]", "list", "[0]"),)), (name,))
+
+
+class Entry:
+    """A suspect class (a Python class of this test module)."""
+
+
+def judge(
+    cycles: list[Cycle],
+    observation: Observation | None = None,
+    *,
+    policy: Policy | None = None,
+    memory: Memory | None = None,
+    not_judged: bool = False,
+    window_note: str | None = None,
+    **allowances: object,
+) -> Verdict:
+    """triage then decide, as the judgement does; the observation stands for the re-run."""
+    policy = policy or Policy()
+    plan = triage(NODE, cycles, [], policy=policy, memory=memory or Memory(), **allowances)  # type: ignore[arg-type]
+    return decide(NODE, cycles, plan, observation, policy=policy, not_judged=not_judged, window_note=window_note)
+
+
+def statuses(verdict: Verdict) -> list[str]:
+    return [status for _, status in verdict.cycles]
+
+
+@pytest.mark.parametrize(("mode", "status"), [("fail", FAILED), ("warn", WARNED)])
+def test_a_recurring_cycle_fails_or_warns_by_mode(mode: str, status: str) -> None:
+    verdict = judge([ring()], Observation(runs=1), policy=Policy(mode=mode))
+    assert statuses(verdict) == [status]
+    assert verdict.has_failures and verdict.judged
+
+
+def test_a_test_that_failed_on_its_own_is_not_judged() -> None:
+    verdict = judge([ring()], not_judged=True)
+    assert statuses(verdict) == [NOT_JUDGED]
+    assert not verdict.judged
+
+
+def test_a_window_that_cannot_be_judged_says_why() -> None:
+    verdict = judge([ring()], not_judged=True, window_note="the test unfroze the heap")
+    assert verdict.note == "the test unfroze the heap"
+
+
+@pytest.mark.parametrize(("kind", "status"), [(TEST_LOCAL, INFO), (STDLIB, INFO), (CYCLE, FAILED)])
+def test_only_the_code_under_test_s_cycles_fail(kind: str, status: str) -> None:
+    assert statuses(judge([ring(kind=kind)], Observation(runs=1))) == [status]
+
+
+def test_a_shape_that_did_not_recur_is_one_time() -> None:
+    cycle = ring()
+    verdict = judge([cycle], Observation(runs=1, one_time=frozenset({cycle.shape_key})))
+    assert statuses(verdict) == [ONE_TIME]
+    assert not verdict.has_failures
+
+
+def test_the_marker_allows_its_types_only() -> None:
+    graph, other = ring("lib.Graph"), ring("lib.Other")
+    verdict = judge([graph, other], Observation(runs=1), cycle_allowance=allow_cycles(types=["lib.Graph"]))
+    assert statuses(verdict) == [ALLOWED, FAILED]
+
+
+def test_max_objects_exceeded_fails_every_cycle_and_says_so() -> None:
+    verdict = judge([ring(objects=5)], Observation(runs=1), cycle_allowance=allow_cycles(max_objects=4))
+    assert statuses(verdict) == [FAILED]
+    assert verdict.exceeded == "allow_cycles(max_objects=4) exceeded: 5 objects in cycles"
+
+
+def test_the_allow_list_covers_a_cycle_whose_members_it_names() -> None:
+    allow = AllowList.parse(["lib.Graph"])
+    verdict = judge([ring("lib.Graph"), ring("other.Node")], Observation(runs=1), policy=Policy(allow=allow))
+    assert statuses(verdict) == [ALLOWED, FAILED]
+
+
+def test_a_baseline_fingerprint_makes_a_cycle_known() -> None:
+    cycle = ring()
+    known = frozenset({fingerprint(NODE, cycle.kind, cycle.shape)})
+    assert statuses(judge([cycle], policy=Policy(known=known))) == [KNOWN]
+    assert statuses(judge([ring("lib.Other")], Observation(runs=1), policy=Policy(known=known))) == [FAILED]
+
+
+def test_recording_a_baseline_makes_everything_known() -> None:
+    assert statuses(judge([ring()], policy=Policy(record_all=True))) == [KNOWN]
+
+
+def test_what_a_re_run_must_decide() -> None:
+    """Unsure: a failing cycle of unknown recurrence; never an uncollectable one, nor one memory settled."""
+    fresh, stuck, recurring = ring("lib.A"), ring("lib.B", kind=UNCOLLECTABLE), ring("lib.C")
+    memory = Memory(recurring={recurring.shape_key})
+    plan = triage(NODE, [fresh, stuck, recurring], [], policy=Policy(), memory=memory)
+    assert plan.unsure == (fresh,)
+    assert plan.failing == (fresh, stuck, recurring)
+
+
+def test_a_shape_one_time_often_enough_is_presumed_one_time() -> None:
+    cycle = ring()
+    below = Memory(one_time_shapes={cycle.shape_key: PRESUMED - 1})
+    assert triage(NODE, [cycle], [], policy=Policy(), memory=below).unsure == (cycle,)
+    memory = Memory(one_time_shapes={cycle.shape_key: PRESUMED})
+    plan = triage(NODE, [cycle], [], policy=Policy(), memory=memory)
+    assert plan.unsure == () and plan.presumed_one_time == {cycle.shape_key}
+    assert statuses(judge([cycle], memory=memory)) == [ONE_TIME]
+
+
+def test_suspects_benign_often_enough_or_allowed_are_not_checked() -> None:
+    name = f"{__name__}.Entry"
+    assert triage(NODE, [], [Entry], policy=Policy(), memory=Memory()).suspects == (Entry,)
+    benign = Memory(benign_types={name: PRESUMED})
+    assert triage(NODE, [], [Entry], policy=Policy(), memory=benign).suspects == ()
+    allow = Policy(allow=AllowList.parse([f"leaks: {name}"]))
+    assert triage(NODE, [], [Entry], policy=allow, memory=Memory()).suspects == ()
+    marker = allow_leaks(types=[name])
+    assert triage(NODE, [], [Entry], policy=Policy(), memory=Memory(), leak_allowance=marker).suspects == ()
+
+
+def test_leaks_fail_unless_known_or_unexplained() -> None:
+    grown, known, unexplained = leak("lib.A"), leak("lib.B"), leak("lib.C", root=f"{NO_REFERRER} (C code)")
+    policy = Policy(known=frozenset({fingerprint(NODE, "leak", known.shape)}))
+    verdict = judge([], Observation(runs=3, leaks=(grown, known, unexplained)), policy=policy)
+    assert verdict.leaks == ((grown, FAILED), (known, KNOWN))
+    assert verdict.failing_leaks == (grown,)
+    assert verdict.note == "grew on every re-run, but no Python referrer keeps it (not failing): lib.C"
+    assert verdict.reruns == 3
+
+
+def test_a_re_run_that_did_not_count_leaves_a_note_and_the_test_unjudged_for_the_baseline() -> None:
+    verdict = judge([], Observation(unconfirmed="the re-run failed in call"))
+    assert verdict.note == "a possible leak could not be confirmed: the re-run failed in call"
+    assert not verdict.judged and not verdict.has_failures
+
+
+def test_memory_remembers_what_a_re_run_proved() -> None:
+    recurs, once = ring("lib.A"), ring("lib.B")
+    plan = triage(NODE, [recurs, once], [Entry], policy=Policy(), memory=Memory())
+    memory = Memory()
+    memory.remember(plan, [Entry], Observation(runs=1, one_time=frozenset({once.shape_key})))
+    assert memory.recurring == {recurs.shape_key}
+    assert memory.one_time_shapes == {once.shape_key: 1}
+    assert memory.benign_types == {f"{__name__}.Entry": 1}
+    grew = Memory()
+    grew.remember(plan, [Entry], Observation(runs=1, leaks=(leak(f"{__name__}.Entry"),)))
+    assert grew.benign_types == {}
+
+
+def test_memory_learns_nothing_from_a_re_run_that_did_not_count() -> None:
+    plan = triage(NODE, [ring()], [Entry], policy=Policy(), memory=Memory())
+    memory = Memory()
+    memory.remember(plan, [Entry], Observation(unconfirmed="the re-run was skipped in setup"))
+    assert memory == Memory()
