@@ -13,8 +13,10 @@ import pytest
 # Inner sessions start without them: Hypothesis's costs about 1 s per
 # session, pytest-randomly would shuffle inner suites whose tests run in order
 # (tests/test_gc_state.py), pytest-asyncio warns at configure about an unset
-# ini option.  tests/test_plugins.py opts back in, one plugin per test.
-EXTRAS_PLUGINS = ("hypothesispytest", "randomly", "asyncio", "rerunfailures", "timeout")
+# ini option, pytest-xdist costs about 0.2 s per session (execnet).
+# tests/test_plugins.py opts back in, one plugin per test; a test whose inner
+# session runs with -n is marked ``inner_xdist``.
+EXTRAS_PLUGINS = ("hypothesispytest", "randomly", "asyncio", "rerunfailures", "timeout", "xdist")
 
 
 def plugins_off(*keep: str) -> list[str]:
@@ -34,7 +36,12 @@ def _inner_sessions_without_extras_plugins(request: pytest.FixtureRequest, monke
     """Inner pytest sessions start without the test extras' plugins (EXTRAS_PLUGINS)."""
     if "pytester" in request.fixturenames:
         request.getfixturevalue("pytester")  # it clears PYTEST_ADDOPTS when set up: set ours after
-        inner_plugins(monkeypatch)
+        keep = ("xdist",) if request.node.get_closest_marker("inner_xdist") is not None else ()
+        inner_plugins(monkeypatch, *keep)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "inner_xdist: this test's inner pytest sessions load pytest-xdist (-n)")
 
 
 @pytest.fixture

@@ -147,6 +147,7 @@ def test_the_audit_does_not_report_the_last_tests_own_cycles_again(
     assert "heap audit" not in result.stdout.str()
 
 
+@pytest.mark.inner_xdist
 def test_audits_of_xdist_workers_reach_the_controller(
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
 ) -> None:

@@ -394,6 +394,7 @@ def test_a_report_path_in_a_missing_directory_is_a_usage_error(
     result.stdout.no_fnmatch_line("*test_ok*PASSED*")
 
 
+@pytest.mark.inner_xdist
 def test_xdist_workers_findings_reach_the_summary_report_and_baseline(
     pytester: pytest.Pytester, run: Callable[..., pytest.RunResult]
 ) -> None:

@@ -121,6 +121,7 @@ def test_ok():
 """
 
 
+@pytest.mark.inner_xdist
 def test_a_bad_marker_under_xdist_is_that_test_s_error(pytester: pytest.Pytester) -> None:
     """Under -n 2 the message is shown on the test, the other tests run, and there is no INTERNALERROR."""
     pytester.makepyfile(test_m=BAD_AND_GOOD)

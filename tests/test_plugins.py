@@ -116,6 +116,7 @@ def test_fails():
 """
 
 
+@pytest.mark.inner_xdist
 @pytest.mark.parametrize(
     "args",
     [("--randomly-seed=1234",), ("--randomly-seed=4321",), ("-n", "2", "--randomly-seed=1234")],
@@ -132,7 +133,7 @@ def test_randomly_shuffled_runs_fail_the_same_tests_with_the_same_findings(
     common = ("--gc-guard", "-p", "no:cacheprovider", "-rA", "-v")
     in_order = pytester.runpytest_subprocess(*common, "-p", "no:xdist")
     in_order.assert_outcomes(passed=8, failed=1, errors=4)
-    inner_plugins(monkeypatch, "randomly")
+    inner_plugins(monkeypatch, "randomly", *(("xdist",) if "-n" in args else ()))
     shuffled = pytester.runpytest_subprocess(*common, *args, *(() if "-n" in args else ("-p", "no:xdist")))
     shuffled.assert_outcomes(passed=8, failed=1, errors=4)
     assert f"Using {args[-1]}" in shuffled.stdout.str()

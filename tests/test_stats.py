@@ -52,6 +52,7 @@ def test_a_heavy_test_is_listed_and_an_idle_one_is_not(pytester: pytest.Pytester
     assert collections >= 10 and ms > 0
 
 
+@pytest.mark.inner_xdist
 def test_the_numbers_go_into_the_json_report_and_cross_xdist(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_pressure=SUITE)
     result = pytester.runpytest_subprocess(

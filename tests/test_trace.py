@@ -155,6 +155,7 @@ def test_tracing_is_stopped_only_when_we_started_it(
     result.stdout.fnmatch_lines([f"      Graph('one')    lib.py:{line_of('one')} in make_ring"])
 
 
+@pytest.mark.inner_xdist
 def test_sites_cross_from_xdist_workers(pytester: pytest.Pytester) -> None:
     """Workers trace; the controller (which runs no test) prints their sites."""
     pytest.importorskip("xdist")

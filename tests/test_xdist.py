@@ -10,6 +10,7 @@ from tests.test_cycles import GRAPH
 pytest.importorskip("xdist")
 
 
+@pytest.mark.inner_xdist
 def test_the_controller_prints_one_summary_with_every_workers_findings(pytester: pytest.Pytester) -> None:
     """Twelve cyclic tests over two workers: each failure on its test, one summary counting all twelve."""
     pytester.makepyfile(
