@@ -33,7 +33,7 @@ The choices behind it (docs/usage.md, "Library API"):
   the enclosing window.
 * **GC state** is restored exactly: the enabled flag and the thresholds are
   never changed, ``DEBUG_SAVEALL`` is set only inside collections (by our
-  ``gc.callbacks`` entries, present only while a block runs), our garbage
+  ``gc.callbacks`` entry, present only while a block runs), our garbage
   never stays in ``gc.garbage``, and the frozen heap is left alone -- except
   by ``explain`` inside the plugin's window (see there).
 * **Generators and coroutines are refused** (``TypeError``, by the decorator

@@ -6,27 +6,29 @@ test allocated, not what the heap holds (docs/how-it-works.md; a 2 M-object
 heap: ≈10 µs per window instead of ≈600 ms for two full collections).
 
 ``DEBUG_SAVEALL`` is switched on only *inside* a collection, by our own
-``gc.callbacks`` entries, and what it saves is moved at once from
+``gc.callbacks`` entry, and what it saves is moved at once from
 ``gc.garbage`` to a private list.  Tests therefore never see the flag in
 ``gc.get_debug()`` nor our objects in ``gc.garbage``: both are exactly as
 without the plugin -- and so do the other ``gc.callbacks`` entries, and the
-finalizers that run during the collection.  A window has two entries: the
-*first* (kept first in the list) takes the saved objects out and resets the
-flag at "stop" before any other callback runs; the *last* (kept last) sets
-the flag at "start" after every other callback ran.  One entry cannot do
-both: the collector calls the list in order for both phases, and reads
-the flag between them (see _on_gc_last).  Entries are moved only for the
-span of a collection's callbacks, and put back, so positions in
-``gc.callbacks`` are as the test left them between collections.
+finalizers that run during the collection.  Our entry runs first: at "stop"
+it takes the saved objects out and resets the flag before any other
+callback runs.  At "start" it sets the flag only if no other callback runs
+after it; else a second entry of ours, appended for that collection, sets
+it once every other callback ran.  One entry cannot do both: the collector
+calls the list in order for both phases, and reads the flag between them
+(see _on_gc_last).  Our entry is moved, and the second one added, only for
+the span of a collection's callbacks: ``gc.callbacks`` is as the test left
+it between collections, and costs nothing more while no other callback is
+there (the usual).
 
 What a collection saved is told apart from what its finalizers did to
 ``gc.garbage`` by identity (_batch_start): the collector appends it last,
 after every finalizer ran.
 
-A test that removes our entries (``gc.callbacks.clear()``) blinds the
-window: each collection that ran without them is counted (``unwatched``),
-the entries are put back for the window's last collection, and the test
-is reported not judged rather than passed.
+A test that removes our entry (``gc.callbacks.clear()``) blinds the
+window: if it is gone when the window closes, it is put back for the last
+collection, and the test is reported not judged (``unwatched``) rather than
+passed.
 
 Windows nest: the library API (``api.py``) opens one inside a test that the
 plugin's window is watching.  Only the innermost open window saves what a
@@ -88,12 +90,10 @@ class _FreezeSentinel(list[object]):
 UNFROZEN_NOTE = "the test unfroze the heap (gc.unfreeze()): older garbage was collected with its own"
 
 
-def unwatched_note(collections: int) -> str:
-    many = "collection" if collections == 1 else "collections"
-    return (
-        f"{collections} {many} ran unwatched by gc-guard (the test removed its gc.callbacks entries, "
-        "or a signal handler interrupted one): the cycles they freed were not checked"
-    )
+UNWATCHED_NOTE = (
+    "the test removed gc-guard's entry from gc.callbacks (or a signal handler interrupted it): "
+    "collections ran unwatched, and the cycles they freed were not checked"
+)
 
 
 @dataclass
@@ -108,10 +108,11 @@ class WindowResult:
     # finalizer, and what they reach): it put them in gc.garbage, where they
     # stay, as without gc-guard.
     uncollectable: list[object] = field(default_factory=list)
-    # Collections that ran while our gc.callbacks entries were gone (the test
-    # removed them, or a signal handler cut our "start" short): whatever
-    # garbage they freed went unseen, so an empty window proves nothing -- do not judge.
-    unwatched: int = 0
+    # Collections may have run without our gc.callbacks entry (the test
+    # removed it, or a signal handler cut our "start" short):
+    # whatever garbage they freed went unseen, so an empty window proves
+    # nothing -- do not judge.
+    unwatched: bool = False
 
     @property
     def not_judged(self) -> str | None:
@@ -119,7 +120,7 @@ class WindowResult:
         if self.heap_was_unfrozen:
             return UNFROZEN_NOTE
         if self.unwatched:
-            return unwatched_note(self.unwatched)
+            return UNWATCHED_NOTE
         return None
 
 
@@ -197,18 +198,12 @@ def _is_our_callback(callback: object, window: GarbageWindow) -> bool:
     )
 
 
-def _index(callbacks: list[Any], entry: object, last: bool = False) -> int | None:
-    """Where ``entry`` is in ``callbacks`` (its first or last place), by identity."""
-    places = range(len(callbacks) - 1, -1, -1) if last else range(len(callbacks))
-    for i in places:
+def _index(callbacks: list[Any], entry: object) -> int | None:
+    """Where ``entry`` is in ``callbacks`` (its first place), by identity."""
+    for i in range(len(callbacks)):
         if callbacks[i] is entry:
             return i
     return None
-
-
-def _total(stats: list[dict[str, Any]]) -> int:
-    """How many collections have run in this process, from ``gc.get_stats()``."""
-    return sum(int(generation["collections"]) for generation in stats)
 
 
 def _batch_start(garbage: list[Any], before: tuple[int, ...], counted: int | None) -> int:
@@ -429,18 +424,15 @@ class GarbageWindow:
         # window), garbage for an enclosing window when a library call's
         # window is dropped.
         self._hook: Any = None
-        # Our two gc.callbacks entries (module docstring), held while attached only, like _hook.
+        # Our gc.callbacks entry, and the second one some collections need
+        # (module docstring); held while attached only, like _hook.
         self._first: Any = None
         self._last: Any = None
         self._first_home: int | None = None  # where _first was before it moved to the front, for one collection
-        self._last_home: int | None = None  # where _last was before it moved to the end, for one "start"
         self._oldest_seen = 0
-        # Collections seen by an entry of ours, and by the collector (gc.get_stats) when we attached.
-        self._seen = 0
-        self._collections_before = 0
-        self._unwatched = 0  # collections whose "start" our last entry did not see
-        # The info dict of the "start" phase under way (one dict for all the
-        # callbacks of a phase): our two entries begin a collection once.
+        self._unwatched = False  # a collection ran that this window should have saved, and did not
+        # The info dict of the collection under way's "start" (one dict for
+        # all the callbacks of a phase), from our entry's "start" to its "stop".
         self._begun_with: Any = None
         # A collection runs our callback on whichever thread triggers it.  If
         # the test's thread detaches us while another thread's collection is
@@ -449,7 +441,7 @@ class GarbageWindow:
         # detach() put the debug flags and unraisablehook back itself.
         self._attached = False
         self._in_collection = False  # this window saves the collection under way
-        self._armed = False  # ... and our last entry saw its "start"
+        self._armed = False  # ... and the flag was decided for it (_arm)
         self._unfrozen = False  # an inner window saw our sentinel
         self.froze_heap = False  # opened with a freeze: everything older is frozen while open
         self.is_open = False
@@ -488,20 +480,14 @@ class GarbageWindow:
         self._warnings = []
         self._uncollectable = []
         self._unfrozen = False
-        self._unwatched = 0
+        self._unwatched = False
         self._begun_with = None
         with _LOCK:
             self._attached = True
             self._first, self._last = self._on_gc, self._on_gc_last
-            self._first_home = self._last_home = None
+            self._first_home = None
             _CALLBACKS.insert(0, self._first)
-            _CALLBACKS.append(self._last)
             _OPEN.append(self)
-            # (Nothing allocated between zeroing and gc.get_stats() copying its
-            # counts: a collection in between would be counted on one side only.)
-            self._seen = 0
-            stats = gc.get_stats()
-            self._collections_before = _total(stats)
             # Our unraisable hook stays for the whole window, not only while a
             # collection runs: a signal handler (pytest-timeout's alarm,
             # Ctrl-C) that raises on entry to our "start" callback -- the
@@ -563,11 +549,14 @@ class GarbageWindow:
 
     def close(self) -> WindowResult:
         """Collect once more and return everything saved; the caller must drop it."""
-        # If the test removed our entries from gc.callbacks, put them back
-        # first (gc.get_objects below may start a collection): what is still
-        # garbage is found now.  What the collections freed while they were
-        # gone is lost: they are counted below, and the test is not judged.
-        self._rearm()
+        # If the test removed our entry from gc.callbacks, put it back first
+        # (gc.get_objects below may start a collection): what is still
+        # garbage is found now.  What collections freed while it was gone is
+        # lost, and the test is not judged.  (Whether any ran is not known:
+        # the collector's count, gc.get_stats(), would cost every window two
+        # calls of ~10,000 instructions, a fifth of what a window costs.)
+        callbacks = _CALLBACKS
+        unwatched = (not (callbacks and callbacks[0] is self._first) and self._rearm()) or self._unwatched
         # Everything made since a freeze is in the young generations unless a
         # collection in the window moved some of it further (or the test
         # unfroze the heap): then a collection of the young generations
@@ -576,7 +565,6 @@ class GarbageWindow:
         # refills for every test.
         young_only = self.froze_heap and self._oldest_seen < 1 and not gc.get_objects(2) and young_collections_suffice()
         generation = 1 if young_only else 2
-        unwatched = 0
         try:
             gc.collect(generation)
             if not self._saving:
@@ -584,9 +572,6 @@ class GarbageWindow:
                 # garbage still; free (and count) it now, or it would look
                 # like objects the test left alive.
                 gc.collect(generation)
-            seen = self._seen
-            stats = gc.get_stats()  # (as in _attach: nothing allocated since reading _seen)
-            unwatched = self._unwatched + max(0, _total(stats) - self._collections_before - seen)
         finally:
             self.detach()
         saved, self._saved = self._saved, []
@@ -635,17 +620,15 @@ class GarbageWindow:
         """Whether an open window froze the heap (the plugin's, around the running test)."""
         return any(window.froze_heap for window in _OPEN)
 
-    def _rearm(self) -> None:
-        """Put back the entries the test removed from gc.callbacks: the first in front, the last at the end."""
+    def _rearm(self) -> bool:
+        """Put our entry back if the test removed it from gc.callbacks; whether it had to."""
         with _LOCK:
-            if self._first is None:
-                return  # detached already
-            if _index(_CALLBACKS, self._first) is None:
-                _CALLBACKS.insert(0, self._first)
-            if _index(_CALLBACKS, self._last) is None:
-                _CALLBACKS.append(self._last)
+            if self._first is None or _index(_CALLBACKS, self._first) is not None:
+                return False  # detached already, or there
+            _CALLBACKS.insert(0, self._first)
+            return True
 
-    # Our two gc.callbacks entries.  They run inside the collector: they must
+    # Our gc.callbacks entries.  They run inside the collector: they must
     # never raise, and cannot collect.  What they catch is a signal handler's
     # exception (pytest-timeout's signal method, Ctrl-C, a test's own alarm
     # raising TimeoutError): a signal that arrives during a collection is
@@ -653,20 +636,35 @@ class GarbageWindow:
     # reach the test, not vanish.  Anything else (a bug of ours) is dropped.
 
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
-        """The first entry: begins the collection; at "stop", puts everything back before any other callback runs."""
+        """Our entry, kept first: begins the collection; at "stop", puts all back before any other callback runs."""
         try:
             with _LOCK:
                 if phase != "start":
                     self._stop(info)
                     return
-                self._begin(info)
-                if self._in_collection:
-                    self._take_places()
+                # A collection starts.  (Inline: this runs in every collection of every test.)
+                if self._begun_with is not None:
+                    self._stop({})  # the last collection's "stop" never reached us
+                self._begun_with = info
+                generation = info.get("generation", 2)
+                if generation > self._oldest_seen:
+                    self._oldest_seen = generation
+                # Only the innermost open window saves (see the module's docstring).
+                if self._attached and not _muted and _OPEN and _OPEN[-1] is self:
+                    self._in_collection = True
+                    self._armed = self._saving_now = self._set_flag = False
+                    garbage = _GARBAGE
+                    self._garbage_before = tuple([id(obj) for obj in garbage]) if garbage else ()
+                    callbacks = _CALLBACKS
+                    if callbacks and callbacks[0] is self._first and callbacks[-1] is self._first:
+                        self._arm()  # the usual: no other callback to run after this one
+                    else:
+                        self._take_places()
         except BaseException as exc:
             redeliver(exc)
 
     def _on_gc_last(self, phase: str, info: dict[str, Any]) -> None:
-        """The last entry: switches ``DEBUG_SAVEALL`` on at "start", once every other callback has run.
+        """Our second entry, last, for one collection: switches ``DEBUG_SAVEALL`` on once every other callback ran.
 
         Neither earlier, nor on and off again within "start": the collector
         reads the flag only after the last "start" callback returned.
@@ -677,62 +675,50 @@ class GarbageWindow:
         DEBUG_SAVEALL`` to append each unreachable object to gcstate->garbage
         instead of clearing it, and handle_legacy_finalizers tests it too.
         (Tried on 3.9, 3.11 and 3.13: a flag set and reset within "start"
-        saves nothing.)
+        saves nothing.)  It leaves the list at the end of "start", or at the
+        end of "stop" when it has our first entry to put back home there
+        (_take_places).
         """
         try:
             with _LOCK:
                 if phase != "start":
-                    self._stop(info)
+                    self._stop(info)  # (already done by our first entry, unless a signal cut that short)
                     self._first_back_home()
-                    return
-                self._begin(info)
-                if self._in_collection and not self._armed:
-                    self._armed = True
-                    if self._saving:
-                        flags = gc.get_debug()
-                        if not flags & gc.DEBUG_SAVEALL:  # (else the user's own: their garbage stays theirs)
-                            gc.set_debug(flags | gc.DEBUG_SAVEALL)
-                            self._set_flag = True
-                        self._saving_now = True
-                home, self._last_home = self._last_home, None
-                if home is not None and _CALLBACKS and _CALLBACKS[-1] is self._last:
-                    # Back where the test had it.  This entry runs last: no
-                    # callback is left to skip or to run twice.
-                    del _CALLBACKS[-1]
-                    _CALLBACKS.insert(min(home, len(_CALLBACKS)), self._last)
+                elif info is self._begun_with and self._in_collection and not self._armed:
+                    self._arm()
+                    if self._first_home is not None:
+                        return  # needed at "stop" too
+                callbacks = _CALLBACKS
+                if callbacks and callbacks[-1] is self._last:
+                    del callbacks[-1]  # (the last to run: no callback is left to skip)
         except BaseException as exc:
             redeliver(exc)
 
-    def _begin(self, info: dict[str, Any]) -> None:
-        """A collection starts: called by both our entries, acts once per collection."""
-        if info is self._begun_with:
-            return  # (our other entry began it: one info dict per phase, passed to every callback)
-        if self._begun_with is not None:
-            self._stop({})  # the last collection's "stop" never reached us
-        self._begun_with = info
-        self._seen += 1
-        generation = info.get("generation", 2)
-        if generation > self._oldest_seen:
-            self._oldest_seen = generation
-        # Only the innermost open window saves (see the module's docstring).
-        if self._attached and not _muted and _OPEN and _OPEN[-1] is self:
-            self._in_collection = True
-            self._armed = self._saving_now = self._set_flag = False
-            garbage = _GARBAGE
-            self._garbage_before = tuple([id(obj) for obj in garbage]) if garbage else ()
+    def _arm(self) -> None:
+        """Switch DEBUG_SAVEALL on for the collection that starts (unless the user did, or the cap was reached)."""
+        self._armed = True
+        if self._saving:
+            flags = gc.get_debug()
+            if not flags & gc.DEBUG_SAVEALL:  # (else the user's own: their garbage stays theirs)
+                gc.set_debug(flags | gc.DEBUG_SAVEALL)
+                self._set_flag = True
+            self._saving_now = True
 
     def _take_places(self) -> None:
-        """Our first entry to the front of gc.callbacks and our last to the end, for this collection.
+        """Other callbacks are in gc.callbacks: ours runs first, and a second entry of ours last, for this collection.
 
-        Called by the first entry at "start", so that a test's callbacks see
-        neither our flag nor our objects, wherever they were added: ours
-        goes in front and at the end when the window opens, but a test may
-        append a callback after it, or insert one before it.  Each moves back
-        when it is done (_on_gc_last): between collections, positions in
-        gc.callbacks are as the test left them.  invoke_gc_callback walks the
-        list by index, reading it afresh for each call; moving the entry
-        running now to the front, or an entry after it to the end, leaves the
-        ones still to run after it, so none is skipped and none runs twice.
+        Called by our entry at "start", so that the others see neither our
+        flag nor our objects, wherever they were added: our entry goes in
+        front when the window opens, but a test may insert a callback before
+        it, and one added after it (``append``) runs after it at "start".  So
+        our entry moves to the front, and the second entry (_on_gc_last) is
+        appended: it sets the flag, and leaves at the end of "start" -- or,
+        when our first entry moved, at the end of "stop", having put it back
+        where the test had it (_first_back_home).  Between collections the
+        list is as the test left it.  invoke_gc_callback walks the list by
+        index, reading it afresh for each call: moving the entry running now
+        to the front, or adding or removing one after it, leaves the ones
+        still to run after it, so none is skipped and none runs twice.
         """
         callbacks, first, last = _CALLBACKS, self._first, self._last
         if not callbacks:
@@ -743,15 +729,13 @@ class GarbageWindow:
                 del callbacks[here]
                 callbacks.insert(0, first)
                 self._first_home = here
-        if callbacks[-1] is not last:
-            there = _index(callbacks, last, last=True)
-            if there is not None:
-                del callbacks[there]
-                self._last_home = there
-            callbacks.append(last)  # (or back: the test removed it, and this collection is watched again)
+        stray = _index(callbacks, last)
+        if stray is not None:
+            del callbacks[stray]  # left by a collection whose "stop" it did not end (after this one: none skipped)
+        callbacks.append(last)
 
     def _first_back_home(self) -> None:
-        """At "stop", by the last entry: the first entry back where the test had it (see _take_places)."""
+        """At "stop", by our second entry: our first one back where the test had it (see _take_places)."""
         home, self._first_home = self._first_home, None
         if home is None:
             return
@@ -764,7 +748,7 @@ class GarbageWindow:
             callbacks.insert(home, self._first)
 
     def _clear_flag(self) -> None:
-        """Switch off the DEBUG_SAVEALL our last entry switched on (only that flag)."""
+        """Switch off the DEBUG_SAVEALL we switched on (only that flag)."""
         if self._set_flag:
             gc.set_debug(gc.get_debug() & ~gc.DEBUG_SAVEALL)
             self._set_flag = False
@@ -780,10 +764,9 @@ class GarbageWindow:
         garbage = _GARBAGE
         before, self._garbage_before = self._garbage_before, ()
         if not self._armed:
-            # Our last entry never saw this collection's "start" (the test
-            # removed it, or a signal handler raised on entry to it): the
-            # collector freed the garbage unseen.
-            self._unwatched += 1
+            # The flag was never decided (a signal handler raised on entry to
+            # our second entry): the collector freed the garbage unseen.
+            self._unwatched = True
             return
         uncollectable = int(info.get("uncollectable", 0))
         if not self._saving_now:
@@ -796,11 +779,14 @@ class GarbageWindow:
         self._saving_now = False
         ours = self._set_flag
         collected = info.get("collected")
+        if collected == 0 and not uncollectable:
+            if ours:  # nothing found (an idle test's last collection): the flag off, and done
+                gc.set_debug(gc.get_debug() & ~gc.DEBUG_SAVEALL)
+                self._set_flag = False
+            return
         start = end = len(garbage)
         try:
             self._clear_flag()
-            if collected == 0 and not uncollectable:
-                return  # nothing found (an idle test's last collection)
             start = _batch_start(garbage, before, None if collected is None else int(collected) + uncollectable)
             # The collector appends what it could not free after what
             # DEBUG_SAVEALL saved ("uncollectable" counts them: Modules/gcmodule.c,
@@ -838,6 +824,23 @@ class GarbageWindow:
             sys.unraisablehook = self._hook_before
         self._hook_before = self._hook = None
 
+    def _interrupted(self, exc: BaseException) -> None:
+        """A signal handler raised on entry to one of our entries: none of it ran.
+
+        (CPython reports what a gc callback raises here, and drops it; inside
+        the entry, its own ``except`` hands it to redeliver.)  The entry's
+        frame, outermost on the traceback, still tells the phase.  At "stop",
+        finish now, before any other callback runs: take what was saved, put
+        the flag back.  At our first entry's "start", nothing began: the
+        collection frees its garbage unseen.  (At our second entry's, the
+        flag was never set: our first entry's "stop" says so.)
+        """
+        frame = exc.__traceback__.tb_frame if exc.__traceback__ is not None else None
+        if frame is None or frame.f_locals.get("phase") != "start":
+            self._stop({})
+        elif frame.f_code is _ON_GC_CODES[0] and self._begun_with is None and _OPEN and _OPEN[-1] is self:
+            self._unwatched = self._unwatched or not _muted
+
     def _on_unraisable(self, unraisable: Any) -> None:
         exc = getattr(unraisable, "exc_value", None)
         # By type: isinstance() asks exc.__class__, which may raise, and then
@@ -847,16 +850,8 @@ class GarbageWindow:
         )
         signum = _signal_of(cast(BaseException, exc)) if signalled else None
         if signum is not None:
-            # A signal handler raised on entry to one of our entries, so none
-            # of it ran (CPython reports what a gc callback raises here and
-            # drops it).  Finish the collection's bookkeeping now, before
-            # any other callback runs: after a cut-short "stop", take what
-            # was saved; after our last entry's cut-short "start", the
-            # collection frees its garbage unseen (counted as unwatched);
-            # after our first entry's, nothing (the last one begins it).
-            # Then deliver the signal again.
             with _LOCK:
-                self._stop({})
+                self._interrupted(cast(BaseException, exc))
             send_again(signum)
             return
         # Only what a collection's finalizers raise is ours to note; the rest
