@@ -9,6 +9,7 @@ most ``AUDIT_SHARE`` of the run's time; one more runs at the end.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.sites import SiteFinder
 from pytest_gcguard.engine.survivors import LiveTracker
 from pytest_gcguard.engine.window import GarbageWindow
+from pytest_gcguard.engine.window import discard
 
 
 AUDIT_SHARE = 0.01
@@ -60,7 +62,10 @@ class HeapAudits:
         start = time.monotonic()
         self._pause()
         try:
-            result = self._window.audit(refreeze=not final)
+            # Not refrozen yet: what the audit saves is held until it is
+            # explained, and frozen then it would be frozen garbage again --
+            # alive to every live count, the leak confirmation's included.
+            result = self._window.audit(refreeze=False)
         finally:
             self._resume()
         try:
@@ -69,7 +74,13 @@ class HeapAudits:
         except Exception as exc:  # a bug of ours must not fail the run
             cycles, error = [], describe_error(exc)
         finally:
-            result.garbage.clear()
+            self._pause()
+            try:
+                discard(result)  # freed now: the heap is still unfrozen, so this collection reaches it
+                if not final:
+                    gc.freeze()
+            finally:
+                self._resume()
         own = [cycle.to_dict() for cycle in cycles if cycle.kind == CYCLE]
         if (own or error) and span is not None:
             first, last, count = span

@@ -125,7 +125,7 @@ class Judgement:
     ) -> Observation:
         rerun = Rerun(plan.unsure, suspects, tracker)
         with self._running(rerun):
-            return rerun.run(item, nextitem, self._repeat if suspects else 1, self._explainers(item))
+            return rerun.run(item, nextitem, self._repeat if suspects else 1, self._explainers(item), self.audit)
 
 
 def tell(

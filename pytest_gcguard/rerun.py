@@ -123,8 +123,18 @@ class Rerun:
 
     # -- running
 
-    def run(self, item: pytest.Item, nextitem: pytest.Item | None, repeat: int, explain: Explainers) -> Observation:
-        """One re-run tells a one-time cycle; growth takes up to ``repeat``, stopping once nothing grew."""
+    def run(
+        self,
+        item: pytest.Item,
+        nextitem: pytest.Item | None,
+        repeat: int,
+        explain: Explainers,
+        free_garbage: Callable[[], None],
+    ) -> Observation:
+        """One re-run tells a one-time cycle; growth takes up to ``repeat``, stopping once nothing grew.
+
+        ``free_garbage``: a collection of the whole heap, frozen part included (a heap audit).
+        """
         self._sites = explain.sites
         suspects = self.suspects
         counts = [self.tracker.counts(suspects, frozen=True)] if suspects else []
@@ -150,7 +160,10 @@ class Rerun:
             leaks: list[Leak] = []
             if unconfirmed is None and suspects:
                 grown = [(tp, tuple(run[i] for run in counts)) for i, tp in enumerate(suspects)]
-                leaks = self._leaks([(tp, series) for tp, series in grown if grows_every_time(series)], explain)
+                grown = [(tp, series) for tp, series in grown if grows_every_time(series)]
+                if grown:
+                    grown = self._surviving(grown, free_garbage)
+                leaks = self._leaks(grown, explain)
         finally:
             self._samples = {}
             self._sibling_ids = {}
@@ -162,6 +175,23 @@ class Rerun:
             one_time=frozenset(one_time),
             leaks=tuple(leaks),
         )
+
+    def _surviving(
+        self, grown: list[tuple[type, tuple[int, ...]]], free_garbage: Callable[[], None]
+    ) -> list[tuple[type, tuple[int, ...]]]:
+        """The growth that survives a collection of the whole heap: a leak is growth of live objects.
+
+        Between runs the heap is frozen, and frozen garbage is never freed:
+        an object that was alive at a freeze and was dropped later -- the
+        class a registry slot held until the next run replaced it,
+        ``sys.last_traceback`` -- still counts as alive.  So before growth
+        is a leak, the frozen heap's garbage is freed, the instances are
+        counted again, and the count must still have grown by one per run.
+        """
+        free_garbage()
+        types = [tp for tp, _ in grown]
+        now = self.tracker.counts(types, frozen=True)
+        return [(tp, series) for (tp, series), alive in zip(grown, now) if alive - series[0] >= len(series) - 1]
 
     def _leaks(self, grown: list[tuple[type, tuple[int, ...]]], explain: Explainers) -> list[Leak]:
         """Leaks of the types that grew: one chain each, from one batched referrer search."""

@@ -195,3 +195,70 @@ def test_memory_learns_nothing_from_a_re_run_that_did_not_count() -> None:
     memory = Memory()
     memory.remember(plan, [Entry], Observation(unconfirmed="the re-run was skipped in setup"))
     assert memory == Memory()
+
+
+class SubEntry(Entry):
+    """A suspect whose base class, not itself, is on the allow list."""
+
+
+def test_the_allow_list_covers_a_leak_through_its_mro() -> None:
+    allow = Policy(allow=AllowList.parse([f"leaks: {__name__}.Entry"]))
+    assert triage(NODE, [], [SubEntry, int], policy=allow, memory=Memory()).suspects == (int,)
+    cycles_only = Policy(allow=AllowList.parse([f"cycles: {__name__}.Entry"]))
+    assert triage(NODE, [], [SubEntry], policy=cycles_only, memory=Memory()).suspects == (SubEntry,)
+
+
+def test_the_marker_within_max_objects_allows_and_says_nothing() -> None:
+    verdict = judge([ring(objects=4)], Observation(runs=1), cycle_allowance=allow_cycles(max_objects=4))
+    assert statuses(verdict) == [ALLOWED]
+    assert verdict.exceeded is None and not verdict.has_failures
+
+
+def test_an_uncollectable_cycle_fails_without_a_re_run_unless_known() -> None:
+    stuck = ring(kind=UNCOLLECTABLE)
+    assert statuses(judge([stuck])) == [FAILED]
+    known = Policy(known=frozenset({fingerprint(NODE, UNCOLLECTABLE, stuck.shape)}))
+    assert statuses(judge([stuck], policy=known)) == [KNOWN]
+
+
+@pytest.mark.parametrize(
+    ("mode", "not_judged", "status", "failing"),
+    [("fail", False, FAILED, True), ("warn", False, WARNED, True), ("fail", True, NOT_JUDGED, False)],
+)
+def test_a_grown_leak_s_status(mode: str, not_judged: bool, status: str, failing: bool) -> None:
+    grown = leak()
+    verdict = judge([], Observation(runs=3, leaks=(grown,)), policy=Policy(mode=mode), not_judged=not_judged)
+    assert verdict.leaks == ((grown, status),)
+    assert verdict.failing_leaks == ((grown,) if failing else ())
+    assert verdict.has_failures is failing
+
+
+def test_a_leak_with_no_chain_at_all_is_unexplained() -> None:
+    bare = Leak("lib.Blob", (1, 2, 3))
+    verdict = judge([], Observation(runs=3, leaks=(bare,)))
+    assert verdict.leaks == () and not verdict.has_failures
+    assert verdict.note == "grew on every re-run, but no Python referrer keeps it (not failing): lib.Blob"
+
+
+@pytest.mark.parametrize(
+    ("window_note", "unconfirmed", "note"),
+    [
+        ("unfroze", "skipped", "unfroze"),
+        (None, "skipped", "a possible leak could not be confirmed: skipped"),
+        (None, None, "grew on every re-run, but no Python referrer keeps it (not failing): lib.C"),
+    ],
+)
+def test_which_note_wins(window_note: str | None, unconfirmed: str | None, note: str) -> None:
+    unexplained = leak("lib.C", root=NO_REFERRER)
+    observation = Observation(runs=3, unconfirmed=unconfirmed, leaks=(unexplained,))
+    assert judge([], observation, window_note=window_note).note == note
+
+
+def test_memory_counts_add_up_across_re_runs() -> None:
+    once = ring()
+    plan = triage(NODE, [once], [Entry], policy=Policy(), memory=Memory())
+    memory = Memory(one_time_shapes={once.shape_key: 1}, benign_types={f"{__name__}.Entry": 2})
+    memory.remember(plan, [Entry], Observation(runs=1, one_time=frozenset({once.shape_key})))
+    assert memory.one_time_shapes == {once.shape_key: 2}
+    assert memory.benign_types == {f"{__name__}.Entry": 3}
+    assert memory.recurring == set()

@@ -1,0 +1,68 @@
+"""A leak is growth of live objects: growth that survives a collection of the whole heap.
+
+Objects that became garbage because the test replaced them (a registry slot,
+``sys.last_traceback``) stay frozen garbage between runs and must not count.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+REPLACED_SLOTS = """
+import sys
+
+class Opts:
+    pass
+
+class Payload:
+    pass
+
+REGISTRY = {}
+
+def register(cls):
+    REGISTRY[cls.__name__] = cls  # the newest replaces the older one
+    return cls
+
+def test_defines_a_registered_class():
+    @register
+    class MySchema:
+        opts = Opts()
+
+def test_stores_a_cyclic_traceback():
+    payload = Payload()
+    try:
+        raise ValueError("boom")
+    except ValueError as exc:
+        kept = exc  # the frame holds its own exception: frame -> exc -> traceback -> frame
+        sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc, exc.__traceback__
+"""
+
+GROWING = """
+class Entry:
+    pass
+
+GROWING = []
+
+def test_appends_to_a_registry():
+    GROWING.append(Entry())
+"""
+
+
+def test_replaced_slots_are_not_leaks(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_slots=REPLACED_SLOTS)
+    result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    result.stdout.no_fnmatch_line("*test leaks*")
+
+
+def test_a_registry_that_only_grows_still_leaks_with_its_chain(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_growing=GROWING)
+    result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*test leaks 1 Entry object per run (live count +1, +1, +1 over 3 re-runs)*",
+            "*module test_growing, global GROWING*",
+        ]
+    )
