@@ -1,0 +1,126 @@
+"""Same input, same verdict: two runs in fresh processes with different hash seeds give identical files.
+
+Verdicts may not depend on the hash seed (set and dict order), on timing, or
+on memory addresses; the JSON report carries no timings, so it is compared
+byte for byte, and so is a baseline written twice.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+LIB = """
+import functools
+
+class Node:
+    def __init__(self, name):
+        self.name = name
+        self.other = None
+
+    def __repr__(self):
+        return f"Node({self.name!r})"
+
+def ring(name):
+    a, b = Node(name + "1"), Node(name + "2")
+    a.other, b.other = b, a
+
+class Lazy:
+    pass
+
+_READY = []
+
+def init_once():
+    if not _READY:  # a cycle made on the first call only (a shape of its own)
+        lazy = Lazy()
+        lazy.me = lazy
+        _READY.append(True)
+
+class Entry:
+    pass
+
+GROWING = []
+
+def leak():
+    GROWING.append(Entry())
+
+class Opts:
+    pass
+
+REGISTRY = {}
+
+def register(cls):
+    REGISTRY[cls.__name__] = cls  # the newest replaces the older one
+    return cls
+
+@functools.lru_cache(maxsize=4)
+def cached(n):
+    return Entry()
+
+def set_cycle():
+    n = Node("s")
+    n.other = {"alpha", "beta", "gamma", n}
+
+def dict_cycle():
+    n = Node("d")
+    n.other = {"k" + str(i): (n if i == 3 else i) for i in range(6)}
+"""
+
+SUITE = """
+import lib
+
+def test_ring():
+    lib.ring("r")
+
+def test_one_time():
+    lib.init_once()
+
+def test_leak():
+    lib.leak()
+
+def test_replaced_slot():
+    @lib.register
+    class Schema:
+        opts = lib.Opts()
+
+def test_bounded_cache():
+    for i in range(10):
+        lib.cached(i)
+
+def test_local():
+    class Local:
+        pass
+    Local.me = Local
+
+def test_set_cycle():
+    lib.set_cycle()
+
+def test_dict_cycle():
+    lib.dict_cycle()
+"""
+
+
+@pytest.mark.parametrize("seeds", [("1", "2"), ("0", "12345")])
+def test_two_runs_with_other_hash_seeds_give_the_same_report_and_baseline(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, seeds: tuple[str, str]
+) -> None:
+    monkeypatch.setenv("PYTHONHASHSEED", seeds[0])
+    pytester.makepyfile(lib=LIB, test_suite=SUITE)
+    reports, baselines = [], []
+    for seed in seeds:
+        monkeypatch.setenv("PYTHONHASHSEED", seed)
+        result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "--gc-guard-report=report.json")
+        result.assert_outcomes(passed=8, errors=4)  # ring, leak, set and dict cycles
+        reports.append((pytester.path / "report.json").read_bytes())
+        update = pytester.runpytest_subprocess(
+            "--gc-guard",
+            "-p",
+            "no:cacheprovider",
+            f"--gc-guard-baseline=baseline-{seed}.json",
+            "--gc-guard-update-baseline",
+        )
+        assert update.ret == pytest.ExitCode.OK
+        baselines.append((pytester.path / f"baseline-{seed}.json").read_bytes())
+    assert reports[0] == reports[1]
+    assert baselines[0] == baselines[1]
+    assert b'"status": "one-time"' in reports[0]  # the lazily made cycle is told apart, on both runs
