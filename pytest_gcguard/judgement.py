@@ -156,7 +156,7 @@ def tell(
     report.gc_guard = payload  # type: ignore[attr-defined]
     report.user_properties.extend(junit_properties(payload))
     if findings.error is not None:
-        warn(report, f"gc-guard could not explain this test's garbage: {findings.error}")
+        warn(item, report, f"gc-guard could not explain this test's garbage: {findings.error}")
     if not_judged or not (verdict.has_failures or finalizer):
         return
     text = failure_text(
@@ -165,15 +165,43 @@ def tell(
     if mode == "fail" or finalizer:
         fail_report(report, text)
     else:
-        warn(report, text)
+        warn(item, report, text)
 
 
-def warn(report: pytest.TestReport, text: str) -> None:
-    try:
-        warnings.warn(GcGuardWarning(text), stacklevel=1)
-    except GcGuardWarning:
-        # -W error::pytest_gcguard.GcGuardWarning: the warning is the failure.
-        fail_report(report, f"GcGuardWarning: {text}")
+def warn(item: pytest.Item, report: pytest.TestReport, text: str) -> None:
+    """A GcGuardWarning at the test's own location (its file and line), never an error unless asked by name.
+
+    Warn mode must not fail a run: a project's ``filterwarnings = error``
+    turns every warning into an error, ours too, though nobody asked for
+    gc-guard's verdicts to fail there.  Only a filter that names
+    ``GcGuardWarning`` (or a subclass) with "error" turns it into the
+    failure (``-W error::pytest_gcguard.GcGuardWarning``).
+    """
+    path, lineno, _ = item.location
+    filename = str(item.config.rootpath / path)
+    module = getattr(getattr(item, "module", None), "__name__", None) or "gc-guard"
+    warning = GcGuardWarning(text)
+    with warnings.catch_warnings():
+        if not _named_as_an_error(warning, filename, (lineno or 0) + 1, module):
+            warnings.simplefilter("default", GcGuardWarning)  # an error only by a catch-all filter: warn
+        try:
+            warnings.warn_explicit(warning, GcGuardWarning, filename, (lineno or 0) + 1, module=module)
+        except GcGuardWarning:
+            fail_report(report, f"GcGuardWarning: {text}")
+
+
+def _named_as_an_error(warning: GcGuardWarning, filename: str, lineno: int, module: str) -> bool:
+    """Whether the first warnings filter that applies says "error" and names GcGuardWarning itself."""
+    text = str(warning)
+    for action, message, category, mod, line in warnings.filters:
+        if not issubclass(GcGuardWarning, category):
+            continue
+        if (message is not None and not message.match(text)) or (mod is not None and not mod.match(module)):
+            continue
+        if line and line != lineno:
+            continue
+        return action == "error" and isinstance(category, type) and issubclass(category, GcGuardWarning)
+    return False
 
 
 def fail_report(report: pytest.TestReport, text: str) -> None:
@@ -237,4 +265,4 @@ class FirstRun:
         )
         error = extensions.call_report_hook(item, report, report.gc_guard)
         if error is not None:
-            warn(report, error)
+            warn(item, report, error)
