@@ -15,6 +15,7 @@ name of one of its base classes, equals the entry or starts with it plus a dot.
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Iterable
 from collections.abc import Sequence
@@ -51,6 +52,12 @@ class AllowList:
                 kinds, line = (prefix.strip(),), rest.strip()
             if not _NAME.match(line):
                 raise AllowListError(f"not a qualified class name or module prefix: {raw.strip()!r}")
+            if _names_a_builtin(line):
+                raise AllowListError(
+                    f"{raw.strip()!r} can never match: findings are matched by the Python classes of their "
+                    "members, and builtin types (plain containers, exceptions) have none; name the class or "
+                    "module that owns them"
+                )
             for kind in kinds:
                 entries[kind].append(line)
         return cls(tuple(entries["cycles"]), tuple(entries["leaks"]))
@@ -68,3 +75,10 @@ class AllowList:
 
     def covers_leak(self, mro_names: Sequence[str]) -> bool:
         return self._covers(self.leaks, mro_names)
+
+
+def _names_a_builtin(entry: str) -> bool:
+    """``list``, ``builtins.list``, ``builtins``: entries no Python class's qualified name can match."""
+    if entry == "builtins" or entry.startswith("builtins."):
+        return True
+    return "." not in entry and isinstance(getattr(builtins, entry, None), type)
