@@ -6,21 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import assert_cycle
-
-
-GRAPH = """
-class Graph:
-    def __init__(self, name):
-        self.name = name
-        self.next = None
-
-    def set_next(self, next):
-        self.next = next
-
-    def __repr__(self):
-        return f"Graph({self.name!r})"
-"""
+from tests.inner import GRAPH
+from tests.inner import assert_cycle
 
 
 def test_the_seed_graph_cycle_fails_with_its_labelled_path(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import assert_cycle
-from tests.test_api import GRAPH_LIB
+from tests.inner import GRAPH_LIB
+from tests.inner import assert_cycle
 
 
 FIXTURE_TESTS = """

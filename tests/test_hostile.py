@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from tests.conftest import assert_cycle
-from tests.conftest import run_state_checked
-from tests.conftest import teardown_sections
-from tests.conftest import wildcard
+from tests.inner import assert_cycle
+from tests.inner import run_state_checked
+from tests.inner import teardown_sections
+from tests.inner import wildcard
 
 
 HOSTILE = """

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.test_cycles import GRAPH
+from tests.inner import GRAPH
 
 
 def _graph_test(marker: str) -> str:

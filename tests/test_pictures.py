@@ -17,7 +17,7 @@ from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
 from pytest_gcguard.reporting.graphs import GraphWriter
-from tests.conftest import NODE_LIB
+from tests.inner import NODE_LIB
 
 
 SUITE = """

@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import NODE_LIB
-from tests.conftest import assert_cycle
-from tests.conftest import inner_plugins
-from tests.test_gc_state import CONFTEST as STATE_CONFTEST
+from tests.inner import NODE_LIB
+from tests.inner import SESSION_STATE_CONFTEST_ALONE
+from tests.inner import assert_cycle
+from tests.inner import inner_plugins
 
 
 LIB = NODE_LIB
@@ -286,7 +286,7 @@ def test_timeout_signal_keeps_the_timeout_failure_and_the_next_test_is_judged_no
     if not hasattr(signal, "SIGALRM"):
         pytest.skip("the signal method needs SIGALRM")
     inner_plugins(monkeypatch, "timeout")
-    pytester.makeconftest(STATE_CONFTEST.replace('__import__("test_state").SEEN', "[]"))
+    pytester.makeconftest(SESSION_STATE_CONFTEST_ALONE)
     pytester.makepyfile(lib=LIB, test_timeouts=TIMEOUTS)
     path = pytester.path / "state.json"
     monkeypatch.setenv("GCGUARD_OBSERVATIONS", str(path))
