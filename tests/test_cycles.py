@@ -192,10 +192,12 @@ def test_xfails():
     result.stdout.no_fnmatch_line("*ERROR at teardown*")
 
 
-def test_without_the_flag_a_cyclic_test_passes_and_nothing_is_added(pytester: pytest.Pytester) -> None:
+def test_without_the_flag_a_cyclic_test_passes_and_nothing_is_added(
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult]
+) -> None:
     """The plugin is off by default: no header, no summary, no error."""
     pytester.makepyfile(test_graph=GRAPH + "\ndef test_cycle():\n    g = Graph('a')\n    g.set_next(g)\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = inprocess()
     result.assert_outcomes(passed=1)
     assert "gc-guard" not in result.stdout.str()
     assert "gc-guard" not in result.stderr.str()
