@@ -26,6 +26,17 @@ def guarded(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
     return run
 
 
+class _GuardedTests:
+    """Names the tests an in-process session ran under the guard ("gcguard-guard", plugin.py)."""
+
+    def __init__(self) -> None:
+        self.nodeids: list[str] = []
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if item.config.pluginmanager.get_plugin("gcguard-guard") is not None:
+            self.nodeids.append(item.nodeid)
+
+
 @pytest.fixture
 def inprocess(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
     """Run pytest in this process (no interpreter to start): for runs in which no test is judged.
@@ -33,14 +44,18 @@ def inprocess(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
     An inner session in this process shares this heap: a window would freeze
     it and collect this session's garbage with the inner test's.  So this is
     for runs that stop before any test runs (usage errors, ``--help``,
-    ``--markers``) and for runs without the guard; a cycle or leak verdict
-    needs ``guarded``.  Each run must leave this process's collector (and
-    tracemalloc) as it found them.
+    ``--markers``) and for runs without the guard; a test run under the guard
+    fails the check here (use ``guarded``).  Each run must also leave this
+    process's collector (and tracemalloc) as it found them.
     """
 
     def run(*args: str) -> pytest.RunResult:
         before = collector_state()
-        result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:xdist", *args)
+        guarded_tests = _GuardedTests()
+        result = pytester.runpytest_inprocess(
+            "-p", "no:cacheprovider", "-p", "no:xdist", *args, plugins=[guarded_tests]
+        )
+        assert guarded_tests.nodeids == [], f"tests ran under the guard in this process: {guarded_tests.nodeids}"
         assert collector_state() == before, "the in-process session changed this process's collector"
         return result
 
