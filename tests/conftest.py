@@ -10,10 +10,14 @@ from tests.inner import inner_plugins
 
 @pytest.fixture(autouse=True)
 def _inner_sessions_without_extras_plugins(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inner pytest sessions start without the test extras' plugins (tests/inner.py, EXTRAS_PLUGINS)."""
+    """Inner pytest sessions start without the test extras' plugins (tests/inner.py, EXTRAS_PLUGINS).
+
+    pytester's, and those the bench scripts start (tests/test_bench.py): each
+    would load them again, about 0.6 s of CPU a session.
+    """
     if "pytester" in request.fixturenames:
         request.getfixturevalue("pytester")  # it clears PYTEST_ADDOPTS when set up: set ours after
-        inner_plugins(monkeypatch)
+    inner_plugins(monkeypatch)
 
 
 @pytest.fixture
