@@ -1,43 +1,23 @@
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable
-from collections.abc import Sequence
-from typing import Any
 
 import pytest
 
-
-# The pytest plugins of the test extras (pyproject.toml), by entry-point name.
-# Inner sessions start without them: Hypothesis's costs about 1 s per
-# session, pytest-randomly would shuffle inner suites whose tests run in order
-# (tests/test_gc_state.py), pytest-asyncio warns at configure about an unset
-# ini option, pytest-xdist costs about 0.2 s per session (execnet).
-# tests/test_plugins.py opts back in, one plugin per test; a test whose inner
-# session runs with -n is marked ``inner_xdist``.
-EXTRAS_PLUGINS = ("hypothesispytest", "randomly", "asyncio", "rerunfailures", "timeout", "xdist")
-
-
-def plugins_off(*keep: str) -> list[str]:
-    """``-p no:NAME`` for every plugin of the test extras, except ``keep``."""
-    unknown = set(keep) - set(EXTRAS_PLUGINS)
-    assert not unknown, f"not a plugin of the test extras: {sorted(unknown)}"
-    return [arg for name in EXTRAS_PLUGINS if name not in keep for arg in ("-p", f"no:{name}")]
-
-
-def inner_plugins(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
-    """Let this test's inner sessions load ``names`` (of EXTRAS_PLUGINS) again; call after pytester is set up."""
-    monkeypatch.setenv("PYTEST_ADDOPTS", " ".join(plugins_off(*names)))
+from tests.inner import collector_state
+from tests.inner import inner_plugins
 
 
 @pytest.fixture(autouse=True)
 def _inner_sessions_without_extras_plugins(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inner pytest sessions start without the test extras' plugins (EXTRAS_PLUGINS)."""
+    """Inner pytest sessions start without the test extras' plugins (tests/inner.py, EXTRAS_PLUGINS).
+
+    pytester's, and those the bench scripts start (tests/test_bench.py): each
+    would load them again, about 0.6 s of CPU a session.
+    """
     if "pytester" in request.fixturenames:
         request.getfixturevalue("pytester")  # it clears PYTEST_ADDOPTS when set up: set ours after
-        keep = ("xdist",) if request.node.get_closest_marker("inner_xdist") is not None else ()
-        inner_plugins(monkeypatch, *keep)
+    inner_plugins(monkeypatch, *(("xdist",) if request.node.get_closest_marker("inner_xdist") is not None else ()))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -54,110 +34,37 @@ def guarded(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
     return run
 
 
-# A small library for inner test suites: a class whose instances link up, and a ring of two.
-NODE_LIB = """
-class Node:
-    def __init__(self, name):
-        self.name = name
-        self.other = None
+class _GuardedTests:
+    """Names the tests an in-process session ran under the guard ("gcguard-guard", plugin.py)."""
 
-    def __repr__(self):
-        return f"Node({self.name!r})"
+    def __init__(self) -> None:
+        self.nodeids: list[str] = []
 
-
-def ring():
-    a, b = Node("a"), Node("b")
-    a.other, b.other = b, a
-    return a
-"""
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if item.config.pluginmanager.get_plugin("gcguard-guard") is not None:
+            self.nodeids.append(item.nodeid)
 
 
-def wildcard(text: str) -> str:
-    """A regular expression for ``text`` in which ``*`` matches anything."""
-    return re.escape(text).replace(r"\*", ".*?")
+@pytest.fixture
+def inprocess(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
+    """Run pytest in this process (no interpreter to start): for runs in which no test is judged.
 
-
-def cycle_pattern(labels: Sequence[str], edges: Sequence[str]) -> re.Pattern[str]:
-    """A printed cycle ``A --e1--> B --e2--> ... --> A``, starting at any member.
-
-    ``*`` in a label matches anything (line numbers, addresses).
+    An inner session in this process shares this heap: a window would freeze
+    it and collect this session's garbage with the inner test's.  So this is
+    for runs that stop before any test runs (usage errors, ``--help``,
+    ``--markers``) and for runs without the guard; a test run under the guard
+    fails the check here (use ``guarded``).  Each run must also leave this
+    process's collector (and tracemalloc) as it found them.
     """
-    n = len(labels)
-    esc = wildcard
-    rotations = []
-    for start in range(n):
-        parts = [f"{esc(labels[(start + i) % n])} --{esc(edges[(start + i) % n])}-->" for i in range(n)]
-        rotations.append(" ".join(parts) + " " + esc(labels[start]))
-    return re.compile("|".join(f"(?:{r})" for r in rotations))
 
+    def run(*args: str) -> pytest.RunResult:
+        before = collector_state()
+        guarded_tests = _GuardedTests()
+        result = pytester.runpytest_inprocess(
+            "-p", "no:cacheprovider", "-p", "no:xdist", *args, plugins=[guarded_tests]
+        )
+        assert guarded_tests.nodeids == [], f"tests ran under the guard in this process: {guarded_tests.nodeids}"
+        assert collector_state() == before, "the in-process session changed this process's collector"
+        return result
 
-def assert_cycle(output: str, labels: Sequence[str], edges: Sequence[str]) -> None:
-    pattern = cycle_pattern(labels, edges)
-    assert pattern.search(output), f"no cycle {list(zip(labels, edges))} in:\n{output}"
-
-
-# An inner conftest.py that checks the collector's state after every test:
-# after the whole test protocol (the plugin's window and any re-runs), the
-# enabled flag, debug flags, thresholds, gc.callbacks and gc.garbage must be as
-# at the start, which is what a run without the plugin sees (the inner tests
-# that change them put them back).  The observations and the session's end
-# state go to $GCGUARD_OBSERVATIONS for ``run_state_checked``.
-STATE_CHECKING_CONFTEST = """
-import gc, json, os
-import pytest
-
-def state():
-    return [gc.isenabled(), gc.get_debug(), list(gc.get_threshold()), len(gc.callbacks), len(gc.garbage)]
-
-AT_IMPORT = state()
-MISMATCHES = []
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item, nextitem):
-    try:
-        return (yield)
-    finally:
-        after = state()
-        if after != AT_IMPORT:
-            MISMATCHES.append([item.name, after])
-
-def pytest_unconfigure(config):
-    with open(os.environ["GCGUARD_OBSERVATIONS"], "w") as f:
-        json.dump({"at_import": AT_IMPORT, "mismatches": MISMATCHES, "final": state()}, f)
-"""
-
-
-def run_state_checked(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str, each_test: bool = True
-) -> tuple[pytest.RunResult, dict[str, Any]]:
-    """Run an inner suite with --gc-guard and STATE_CHECKING_CONFTEST; return what it observed.
-
-    Asserts that nothing crashed, that the session ended with the collector's
-    state as it started and (``each_test``) that no test left it changed.
-    """
-    pytester.makeconftest(STATE_CHECKING_CONFTEST)
-    path = pytester.path / "observations.json"
-    monkeypatch.setenv("GCGUARD_OBSERVATIONS", str(path))
-    result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-p", "no:xdist", *args)
-    result.stdout.no_fnmatch_line("*INTERNALERROR*")
-    data: dict[str, Any] = json.loads(path.read_text())
-    if each_test:
-        assert data["mismatches"] == [], f"tests left the gc state changed (expected {data['at_import']})"
-    assert data["final"] == data["at_import"]
-    return result, data
-
-
-def teardown_sections(output: str) -> dict[str, str]:
-    """The text of each ``ERROR at teardown of NAME`` section of a pytest run, by test name."""
-    sections: dict[str, str] = {}
-    name = None
-    for line in output.splitlines():
-        match = re.match(r"_+ ERROR at teardown of (\S+) _+$", line)
-        if match:
-            name = match.group(1)
-            sections[name] = ""
-        elif re.match(r"^(=|_){5,}", line):
-            name = None
-        elif name is not None:
-            sections[name] += line + "\n"
-    return sections
+    return run

@@ -32,8 +32,8 @@ from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.window import GarbageWindow
 from pytest_gcguard.engine.window import GcState
 from pytest_gcguard.reporting.text import format_path
-from tests.conftest import assert_cycle
-from tests.test_cycles import GRAPH
+from tests.inner import GRAPH_LIB
+from tests.inner import assert_cycle
 
 
 class Graph:
@@ -574,28 +574,6 @@ def test_explain_labels_hostile_objects_safely(held_module: Any) -> None:
 
 # ---- with the plugin: the API inside tests run with --gc-guard
 
-# The seed's Graph of tests/test_cycles.py, with the seed's own repr: Graph(one).
-SEED_REPR = "'{}({})'.format(self.__class__.__name__, self.name)"
-GRAPH_LIB = (
-    GRAPH.replace('f"Graph({self.name!r})"', SEED_REPR)
-    + """
-
-def ring():
-    one = Graph('one'); two = Graph('two'); three = Graph('three')
-    one.set_next(two); two.set_next(three); three.set_next(one)
-
-
-def keep_error():
-    try:
-        raise ValueError("boom")
-    except ValueError as e:
-        err = e
-
-
-KEEP = Graph('kept')
-"""
-)
-
 API_TESTS = """
 import gc
 import weakref
@@ -672,11 +650,16 @@ def test_explain_then_cycle():
 
 
 @pytest.mark.parametrize("guard", [True, False], ids=["gc-guard", "plain"])
-def test_the_api_inside_tests_with_and_without_the_plugin(pytester: pytest.Pytester, guard: bool) -> None:
+def test_the_api_inside_tests_with_and_without_the_plugin(
+    pytester: pytest.Pytester,
+    guarded: Callable[..., pytest.RunResult],
+    inprocess: Callable[..., pytest.RunResult],
+    guard: bool,
+) -> None:
     """Clean blocks pass; a block's cycle fails its test once, by CycleError; the plugin's verdicts still hold."""
     pytester.makepyfile(lib=GRAPH_LIB, test_inner=API_TESTS)
-    args = ["-p", "no:cacheprovider", "-p", "no:xdist", "-rA"]
-    result = pytester.runpytest_subprocess(*(["--gc-guard"] if guard else []), *args)
+    # Without the plugin, in process: the blocks judge only their own garbage, as this file's tests do.
+    result = guarded("-rA") if guard else inprocess("-rA")
     output = result.stdout.str()
     assert "INTERNALERROR" not in output
     result.stdout.fnmatch_lines(

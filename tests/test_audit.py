@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NODE_LIB
+from tests.inner import NODE_LIB
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -269,14 +269,14 @@ FINGERPRINT_PAIR = "6b3e7d24a4530516"
     ],
 )
 def test_a_bad_baseline_is_a_usage_error_and_is_not_overwritten(
-    pytester: pytest.Pytester, run: Callable[..., pytest.RunResult], content: str, message: str
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult], content: str, message: str
 ) -> None:
     """Corrupt or wrong version: exit 4 with the reason, and the file is left as it was."""
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
     path = pytester.path / "baseline.json"
     path.write_text(content)
     for extra in ((), ("--gc-guard-update-baseline",)):
-        result = run("-p", "no:xdist", "--gc-guard-baseline=baseline.json", *extra)
+        result = inprocess("--gc-guard", "--gc-guard-baseline=baseline.json", *extra)
         assert result.ret == pytest.ExitCode.USAGE_ERROR
         result.stderr.fnmatch_lines([f"ERROR: --gc-guard-baseline: {message}"])
         assert path.read_text() == content
@@ -291,7 +291,7 @@ def test_a_bad_baseline_is_a_usage_error_and_is_not_overwritten(
     ids=["not-utf-8", "nested-100000-deep"],
 )
 def test_a_baseline_that_cannot_be_decoded_is_a_usage_error(
-    pytester: pytest.Pytester, content: bytes, message: str
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult], content: bytes, message: str
 ) -> None:
     """Bytes that are not UTF-8, or JSON nested deeper than the parser recurses: exit 4 naming the file."""
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
@@ -299,16 +299,16 @@ def test_a_baseline_that_cannot_be_decoded_is_a_usage_error(
     path.write_bytes(content)
     for extra in ((), ("--gc-guard-update-baseline",)):
         # In process: the usage error comes at configure, before the guard exists.
-        result = pytester.runpytest_inprocess(
-            "--gc-guard", "-p", "no:xdist", "--gc-guard-baseline=baseline.json", *extra
-        )
+        result = inprocess("--gc-guard", "--gc-guard-baseline=baseline.json", *extra)
         assert result.ret == pytest.ExitCode.USAGE_ERROR
         result.stderr.fnmatch_lines([f"ERROR: --gc-guard-baseline: {path}: not a pytest-gcguard baseline {message}"])
         assert path.read_bytes() == content
 
 
 @pytest.mark.parametrize("report", ["baseline.json", "./sub/../baseline.json", "link.json", "hard.json"])
-def test_the_report_and_the_baseline_cannot_be_one_file(pytester: pytest.Pytester, report: str) -> None:
+def test_the_report_and_the_baseline_cannot_be_one_file(
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult], report: str
+) -> None:
     """The report would overwrite the baseline: refused at start-up, whatever the path says (links too)."""
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
     baseline = pytester.path / "baseline.json"
@@ -317,9 +317,7 @@ def test_the_report_and_the_baseline_cannot_be_one_file(pytester: pytest.Pyteste
     (pytester.path / "link.json").symlink_to("baseline.json")
     os.link(baseline, pytester.path / "hard.json")
     for extra in ((), ("--gc-guard-update-baseline",)):
-        result = pytester.runpytest_inprocess(
-            "--gc-guard", "-p", "no:xdist", "--gc-guard-baseline=baseline.json", f"--gc-guard-report={report}", *extra
-        )
+        result = inprocess("--gc-guard", "--gc-guard-baseline=baseline.json", f"--gc-guard-report={report}", *extra)
         assert result.ret == pytest.ExitCode.USAGE_ERROR
         result.stderr.fnmatch_lines(
             [
@@ -362,33 +360,35 @@ def test_written_files_keep_their_mode_and_links(
     assert leftovers == []
 
 
-def test_a_missing_baseline_is_a_usage_error(pytester: pytest.Pytester, run: Callable[..., pytest.RunResult]) -> None:
+def test_a_missing_baseline_is_a_usage_error(
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult]
+) -> None:
     """Reading a baseline that does not exist says how to create one."""
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
-    result = run("-p", "no:xdist", "--gc-guard-baseline=nope.json")
+    result = inprocess("--gc-guard", "--gc-guard-baseline=nope.json")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*no such baseline file (create it with --gc-guard-update-baseline)"])
 
 
 @pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="root can write anywhere")
 def test_an_unwritable_report_path_is_a_usage_error_at_start(
-    pytester: pytest.Pytester, run: Callable[..., pytest.RunResult]
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult]
 ) -> None:
     """Checked at start-up, before any test runs."""
     locked = pytester.path / "locked"
     locked.mkdir()
     locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
-    result = run("-p", "no:xdist", "--gc-guard-report=locked/report.json")
+    result = inprocess("--gc-guard", "--gc-guard-report=locked/report.json")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 
 def test_a_report_path_in_a_missing_directory_is_a_usage_error(
-    pytester: pytest.Pytester, run: Callable[..., pytest.RunResult]
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult]
 ) -> None:
     """A report that could never be written stops the run at start-up (exit 4), naming the path."""
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
-    result = run("-p", "no:xdist", "--gc-guard-report=no/such/dir/report.json")
+    result = inprocess("--gc-guard", "--gc-guard-report=no/such/dir/report.json")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --gc-guard-report: cannot write the report: */no/such/dir does not exist"])
     result.stdout.no_fnmatch_line("*test_ok*PASSED*")
@@ -468,12 +468,12 @@ def test_the_allow_list_accepts_shapes_project_wide(
     ],
 )
 def test_a_malformed_allow_line_is_a_usage_error(
-    pytester: pytest.Pytester, run: Callable[..., pytest.RunResult], line: str, message: str
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult], line: str, message: str
 ) -> None:
     """Exit 4 naming the line."""
     pytester.makeini(f"[pytest]\ngc_guard_allow =\n    {line}\n")
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
-    result = run("-p", "no:xdist")
+    result = inprocess("--gc-guard")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
 

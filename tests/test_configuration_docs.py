@@ -8,6 +8,7 @@ an option added anywhere, under any name, must be documented.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -60,18 +61,18 @@ def parse_help(lines: list[str], markers: list[str]) -> Reported:
     return reported
 
 
-def reported_by_pytest(pytester: pytest.Pytester, *plugin_args: str) -> Reported:
-    help_run = pytester.runpytest_subprocess("--help", *plugin_args)
-    markers_run = pytester.runpytest_subprocess("--markers", *plugin_args)
+def reported_by_pytest(run: Callable[..., pytest.RunResult], *plugin_args: str) -> Reported:
+    help_run = run("--help", *plugin_args)
+    markers_run = run("--markers", *plugin_args)
     assert help_run.ret == pytest.ExitCode.OK, help_run.stderr.str()
     assert markers_run.ret == pytest.ExitCode.OK, markers_run.stderr.str()
     return parse_help(help_run.outlines, markers_run.outlines)
 
 
-def ours(pytester: pytest.Pytester) -> Reported:
+def ours(run: Callable[..., pytest.RunResult]) -> Reported:
     """What the plugin adds: pytest's lists with it, minus pytest's lists without it."""
-    on = reported_by_pytest(pytester)
-    off = reported_by_pytest(pytester, "-p", "no:gcguard")
+    on = reported_by_pytest(run)
+    off = reported_by_pytest(run, "-p", "no:gcguard")
     return Reported(
         options=on.options - off.options,
         ini={name: kind for name, kind in on.ini.items() if name not in off.ini},
@@ -179,8 +180,10 @@ def problems(real: Reported, documented: Documented, ini_defaults: dict[str, obj
     return found
 
 
-def test_the_reference_lists_every_option_ini_key_and_marker(pytester: pytest.Pytester) -> None:
-    real = ours(pytester)
+def test_the_reference_lists_every_option_ini_key_and_marker(
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult]
+) -> None:
+    real = ours(inprocess)
     # The plugin's own names, and the ones this page is known to hold: the parsing works.
     assert {"--gc-guard", "--no-gc-guard", "--gc-guard-trace"} <= real.options
     assert real.ini.get("gc_guard") == "bool"

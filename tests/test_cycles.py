@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import assert_cycle
-
-
-GRAPH = """
-class Graph:
-    def __init__(self, name):
-        self.name = name
-        self.next = None
-
-    def set_next(self, next):
-        self.next = next
-
-    def __repr__(self):
-        return f"Graph({self.name!r})"
-"""
+from tests.inner import GRAPH
+from tests.inner import assert_cycle
+from tests.inner import teardown_sections
 
 
 def test_the_seed_graph_cycle_fails_with_its_labelled_path(
@@ -91,49 +80,43 @@ class Client:
 """
 
 
-@pytest.mark.parametrize(
-    ("body", "labels", "edges"),
-    [
-        pytest.param("lib.Node()", ["Node"], [".me"], id="self-cycle"),
-        pytest.param("lib.Parent()", ["Parent", "Child"], [".child", ".parent"], id="parent-child"),
-        pytest.param(
-            "lib.make_recursive()",
-            ["function make_recursive.<locals>.walk (lib.py:*)", "tuple (len=1)", "cell"],
-            [".__closure__", "[0]", ".cell_contents"],
-            id="closure-capturing-itself",
-        ),
-        pytest.param(
-            "lib.Holder()", ["Holder", "bound method Holder.handle"], [".callback", ".__self__"], id="bound-method"
-        ),
-        pytest.param(
-            "lib.Client().call()",
-            ["Client", "ValueError('boom')", "traceback", "frame *call (lib.py:*)"],
-            [".error", ".__traceback__", ".tb_frame", "local 'self'"],
-            id="stored-exception",
-        ),
-    ],
-)
+# Classic cycles made in an imported module: each inner test's body, and its cycle's labels and edges.
+CLASSIC_CYCLES = {
+    "test_self_cycle": ("lib.Node()", ["Node"], [".me"]),
+    "test_parent_child": ("lib.Parent()", ["Parent", "Child"], [".child", ".parent"]),
+    "test_closure_capturing_itself": (
+        "lib.make_recursive()",
+        ["function make_recursive.<locals>.walk (lib.py:*)", "tuple (len=1)", "cell"],
+        [".__closure__", "[0]", ".cell_contents"],
+    ),
+    "test_bound_method": ("lib.Holder()", ["Holder", "bound method Holder.handle"], [".callback", ".__self__"]),
+    "test_stored_exception": (
+        "lib.Client().call()",
+        ["Client", "ValueError('boom')", "traceback", "frame *call (lib.py:*)"],
+        [".error", ".__traceback__", ".tb_frame", "local 'self'"],
+    ),
+}
+
+
 def test_cycles_made_by_library_code_fail_with_the_labelled_path(
-    pytester: pytest.Pytester,
-    guarded: Callable[..., pytest.RunResult],
-    body: str,
-    labels: list[str],
-    edges: list[str],
-) -> None:
-    """Each classic cycle made in an imported module fails the test, every edge labelled."""
-    pytester.makepyfile(lib=LIB, test_it=f"import lib\n\ndef test_it():\n    {body}\n")
-    result = guarded()
-    result.assert_outcomes(passed=1, errors=1)
-    assert_cycle(result.stdout.str(), labels, edges)
-
-
-def test_hangers_on_are_summarised_not_listed(
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
 ) -> None:
-    """A stored exception drags frames along: they are counted in one line."""
-    pytester.makepyfile(lib=LIB, test_it="import lib\n\ndef test_it():\n    lib.Client().call()\n")
+    """Each classic cycle made in an imported module fails its test, every edge labelled.
+
+    And hangers-on are summarised, not listed: a stored exception drags
+    frames along, and they are counted in one line.  (One inner session, one
+    test per cycle: each test's teardown section is read on its own.)
+    """
+    tests = "".join(f"\ndef {name}():\n    {body}\n" for name, (body, _, _) in CLASSIC_CYCLES.items())
+    pytester.makepyfile(lib=LIB, test_it="import lib\n" + tests)
     result = guarded()
-    result.stdout.re_match_lines([r"\s+\+\d+ objects? kept alive by this cycle, incl\. .*\d+ frames?.*"])
+    result.assert_outcomes(passed=len(CLASSIC_CYCLES), errors=len(CLASSIC_CYCLES))
+    sections = teardown_sections(result.stdout.str())
+    assert sorted(sections) == sorted(CLASSIC_CYCLES)
+    for name, (_, labels, edges) in CLASSIC_CYCLES.items():
+        assert_cycle(sections[name], labels, edges)
+    hangers_on = r"^\s+\+\d+ objects? kept alive by this cycle, incl\. .*\d+ frames?"
+    assert re.search(hangers_on, sections["test_stored_exception"], re.MULTILINE), sections["test_stored_exception"]
 
 
 def test_the_tests_own_cycles_pass_and_show_as_test_local_with_v(
@@ -205,10 +188,12 @@ def test_xfails():
     result.stdout.no_fnmatch_line("*ERROR at teardown*")
 
 
-def test_without_the_flag_a_cyclic_test_passes_and_nothing_is_added(pytester: pytest.Pytester) -> None:
+def test_without_the_flag_a_cyclic_test_passes_and_nothing_is_added(
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult]
+) -> None:
     """The plugin is off by default: no header, no summary, no error."""
     pytester.makepyfile(test_graph=GRAPH + "\ndef test_cycle():\n    g = Graph('a')\n    g.set_next(g)\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = inprocess()
     result.assert_outcomes(passed=1)
     assert "gc-guard" not in result.stdout.str()
     assert "gc-guard" not in result.stderr.str()

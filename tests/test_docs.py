@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import pytest_gcguard
-from tests.conftest import plugins_off
+from tests.inner import plugins_off
 
 
 ROOT = Path(__file__).resolve().parent.parent

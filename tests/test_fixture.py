@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from tests.conftest import assert_cycle
-from tests.test_api import GRAPH_LIB
+from tests.inner import GRAPH_LIB
+from tests.inner import assert_cycle
 
 
 FIXTURE_TESTS = """
@@ -79,14 +81,19 @@ def test_explain(gc_guard):
 
 
 @pytest.mark.parametrize("guard", [True, False], ids=["gc-guard", "plain"])
-def test_the_fixture_with_and_without_the_plugin(pytester: pytest.Pytester, guard: bool) -> None:
+def test_the_fixture_with_and_without_the_plugin(
+    pytester: pytest.Pytester,
+    guarded: Callable[..., pytest.RunResult],
+    inprocess: Callable[..., pytest.RunResult],
+    guard: bool,
+) -> None:
     """assert_no_cycles fails the test with the labelled report; clean blocks, find_cycles and explain pass.
 
     Under --gc-guard the plugin finds nothing more: the blocks' garbage is theirs.
     """
     pytester.makepyfile(lib=GRAPH_LIB, test_fixture_suite=FIXTURE_TESTS)
-    args = ["-p", "no:cacheprovider", "-p", "no:xdist", "-rA"]
-    result = pytester.runpytest_subprocess(*(["--gc-guard"] if guard else []), *args)
+    # Without the plugin, in process: the blocks judge only their own garbage.
+    result = guarded("-rA") if guard else inprocess("-rA")
     output = result.stdout.str()
     assert "INTERNALERROR" not in output
     result.assert_outcomes(passed=5, failed=2)
@@ -109,7 +116,9 @@ def test_the_fixture_with_and_without_the_plugin(pytester: pytest.Pytester, guar
         assert "created reference cycles" not in output.split("gc-guard summary")[-1]
 
 
-def test_the_fixture_is_there_when_the_plugin_is_off(pytester: pytest.Pytester) -> None:
+def test_the_fixture_is_there_when_the_plugin_is_off(
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult]
+) -> None:
     """The fixture comes with the plugin's registration, not with --gc-guard; -p no:gcguard removes it."""
     pytester.makepyfile(
         test_it="""
@@ -118,7 +127,7 @@ def test_the_fixture_is_there_when_the_plugin_is_off(pytester: pytest.Pytester) 
             assert found.cycles == ()
         """
     )
-    pytester.runpytest_subprocess("-p", "no:xdist").assert_outcomes(passed=1)
-    result = pytester.runpytest_subprocess("-p", "no:xdist", "-p", "no:gcguard")
+    inprocess().assert_outcomes(passed=1)
+    result = inprocess("-p", "no:gcguard")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'gc_guard' not found*"])

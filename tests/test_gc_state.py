@@ -11,22 +11,9 @@ import json
 
 import pytest
 
+from tests.inner import SESSION_STATE_CONFTEST
+from tests.inner import SESSION_STATE_CONFTEST_ALONE
 
-CONFTEST = """
-import gc, json, os, sys
-
-AT_IMPORT = [gc.isenabled(), list(gc.get_threshold()), gc.get_debug(), len(gc.callbacks), gc.get_freeze_count()]
-HOOK = []
-
-def pytest_sessionstart(session):
-    HOOK.append(sys.unraisablehook)  # pytest's own, from pytest 8.4 on
-
-def pytest_unconfigure(config):
-    final = [gc.isenabled(), list(gc.get_threshold()), gc.get_debug(), len(gc.callbacks), gc.get_freeze_count()]
-    with open(os.environ["GCGUARD_OBSERVATIONS"], "w") as f:
-        json.dump({"at_import": AT_IMPORT, "final": final, "hook_kept": sys.unraisablehook is HOOK[0],
-                   "seen": __import__("test_state").SEEN}, f)
-"""
 
 STATE_TESTS = """
 import gc
@@ -135,7 +122,7 @@ def test_every_test_observes_the_same_gc_state_as_without_the_plugin(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """disable, set_debug, thresholds, callbacks, gc.garbage, collect loops, freeze: all as without us."""
-    pytester.makeconftest(CONFTEST)
+    pytester.makeconftest(SESSION_STATE_CONFTEST)
     pytester.makepyfile(test_state=STATE_TESTS)
     plain = _run(pytester, monkeypatch, "plain")
     guarded = _run(pytester, monkeypatch, "guarded", "--gc-guard")
@@ -150,7 +137,7 @@ def test_every_test_observes_the_same_gc_state_as_without_the_plugin(
 
 def test_state_is_restored_after_keyboard_interrupt(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """A test interrupted with KeyboardInterrupt never runs its teardown; the session end still restores."""
-    pytester.makeconftest(CONFTEST.replace('__import__("test_state").SEEN', "[]"))
+    pytester.makeconftest(SESSION_STATE_CONFTEST_ALONE)
     pytester.makepyfile(test_state="def test_interrupted():\n    raise KeyboardInterrupt\n")
     path = pytester.path / "interrupted.json"
     monkeypatch.setenv("GCGUARD_OBSERVATIONS", str(path))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import NODE_LIB
+from tests.inner import NODE_LIB
 
 
 LIB = (

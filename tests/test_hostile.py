@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 
 import pytest
 
-from tests.conftest import assert_cycle
-from tests.conftest import run_state_checked
-from tests.conftest import teardown_sections
-from tests.conftest import wildcard
+from tests.inner import assert_cycle
+from tests.inner import run_state_checked
+from tests.inner import teardown_sections
+from tests.inner import wildcard
 
 
 HOSTILE = """
@@ -209,55 +210,51 @@ class Resurrects(Bad):
 """
 
 
-@pytest.mark.parametrize(
-    ("body", "expected"),
-    [
-        ("lib.RaisingRepr()", "<RaisingRepr at 0x*> --.me--> <RaisingRepr at 0x*>"),
-        ("lib.NotStrRepr()", "<NotStrRepr at 0x*> --.me--> <NotStrRepr at 0x*>"),
-        ("lib.HugeRepr()", "xxxxxxxxxxxx*… --.me--> xxxxx*…"),
-        ("lib.ExitingRepr()", "<ExitingRepr at 0x*> --.me--> <ExitingRepr at 0x*>"),
-        ("lib.InterruptingRepr()", "<InterruptingRepr at 0x*> --.me--> <InterruptingRepr at 0x*>"),
-        ("lib.MetaGetattribute()", "MetaGetattribute --.me--> MetaGetattribute"),
-        ("lib.MetaEq()", "MetaEq --.me--> MetaEq"),
-        ("lib.RaisingEq()", "RaisingEq --.me--> RaisingEq"),
-        ("lib.LyingClass()", "LyingClass --.me--> LyingClass"),
-        ("lib.SideEffects()", "SideEffects --.me--> SideEffects"),
-        ("lib.WithMock()", "*WithMock --.m--> <Mock id=*> --.owner--> WithMock*"),
-        ("lib.WithDeadProxy()", "WithDeadProxy --.me--> WithDeadProxy"),
-        ("lib.long_ring(100_000)", "*Slotted --.peer--> Slotted*--…--> Slotted --.peer--> Slotted*"),
-        ("lib.huge_list_cycle()", "list (len=1000001) --[[]1000000]--> list (len=1000001)"),
-    ],
-    ids=[
-        "raising-repr",
-        "non-str-repr",
-        "huge-repr",
-        "system-exit-repr",
-        "keyboard-interrupt-repr",
-        "metaclass-getattribute",
-        "metaclass-eq-system-exit",
-        "raising-eq-hash",
-        "lying-class",
-        "getattr-side-effects",
-        "mock",
-        "dead-weakproxy",
-        "100k-ring",
-        "1M-list",
-    ],
-)
+# Each inner test's body, and the line its cycle is printed as (fnmatch).
+HOSTILE_CYCLES = {
+    "test_raising_repr": ("lib.RaisingRepr()", "<RaisingRepr at 0x*> --.me--> <RaisingRepr at 0x*>"),
+    "test_non_str_repr": ("lib.NotStrRepr()", "<NotStrRepr at 0x*> --.me--> <NotStrRepr at 0x*>"),
+    "test_huge_repr": ("lib.HugeRepr()", "xxxxxxxxxxxx*… --.me--> xxxxx*…"),
+    "test_system_exit_repr": ("lib.ExitingRepr()", "<ExitingRepr at 0x*> --.me--> <ExitingRepr at 0x*>"),
+    "test_keyboard_interrupt_repr": (
+        "lib.InterruptingRepr()",
+        "<InterruptingRepr at 0x*> --.me--> <InterruptingRepr at 0x*>",
+    ),
+    "test_metaclass_getattribute": ("lib.MetaGetattribute()", "MetaGetattribute --.me--> MetaGetattribute"),
+    "test_metaclass_eq_system_exit": ("lib.MetaEq()", "MetaEq --.me--> MetaEq"),
+    "test_raising_eq_hash": ("lib.RaisingEq()", "RaisingEq --.me--> RaisingEq"),
+    "test_lying_class": ("lib.LyingClass()", "LyingClass --.me--> LyingClass"),
+    "test_getattr_side_effects": ("lib.SideEffects()", "SideEffects --.me--> SideEffects"),
+    "test_mock": ("lib.WithMock()", "*WithMock --.m--> <Mock id=*> --.owner--> WithMock*"),
+    "test_dead_weakproxy": ("lib.WithDeadProxy()", "WithDeadProxy --.me--> WithDeadProxy"),
+    "test_100k_ring": ("lib.long_ring(100_000)", "*Slotted --.peer--> Slotted*--…--> Slotted --.peer--> Slotted*"),
+    "test_1M_list": ("lib.huge_list_cycle()", "list (len=1000001) --[[]1000000]--> list (len=1000001)"),
+}
+
+
 def test_hostile_objects_in_a_cycle_get_a_clear_report(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, body: str, expected: str
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The cycle is reported with safe labels; the run never shows an INTERNALERROR, nor is it interrupted.
 
     A repr raising SystemExit or KeyboardInterrupt is the repr's failure: it
     gets the fallback label, as without the plugin nobody would have called it.
+    (One inner session, as for the zoo below: each hostile test's teardown
+    section is read on its own, and a clean test after each must pass.)
     """
-    pytester.makepyfile(
-        lib=HOSTILE, test_it=f"import lib\n\ndef test_it():\n    {body}\n\ndef test_after():\n    pass\n"
+    tests = "".join(
+        f"\ndef {name}():\n    {body}\n\ndef {name}_after():\n    pass\n" for name, (body, _) in HOSTILE_CYCLES.items()
     )
+    pytester.makepyfile(lib=HOSTILE, test_it="import lib\n" + tests)
     result, _ = run_state_checked(pytester, monkeypatch)
-    result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines([f"    {expected}"])
+    result.assert_outcomes(passed=2 * len(HOSTILE_CYCLES), errors=len(HOSTILE_CYCLES))
+    sections = teardown_sections(result.stdout.str())
+    assert sorted(sections) == sorted(HOSTILE_CYCLES)
+    for name, (_, expected) in HOSTILE_CYCLES.items():
+        lines = sections[name].splitlines()
+        assert any(fnmatch.fnmatch(line, f"    {expected}") for line in lines), (
+            f"{name}: no {expected!r} in:\n{sections[name]}"
+        )
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
     result.stdout.no_fnmatch_line("*could not explain*")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import run_state_checked
+from tests.inner import run_state_checked
 
 
 HOSTILE_TESTS = """

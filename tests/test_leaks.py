@@ -328,17 +328,21 @@ def test_warn_mode_reports_leaks_as_warnings(leaks: Callable[..., pytest.RunResu
     ],
 )
 def test_bad_leak_options_are_usage_errors(
-    leaks: Callable[..., pytest.RunResult], args: tuple[str, ...], message: str
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult], args: tuple[str, ...], message: str
 ) -> None:
     """Bad values stop the run with exit code 4, naming the option."""
-    result = leaks("def test_it():\n    pass\n", *args)
+    pytester.makepyfile(test_it="def test_it():\n    pass\n")
+    result = inprocess("--gc-guard", *args)  # the error comes at configure, before the guard exists
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
 
 
-def test_bad_allow_leaks_arguments_are_a_usage_error(leaks: Callable[..., pytest.RunResult]) -> None:
+def test_bad_allow_leaks_arguments_are_a_usage_error(
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult]
+) -> None:
     """allow_leaks(types=[3]) names the test and the problem."""
-    result = leaks("import pytest\n\n@pytest.mark.allow_leaks(types=[3])\ndef test_it():\n    pass\n")
+    pytester.makepyfile(test_it="import pytest\n\n@pytest.mark.allow_leaks(types=[3])\ndef test_it():\n    pass\n")
+    result = inprocess("--gc-guard")  # the error comes at collection, before any test runs
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         ["ERROR: test_it.py::test_it: invalid @pytest.mark.allow_leaks: types entries must be*"]

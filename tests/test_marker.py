@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.test_cycles import GRAPH
+from tests.inner import GRAPH
 
 
 def _graph_test(marker: str) -> str:
@@ -90,22 +90,24 @@ def test_max_objects_bounds_what_is_allowed(
     ],
 )
 def test_bad_marker_arguments_are_a_usage_error_naming_the_test(
-    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult], marker: str, message: str
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult], marker: str, message: str
 ) -> None:
     """A wrong argument stops the run with exit code 4 and a message naming the test and the problem."""
     pytester.makepyfile(test_bad=f"import pytest\n\n@pytest.mark.{marker}\ndef test_marked():\n    pass\n")
-    result = guarded()
+    result = inprocess("--gc-guard")  # the error comes at collection, before any test runs
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: test_bad.py::test_marked: invalid @pytest.mark.allow_cycles: {message}"])
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
 
 
-def test_the_marker_is_registered_even_when_the_guard_is_off(pytester: pytest.Pytester) -> None:
+def test_the_marker_is_registered_even_when_the_guard_is_off(
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult]
+) -> None:
     """--strict-markers suites work without --gc-guard, and --markers documents the marker."""
     pytester.makepyfile(test_strict="import pytest\n\n@pytest.mark.allow_cycles\ndef test_it():\n    pass\n")
-    result = pytester.runpytest_subprocess("--strict-markers", "-p", "no:cacheprovider")
+    result = inprocess("--strict-markers")
     result.assert_outcomes(passed=1)
-    markers = pytester.runpytest_subprocess("--markers")
+    markers = inprocess("--markers")
     markers.stdout.fnmatch_lines(["@pytest.mark.allow_cycles(reason=None, *, types=None, max_objects=None):*"])
 
 

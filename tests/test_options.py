@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.test_cycles import GRAPH
+from tests.inner import GRAPH
 
 
 CYCLIC_TEST = GRAPH + "\ndef test_cycle():\n    g = Graph('loop')\n    g.set_next(g)\n"
@@ -21,22 +21,22 @@ def test_the_ini_option_turns_the_guard_on(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["gc-guard: mode=fail leaks=on, repeat=3 (disable with -p no:gcguard)"])
 
 
-def test_no_gc_guard_overrides_the_ini_file(pytester: pytest.Pytester) -> None:
+def test_no_gc_guard_overrides_the_ini_file(
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult]
+) -> None:
     """--no-gc-guard turns it off for one run."""
     pytester.makeini("[pytest]\ngc_guard = true\n")
     pytester.makepyfile(test_cycle=CYCLIC_TEST)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--no-gc-guard")
+    result = inprocess("--no-gc-guard")
     result.assert_outcomes(passed=1)
     assert "gc-guard" not in result.stdout.str()
 
 
-def test_disabling_the_plugin_by_name(pytester: pytest.Pytester) -> None:
+def test_disabling_the_plugin_by_name(pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult]) -> None:
     """-p no:gcguard removes the plugin, even with the ini option set."""
     pytester.makeini("[pytest]\ngc_guard = true\n")
     pytester.makepyfile(test_cycle=CYCLIC_TEST)
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-p", "no:gcguard", "-W", "ignore::pytest.PytestConfigWarning"
-    )
+    result = inprocess("-p", "no:gcguard", "-W", "ignore::pytest.PytestConfigWarning")
     result.assert_outcomes(passed=1)
     assert "gc-guard" not in result.stdout.str()
 
@@ -100,21 +100,25 @@ def test_the_warning_class_is_public() -> None:
         ),
     ],
 )
-def test_bad_ini_values_are_usage_errors(pytester: pytest.Pytester, ini: str, message: str) -> None:
+def test_bad_ini_values_are_usage_errors(
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult], ini: str, message: str
+) -> None:
     """A bad ini value stops the run with exit code 4 and names the setting."""
     pytester.makeini(f"[pytest]\ngc_guard = true\n{ini}\n")
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")  # the error comes before the guard exists
+    result = inprocess()  # the error comes before the guard exists
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
 
 
 @pytest.mark.parametrize("key", ["gc_guard", "gc_guard_stats"])
-def test_a_bad_bool_ini_value_names_its_key(pytester: pytest.Pytester, key: str) -> None:
+def test_a_bad_bool_ini_value_names_its_key(
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult], key: str
+) -> None:
     """pytest's own message ("invalid truth value 'maybe'") names no key on pytest 9.2; ours does, on every pytest."""
     pytester.makeini(f"[pytest]\n{key} = maybe\n")
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result = inprocess()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {key}: invalid value in the ini file: *invalid truth value 'maybe'*"])
 
@@ -132,8 +136,10 @@ def test_a_bad_bool_ini_value_names_its_key(pytester: pytest.Pytester, key: str)
         (("--gc-guard-trace", "tests/"), "*got 'tests/' (write --gc-guard-trace=N, or put --gc-guard-trace after*"),
     ],
 )
-def test_a_bad_trace_depth_is_rejected(pytester: pytest.Pytester, args: tuple[str, ...], message: str) -> None:
-    result = pytester.runpytest_inprocess("--gc-guard", *args)  # the error comes before the guard exists
+def test_a_bad_trace_depth_is_rejected(
+    inprocess: Callable[..., pytest.RunResult], args: tuple[str, ...], message: str
+) -> None:
+    result = inprocess("--gc-guard", *args)  # the error comes before the guard exists
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
 
@@ -147,9 +153,9 @@ def test_the_trace_ini_value_is_read(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["gc-guard: mode=fail leaks=on, repeat=3 trace=2 frames (disable with -p no:gcguard)"])
 
 
-def test_a_bad_mode_on_the_command_line_is_rejected(pytester: pytest.Pytester) -> None:
+def test_a_bad_mode_on_the_command_line_is_rejected(inprocess: Callable[..., pytest.RunResult]) -> None:
     """argparse rejects an unknown --gc-guard-mode with exit code 4."""
-    result = pytester.runpytest_subprocess("--gc-guard", "--gc-guard-mode=loud")
+    result = inprocess("--gc-guard", "--gc-guard-mode=loud")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*argument --gc-guard-mode: invalid choice: 'loud'*"])
 
@@ -167,28 +173,29 @@ def pytest_collection_finish(session):
     off = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s")
     off.stdout.fnmatch_lines(["GUARD REGISTERED: False", "*GC CALLBACKS: 0"])
     on = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--gc-guard")
+    # The window's two gc.callbacks entries (engine/window.py, module docstring).
     on.stdout.fnmatch_lines(["GUARD REGISTERED: True", "*GC CALLBACKS: 1"])
 
 
 NO_EFFECT = "*PytestConfigWarning: gc-guard is off: {} {} no effect without --gc-guard"
 
 
-def test_options_that_need_the_guard_say_so_when_it_is_off(pytester: pytest.Pytester) -> None:
+def test_options_that_need_the_guard_say_so_when_it_is_off(
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult]
+) -> None:
     """Without --gc-guard, its options would be silently ignored (a bad report path too): one warning names them."""
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
-    result = pytester.runpytest_inprocess(
-        "-p", "no:cacheprovider", "--gc-guard-report=no/such/dir/report.json", "--gc-guard-trace=3"
-    )
+    result = inprocess("--gc-guard-report=no/such/dir/report.json", "--gc-guard-trace=3")
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines([NO_EFFECT.format("--gc-guard-report, --gc-guard-trace", "have")])
     assert result.stdout.str().count("gc-guard is off") == 1
     # -W error: a usage error, not an INTERNALERROR from pytest_configure.
-    strict = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--gc-guard-update-baseline", "-W", "error")
+    strict = inprocess("--gc-guard-update-baseline", "-W", "error")
     assert strict.ret == pytest.ExitCode.USAGE_ERROR
     strict.stderr.fnmatch_lines(["ERROR: gc-guard is off: --gc-guard-update-baseline has no effect without --gc-guard"])
     # Options that work without the guard, and ini values (kept for the runs that turn it on), say nothing.
     pytester.makeini("[pytest]\ngc_guard_report = report.json\ngc_guard_trace = 3\n")
-    quiet = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--gc-guard-stats", "--gc-guard-threshold=700")
+    quiet = inprocess("--gc-guard-stats", "--gc-guard-threshold=700")
     quiet.assert_outcomes(passed=1)
     quiet.stdout.no_fnmatch_line("*gc-guard is off*")
 

@@ -17,7 +17,7 @@ from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
 from pytest_gcguard.reporting.graphs import GraphWriter
-from tests.conftest import NODE_LIB
+from tests.inner import NODE_LIB
 
 
 SUITE = """
@@ -131,10 +131,12 @@ def test_labels_with_quotes_and_backslashes_are_escaped(
         subprocess.run(["dot", "-Tsvg", str(dot)], check=True, capture_output=True)
 
 
-def test_a_graph_path_that_is_a_file_is_a_usage_error(pytester: pytest.Pytester) -> None:
+def test_a_graph_path_that_is_a_file_is_a_usage_error(
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult]
+) -> None:
     pytester.makepyfile(test_x="def test_x():\n    pass\n")
     (pytester.path / "taken").write_text("")
-    result = pytester.runpytest_subprocess("--gc-guard", "--gc-guard-graph=taken")
+    result = inprocess("--gc-guard", "--gc-guard-graph=taken")  # the error comes at configure
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--gc-guard-graph: * is not a directory*"])
 

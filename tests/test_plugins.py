@@ -8,16 +8,17 @@ must not fail a clean test.  The code under test's cycles still do.
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import json
 import signal
 from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import NODE_LIB
-from tests.conftest import assert_cycle
-from tests.conftest import inner_plugins
-from tests.test_gc_state import CONFTEST as STATE_CONFTEST
+from tests.inner import NODE_LIB
+from tests.inner import SESSION_STATE_CONFTEST_ALONE
+from tests.inner import assert_cycle
+from tests.inner import inner_plugins
 
 
 LIB = NODE_LIB
@@ -116,38 +117,40 @@ def test_fails():
 """
 
 
-@pytest.mark.inner_xdist
-@pytest.mark.parametrize(
-    "args",
-    [("--randomly-seed=1234",), ("--randomly-seed=4321",), ("-n", "2", "--randomly-seed=1234")],
-    ids=["seed-1234", "seed-4321", "xdist"],
-)
+SHUFFLINGS = {"seed-1234": ("--randomly-seed=1234",), "seed-4321": ("--randomly-seed=4321",)}
+XDIST_SHUFFLING = {"xdist": ("-n", "2", "--randomly-seed=1234")}
+
+
 def test_randomly_shuffled_runs_fail_the_same_tests_with_the_same_findings(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Shuffled (and reseeded) runs give every test the outcome and the findings of the run in file order."""
-    if "-n" in args:
-        pytest.importorskip("xdist")
+    """Shuffled (and reseeded) runs give every test the outcome and the findings of the run in file order.
+
+    Two seeds, and one under pytest-xdist, each against the one run in file order.
+    """
     _needs("pytest-randomly")
+    shufflings = {**SHUFFLINGS, **(XDIST_SHUFFLING if importlib.util.find_spec("xdist") else {})}
     pytester.makepyfile(lib=LIB, test_shuffled=SHUFFLED)
     common = ("--gc-guard", "-p", "no:cacheprovider", "-rA", "-v")
     in_order = pytester.runpytest_subprocess(*common, "-p", "no:xdist")
     in_order.assert_outcomes(passed=8, failed=1, errors=4)
-    inner_plugins(monkeypatch, "randomly", *(("xdist",) if "-n" in args else ()))
-    shuffled = pytester.runpytest_subprocess(*common, *args, *(() if "-n" in args else ("-p", "no:xdist")))
-    shuffled.assert_outcomes(passed=8, failed=1, errors=4)
-    assert f"Using {args[-1]}" in shuffled.stdout.str()
-    assert "INTERNALERROR" not in shuffled.stdout.str() + shuffled.stderr.str()
-    assert _short_summary(shuffled) == _short_summary(in_order)
-    # (Under xdist each worker re-runs its first ring test, to tell a one-time cycle: "re-ran 2 tests".)
-    assert _gc_guard_summary(shuffled)[:-1] == _gc_guard_summary(in_order)[:-1]
     assert _gc_guard_summary(in_order)[:2] == [
         "4 tests created reference cycles: 1 shape (4 failed)",
         "  [4 tests] Node('a') --.other--> Node('b') --.other--> Node('a')",
     ]
-    if "-n" not in args:  # (workers report in their own order anyway)
-        ran = [line.split(" ")[0] for line in shuffled.stdout.lines if line.startswith("test_shuffled.py::")]
-        assert ran != sorted(ran, key=[line.split(" ")[0] for line in in_order.stdout.lines].index), "not shuffled"
+    inner_plugins(monkeypatch, "randomly", "xdist")  # (the runs without -n say -p no:xdist themselves)
+    for name, args in shufflings.items():
+        shuffled = pytester.runpytest_subprocess(*common, *args, *(() if "-n" in args else ("-p", "no:xdist")))
+        shuffled.assert_outcomes(passed=8, failed=1, errors=4)
+        assert f"Using {args[-1]}" in shuffled.stdout.str(), name
+        assert "INTERNALERROR" not in shuffled.stdout.str() + shuffled.stderr.str(), name
+        assert _short_summary(shuffled) == _short_summary(in_order), name
+        # (Under xdist each worker re-runs its first ring test, to tell a one-time cycle: "re-ran 2 tests".)
+        assert _gc_guard_summary(shuffled)[:-1] == _gc_guard_summary(in_order)[:-1], name
+        if "-n" not in args:  # (workers report in their own order anyway)
+            ran = [line.split(" ")[0] for line in shuffled.stdout.lines if line.startswith("test_shuffled.py::")]
+            order = [line.split(" ")[0] for line in in_order.stdout.lines]
+            assert ran != sorted(ran, key=order.index), f"{name}: not shuffled"
 
 
 # -- pytest-rerunfailures -----------------------------------------------------
@@ -287,7 +290,7 @@ def test_timeout_signal_keeps_the_timeout_failure_and_the_next_test_is_judged_no
     if not hasattr(signal, "SIGALRM"):
         pytest.skip("the signal method needs SIGALRM")
     inner_plugins(monkeypatch, "timeout")
-    pytester.makeconftest(STATE_CONFTEST.replace('__import__("test_state").SEEN', "[]"))
+    pytester.makeconftest(SESSION_STATE_CONFTEST_ALONE)
     pytester.makepyfile(lib=LIB, test_timeouts=TIMEOUTS)
     path = pytester.path / "state.json"
     monkeypatch.setenv("GCGUARD_OBSERVATIONS", str(path))

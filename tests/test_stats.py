@@ -89,24 +89,32 @@ def test_sees_the_thresholds():
     [("500", "(500, 10, 10)"), ("500,5", "(500, 5, 10)"), ("500, 5, 3", "(500, 5, 3)"), ("0", "(0, 10, 10)")],
 )
 def test_thresholds_are_applied_for_the_run(
-    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult], value: str, expected: str
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult], value: str, expected: str
 ) -> None:
+    """The tests see the thresholds the option sets; in process, to see them put back afterwards."""
     before = gc.get_threshold()
     gc.set_threshold(700, 10, 10)
     try:
         pytester.makepyfile(test_threshold=THRESHOLD_SUITE.format(expected=expected))
-        guarded(f"--gc-guard-threshold={value}").assert_outcomes(passed=1)
-        # In process, to see them restored afterwards.
-        pytester.runpytest_inprocess(f"--gc-guard-threshold={value}", "-p", "no:xdist").assert_outcomes(passed=1)
+        inprocess(f"--gc-guard-threshold={value}").assert_outcomes(passed=1)
         assert gc.get_threshold() == (700, 10, 10)
     finally:
         gc.set_threshold(*before)
 
 
-def test_the_ini_key_sets_thresholds(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize(("value", "expected"), [("500, 5, 3", "(500, 5, 3)"), ("0", "(0, 10, 10)")])
+def test_thresholds_hold_inside_the_guards_windows(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult], value: str, expected: str
+) -> None:
+    """With --gc-guard too: all three thresholds, and 0 (no automatic collections)."""
+    pytester.makepyfile(test_threshold=THRESHOLD_SUITE.format(expected=expected))
+    guarded(f"--gc-guard-threshold={value}").assert_outcomes(passed=1)
+
+
+def test_the_ini_key_sets_thresholds(pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult]) -> None:
     pytester.makepyfile(test_threshold=THRESHOLD_SUITE.format(expected="(123, 4, 5)"))
     pytester.makeini("[pytest]\ngc_guard_threshold = 123,4,5\n")
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    inprocess().assert_outcomes(passed=1)
 
 
 @pytest.mark.parametrize(
@@ -123,15 +131,17 @@ def test_the_ini_key_sets_thresholds(pytester: pytest.Pytester) -> None:
         ("700,10,2147483648", True),
     ],
 )
-def test_a_bad_threshold_is_a_usage_error(pytester: pytest.Pytester, value: str, ini: bool) -> None:
+def test_a_bad_threshold_is_a_usage_error(
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult], value: str, ini: bool
+) -> None:
     pytester.makepyfile(test_threshold="def test_never_runs():\n    pass\n")
     before = gc.get_threshold()
     if ini:
         pytester.makeini(f"[pytest]\ngc_guard_threshold = {value}\n")
-        result = pytester.runpytest_inprocess()  # checked before the thresholds are set
+        result = inprocess()  # checked before the thresholds are set
         source = "gc_guard_threshold in the ini file"
     else:
-        result = pytester.runpytest_inprocess(f"--gc-guard-threshold={value}")
+        result = inprocess(f"--gc-guard-threshold={value}")
         source = "--gc-guard-threshold"
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
@@ -140,11 +150,13 @@ def test_a_bad_threshold_is_a_usage_error(pytester: pytest.Pytester, value: str,
     assert gc.get_threshold() == before
 
 
-def test_the_largest_threshold_is_accepted(pytester: pytest.Pytester) -> None:
+def test_the_largest_threshold_is_accepted(
+    pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult]
+) -> None:
     before = gc.get_threshold()
     pytester.makepyfile(test_threshold=THRESHOLD_SUITE.format(expected="(700, 2147483647, 10)"))
     try:
-        result = pytester.runpytest_inprocess("--gc-guard-threshold=700,2147483647,10", "-p", "no:xdist")
+        result = inprocess("--gc-guard-threshold=700,2147483647,10")
         result.assert_outcomes(passed=1)
         assert gc.get_threshold() == before
     finally:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.test_cycles import GRAPH
+from tests.inner import GRAPH
 
 
 def test_forty_and_two_give_two_shapes(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_cycles import GRAPH
+from tests.inner import GRAPH
 
 
 pytest.importorskip("xdist")
