@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import pytest
 
+from tests.inner import NODE_LIB
 
-LIB = """
+
+LIB = (
+    NODE_LIB
+    + """
 import functools
 
-class Node:
-    def __init__(self, name):
-        self.name = name
-        self.other = None
-
-    def __repr__(self):
-        return f"Node({self.name!r})"
-
-def ring(name):
+def named_ring(name):
     a, b = Node(name + "1"), Node(name + "2")
     a.other, b.other = b, a
 
@@ -65,12 +61,13 @@ def dict_cycle():
     n = Node("d")
     n.other = {"k" + str(i): (n if i == 3 else i) for i in range(6)}
 """
+)
 
 SUITE = """
 import lib
 
 def test_ring():
-    lib.ring("r")
+    lib.named_ring("r")
 
 def test_one_time():
     lib.init_once()
