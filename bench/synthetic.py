@@ -161,8 +161,8 @@ def bigheap(options: argparse.Namespace) -> int:
 
 
 NO_AUDITS = """
-import pytest_gcguard.guard
-pytest_gcguard.guard.AUDIT_MIN_INTERVAL = 1e9  # audits are timed: valgrind would run one every few tests
+import pytest_gcguard.audits
+pytest_gcguard.audits.AUDIT_MIN_INTERVAL = 1e9  # audits are timed: valgrind would run one every few tests
 """
 
 
