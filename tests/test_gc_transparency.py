@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from pytest_gcguard.engine.callbacks import is_our_callback
 from pytest_gcguard.engine.window import GarbageWindow
 from pytest_gcguard.engine.window import GcState
 from pytest_gcguard.engine.window import unwatched_note
@@ -271,7 +272,7 @@ def window() -> Iterator[GarbageWindow]:
 
 def _entries(window: GarbageWindow) -> list[Any]:
     """The window's gc.callbacks entries, the first and the last."""
-    ours = [callback for callback in gc.callbacks if getattr(callback, "__self__", None) is window]
+    ours = [callback for callback in gc.callbacks if is_our_callback(callback, window._entries)]
     assert len(ours) == 2
     return ours
 

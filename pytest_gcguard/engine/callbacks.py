@@ -1,0 +1,452 @@
+"""A window's two ``gc.callbacks`` entries, and the collector's state around each collection they see.
+
+The *first* entry (kept first in the list) takes the saved objects out of
+``gc.garbage`` and resets ``DEBUG_SAVEALL`` at "stop", before any other
+callback runs; the *last* (kept last) sets the flag at "start", after every
+other callback ran.  One entry cannot do both: the collector calls the list
+in order for both phases, and reads the flag between them (see
+GcCallbacks._on_gc_last).  Entries are moved only for the span of a
+collection's callbacks, and put back, so positions in ``gc.callbacks`` are
+as the test left them between collections.
+
+What a collection saved is told apart from what its finalizers did to
+``gc.garbage`` by identity (_batch_start): the collector appends it last,
+after every finalizer ran.  What is kept of it, and up to which cap, is
+``saving.SavedGarbage``'s.
+
+Only the innermost attached window's entries save (``OPEN``): each
+collection's garbage belongs to exactly one window, and two callbacks
+setting and resetting ``DEBUG_SAVEALL`` in turn would undo each other.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import threading
+import types
+from typing import Any
+
+from pytest_gcguard.engine.saving import SavedGarbage
+from pytest_gcguard.engine.signals import redeliver
+
+
+# Orders our callback (on any thread) against attaching and detaching it.
+# Re-entrant: an allocation inside detach() (a frame object on 3.9/3.10) can
+# start a collection on the same thread, which calls us.  Made anew in a
+# forked child: another thread may have held it at the fork, and the child's
+# first collection would wait for it forever.
+LOCK = threading.RLock()
+
+
+def _new_lock_after_fork() -> None:
+    global LOCK
+    LOCK = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_after_fork)
+
+
+# The collector's own lists, as the gc module had them at import.  The module
+# attributes can be rebound (``gc.garbage = []``), the collector's pointers
+# cannot (gcstate->garbage and gcstate->callbacks in CPython): it goes on
+# appending to, and calling, these.
+_GARBAGE: list[Any] = gc.garbage
+_CALLBACKS: list[Any] = gc.callbacks
+
+
+# Entries attached now, innermost last.  The collector is one per process, so
+# this stack is too: a collection in any thread is seen by the innermost window.
+OPEN: list[GcCallbacks] = []
+# Collections no window saves (see collect_unsaved), when above zero.
+_muted = 0
+
+
+def collect_unsaved() -> None:
+    """A full collection that no window saves anything of (window.discard)."""
+    global _muted
+    _muted += 1
+    try:
+        gc.collect()
+    finally:
+        _muted -= 1
+
+
+def is_our_callback(callback: object, entries: GcCallbacks) -> bool:
+    """Whether a gc.callbacks entry is one of ``entries``': by identity, never ``==``
+    (a test's callback may have a raising ``__eq__``)."""
+    return (
+        type(callback) is types.MethodType
+        and callback.__self__ is entries
+        and (callback.__func__ is GcCallbacks._on_gc or callback.__func__ is GcCallbacks._on_gc_last)
+    )
+
+
+def _index(callbacks: list[Any], entry: object, last: bool = False) -> int | None:
+    """Where ``entry`` is in ``callbacks`` (its first or last place), by identity."""
+    places = range(len(callbacks) - 1, -1, -1) if last else range(len(callbacks))
+    for i in places:
+        if callbacks[i] is entry:
+            return i
+    return None
+
+
+def _total(stats: list[dict[str, Any]]) -> int:
+    """How many collections have run in this process, from ``gc.get_stats()``."""
+    return sum(int(generation["collections"]) for generation in stats)
+
+
+def _batch_start(garbage: list[Any], before: tuple[int, ...], counted: int | None) -> int:
+    """Where, in ``garbage`` at a collection's "stop", what that collection appended begins.
+
+    ``before``: the ids of gc.garbage's items at its "start"; ``counted``:
+    the collection's ``collected + uncollectable``, or None if unknown.
+    The collector appends what it saves after every finalizer of the
+    collection ran (delete_garbage, then handle_legacy_finalizers, both after
+    finalize_garbage in CPython's gc_collect_main), so it is a tail of the
+    list.  But finalizers may have appended to, removed from or cleared
+    gc.garbage before it, and ``collected`` also counts the weak references
+    freed after their callbacks ran (handle_weakrefs' return value is added
+    to it), so neither the length at "start" nor the count places the tail
+    by itself: they only bound it, and _closed_tail finds it by identity.
+    """
+    end = len(garbage)
+    known = len(before)
+    low = 0 if counted is None else max(0, end - counted)  # (the count is never too small)
+    if end >= known and all(id(garbage[i]) == before[i] for i in range(known)):
+        low = max(low, known)  # what was there is still there: what follows was appended
+    return _closed_tail(garbage, low, set(before))
+
+
+def _closed_tail(garbage: list[Any], low: int, before: set[int]) -> int:
+    """The start of the longest tail of ``garbage[low:]`` that only gc.garbage and itself refer to.
+
+    What a collection saved was unreachable: every reference to one of its
+    objects came from another of them (CPython counts them with the same
+    tp_traverse that gc.get_referents uses), and it has gained only the one
+    from gc.garbage since -- no Python code runs between the collector's
+    appends and our first entry's "stop".  What a finalizer appended,
+    or what was there before, is referred to from elsewhere, or sits in
+    ``before``.  (Only an object that a finalizer put in gc.garbage and
+    nothing else refers to -- one it resurrected there -- can pass for the
+    collection's, and only when the count leaves room for it: when weak
+    references with callbacks were freed in the same collection.)
+    Linear in the tail: about 0.5 µs an object, less than analysing it.
+    """
+    tail = garbage[low:]
+    n = len(tail)
+    if not n:
+        return low
+    position: dict[int, int] = {}
+    out = -1  # the last position that cannot be the collection's
+    for i in range(n):
+        key = id(tail[i])
+        seen = position.get(key)
+        if key in before or seen is not None:
+            out = i  # (an object the collection saved is in gc.garbage once)
+        position[key] = i
+    # References we hold ourselves (gc.garbage or its stand-in, `tail`, the
+    # loop's variable, getrefcount's argument), measured on an object held
+    # just like the others, since the count differs between versions.
+    calibration = object()
+    stand_in = [calibration]
+    tail.append(calibration)
+    del calibration
+    counts = [0] * (n + 1)
+    for i in range(n + 1):
+        obj = tail[i]
+        counts[i] = sys.getrefcount(obj)
+    del obj, stand_in
+    ours = counts[n]
+    inside = [0] * n
+    first = list(range(n))  # the first position whose object refers to this one (itself at the latest)
+    for i in range(n):
+        for referent in gc.get_referents(tail[i]):
+            j = position.get(id(referent))
+            if j is not None:
+                inside[j] += 1
+                if i < first[j]:
+                    first[j] = i
+    tail.clear()
+    for i in range(out + 1, n):
+        if counts[i] - ours != inside[i]:
+            out = i  # referred to from outside the tail
+    start = n
+    earliest = n
+    for i in range(n - 1, out, -1):
+        earliest = min(earliest, first[i])
+        if earliest >= i:
+            start = i  # garbage[low + i:] refers only to itself
+    return low + start
+
+
+class GcCallbacks:
+    """Our two ``gc.callbacks`` entries, and what they note of each collection; the kept objects go to ``saves``."""
+
+    def __init__(self, saves: SavedGarbage) -> None:
+        self.saves = saves
+        self._saving_now = False  # DEBUG_SAVEALL is on for the collection under way, for us
+        self._set_flag = False  # ... and we switched it on (not the user)
+        # The ids in gc.garbage at the collection's start.  A tuple, () when
+        # empty: no list of ours is made and dropped per collection (one made
+        # before a freeze would be frozen, and its release would change the
+        # freeze count a test sees).
+        self._garbage_before: tuple[int, ...] = ()
+        # Our two entries (module docstring), held while attached only: held
+        # always, they would make this object a reference cycle (self ->
+        # bound method -> self), garbage for an enclosing window when a
+        # library call's window is dropped.
+        self._first: Any = None
+        self._last: Any = None
+        self._first_home: int | None = None  # where _first was before it moved to the front, for one collection
+        self._last_home: int | None = None  # where _last was before it moved to the end, for one "start"
+        self.oldest_seen = 0  # the oldest generation a collection in the window examined
+        # Collections seen by an entry of ours, and by the collector (gc.get_stats) when we attached.
+        self._seen = 0
+        self._collections_before = 0
+        self._unwatched = 0  # collections whose "start" our last entry did not see
+        # The info dict of the "start" phase under way (one dict for all the
+        # callbacks of a phase): our two entries begin a collection once.
+        self._begun_with: Any = None
+        # A collection runs our callback on whichever thread triggers it.  If
+        # the test's thread detaches us while another thread's collection is
+        # between its "start" and "stop" (its finalizers run Python code, so
+        # threads switch), that "stop" never comes: LOCK and these flags let
+        # detach() put the debug flags back itself.
+        self._attached = False
+        self.in_collection = False  # this window saves the collection under way
+        self._armed = False  # ... and our last entry saw its "start"
+        self.froze_heap = False  # the window opened with a freeze: everything older is frozen while attached
+
+    def attach(self) -> None:
+        """Our entries into gc.callbacks, first and last; this window innermost."""
+        self.oldest_seen = 0
+        self._unwatched = 0
+        self._begun_with = None
+        with LOCK:
+            self._attached = True
+            self._first, self._last = self._on_gc, self._on_gc_last
+            self._first_home = self._last_home = None
+            _CALLBACKS.insert(0, self._first)
+            _CALLBACKS.append(self._last)
+            OPEN.append(self)
+            # (Nothing allocated between zeroing and gc.get_stats() copying its
+            # counts: a collection in between would be counted on one side only.)
+            self._seen = 0
+            stats = gc.get_stats()
+            self._collections_before = _total(stats)
+
+    def detach(self) -> None:
+        """Remove our entries and flag, whatever the test did to ``gc.callbacks``."""
+        self.froze_heap = False
+        with LOCK:
+            self._attached = False
+            callbacks = _CALLBACKS
+            for i in range(len(callbacks) - 1, -1, -1):
+                if is_our_callback(callbacks[i], self):
+                    del callbacks[i]
+            self._first = self._last = None
+            for i in range(len(OPEN) - 1, -1, -1):
+                if OPEN[i] is self:
+                    del OPEN[i]
+            self._begun_with = None
+            if self.in_collection:
+                # Another thread's collection is under way and will not call
+                # us at its end: it frees its garbage as without us.
+                self.in_collection = False
+                self._clear_flag()
+
+    def unwatched(self) -> int:
+        """Collections since attaching that ran without our entries: their garbage was freed unseen."""
+        seen = self._seen
+        stats = gc.get_stats()  # (as in attach: nothing allocated since reading _seen)
+        return self._unwatched + max(0, _total(stats) - self._collections_before - seen)
+
+    def rearm(self) -> None:
+        """Put back the entries the test removed from gc.callbacks: the first in front, the last at the end."""
+        with LOCK:
+            if self._first is None:
+                return  # detached already
+            if _index(_CALLBACKS, self._first) is None:
+                _CALLBACKS.insert(0, self._first)
+            if _index(_CALLBACKS, self._last) is None:
+                _CALLBACKS.append(self._last)
+
+    # Our two gc.callbacks entries.  They run inside the collector: they must
+    # never raise, and cannot collect.  What they catch is a signal handler's
+    # exception (pytest-timeout's signal method, Ctrl-C, a test's own alarm
+    # raising TimeoutError): a signal that arrives during a collection is
+    # handled in the first Python code after it, often one of these.  It must
+    # reach the test, not vanish.  Anything else (a bug of ours) is dropped.
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        """The first entry: begins the collection; at "stop", puts everything back before any other callback runs."""
+        try:
+            with LOCK:
+                if phase != "start":
+                    self.stop(info)
+                    return
+                self._begin(info)
+                if self.in_collection:
+                    self._take_places()
+        except BaseException as exc:
+            redeliver(exc)
+
+    def _on_gc_last(self, phase: str, info: dict[str, Any]) -> None:
+        """The last entry: switches ``DEBUG_SAVEALL`` on at "start", once every other callback has run.
+
+        Neither earlier, nor on and off again within "start": the collector
+        reads the flag only after the last "start" callback returned.
+        CPython calls invoke_gc_callback(tstate, "start", ...), then collects,
+        then invoke_gc_callback(tstate, "stop", ...) (gc_collect_with_callback
+        in Modules/gcmodule.c up to 3.11, gc_collect_main in Python/gc.c from
+        3.12 on); in between, delete_garbage tests ``gcstate->debug &
+        DEBUG_SAVEALL`` to append each unreachable object to gcstate->garbage
+        instead of clearing it, and handle_legacy_finalizers tests it too.
+        (Tried on 3.9, 3.11 and 3.13: a flag set and reset within "start"
+        saves nothing.)
+        """
+        try:
+            with LOCK:
+                if phase != "start":
+                    self.stop(info)
+                    self._first_back_home()
+                    return
+                self._begin(info)
+                if self.in_collection and not self._armed:
+                    self._armed = True
+                    if self.saves.saving:
+                        flags = gc.get_debug()
+                        if not flags & gc.DEBUG_SAVEALL:  # (else the user's own: their garbage stays theirs)
+                            gc.set_debug(flags | gc.DEBUG_SAVEALL)
+                            self._set_flag = True
+                        self._saving_now = True
+                home, self._last_home = self._last_home, None
+                if home is not None and _CALLBACKS and _CALLBACKS[-1] is self._last:
+                    # Back where the test had it.  This entry runs last: no
+                    # callback is left to skip or to run twice.
+                    del _CALLBACKS[-1]
+                    _CALLBACKS.insert(min(home, len(_CALLBACKS)), self._last)
+        except BaseException as exc:
+            redeliver(exc)
+
+    def _begin(self, info: dict[str, Any]) -> None:
+        """A collection starts: called by both our entries, acts once per collection."""
+        if info is self._begun_with:
+            return  # (our other entry began it: one info dict per phase, passed to every callback)
+        if self._begun_with is not None:
+            self.stop({})  # the last collection's "stop" never reached us
+        self._begun_with = info
+        self._seen += 1
+        generation = info.get("generation", 2)
+        if generation > self.oldest_seen:
+            self.oldest_seen = generation
+        # Only the innermost open window saves (see the module's docstring).
+        if self._attached and not _muted and OPEN and OPEN[-1] is self:
+            self.in_collection = True
+            self._armed = self._saving_now = self._set_flag = False
+            garbage = _GARBAGE
+            self._garbage_before = tuple([id(obj) for obj in garbage]) if garbage else ()
+
+    def _take_places(self) -> None:
+        """Our first entry to the front of gc.callbacks and our last to the end, for this collection.
+
+        Called by the first entry at "start", so that a test's callbacks see
+        neither our flag nor our objects, wherever they were added: ours
+        goes in front and at the end when the window opens, but a test may
+        append a callback after it, or insert one before it.  Each moves back
+        when it is done (_on_gc_last): between collections, positions in
+        gc.callbacks are as the test left them.  invoke_gc_callback walks the
+        list by index, reading it afresh for each call; moving the entry
+        running now to the front, or an entry after it to the end, leaves the
+        ones still to run after it, so none is skipped and none runs twice.
+        """
+        callbacks, first, last = _CALLBACKS, self._first, self._last
+        if not callbacks:
+            return  # (emptied since we were called)
+        if callbacks[0] is not first:
+            here = _index(callbacks, first)
+            if here is not None:
+                del callbacks[here]
+                callbacks.insert(0, first)
+                self._first_home = here
+        if callbacks[-1] is not last:
+            there = _index(callbacks, last, last=True)
+            if there is not None:
+                del callbacks[there]
+                self._last_home = there
+            callbacks.append(last)  # (or back: the test removed it, and this collection is watched again)
+
+    def _first_back_home(self) -> None:
+        """At "stop", by the last entry: the first entry back where the test had it (see _take_places)."""
+        home, self._first_home = self._first_home, None
+        if home is None:
+            return
+        callbacks = _CALLBACKS
+        here = _index(callbacks, self._last)
+        # Every entry up to this one has run: taking the first one out and
+        # putting it back at or before this place skips none, repeats none.
+        if here is not None and home <= here and callbacks[0] is self._first:
+            del callbacks[0]
+            callbacks.insert(home, self._first)
+
+    def _clear_flag(self) -> None:
+        """Switch off the DEBUG_SAVEALL our last entry switched on (only that flag)."""
+        if self._set_flag:
+            gc.set_debug(gc.get_debug() & ~gc.DEBUG_SAVEALL)
+            self._set_flag = False
+
+    def stop(self, info: dict[str, Any]) -> None:
+        """Put the flag and gc.garbage back, keep what was saved; safe to call twice, or for a collection not ours."""
+        if self._begun_with is None:
+            return  # not begun, ended already (by our other entry, or detach()), or the start was cut short
+        self._begun_with = None
+        if not self.in_collection:
+            return  # another window saves this collection, or none does
+        self.in_collection = False
+        garbage = _GARBAGE
+        before, self._garbage_before = self._garbage_before, ()
+        if not self._armed:
+            # Our last entry never saw this collection's "start" (the test
+            # removed it, or a signal handler raised on entry to it): the
+            # collector freed the garbage unseen.
+            self._unwatched += 1
+            return
+        uncollectable = int(info.get("uncollectable", 0))
+        if not self._saving_now:
+            # Past the cap: the collector freed the garbage, we count it.  It
+            # appended the objects it could not free (with a legacy tp_del).
+            saves = self.saves
+            if uncollectable:
+                saves.uncollectable.extend(garbage[max(len(garbage) - uncollectable, len(before)) :])
+            saves.unsaved += int(info.get("collected", 0))
+            return
+        self._saving_now = False
+        ours = self._set_flag
+        collected = info.get("collected")
+        start = end = len(garbage)
+        try:
+            self._clear_flag()
+            if collected == 0 and not uncollectable:
+                return  # nothing found (an idle test's last collection)
+            start = _batch_start(garbage, before, None if collected is None else int(collected) + uncollectable)
+            # The collector appends what it could not free after what
+            # DEBUG_SAVEALL saved ("uncollectable" counts them: Modules/gcmodule.c,
+            # handle_legacy_finalizers): they stay in gc.garbage, as without us.
+            end -= min(uncollectable, end - start)
+            if end < len(garbage):
+                self.saves.uncollectable.extend(garbage[end:])
+            new = garbage[start:end]
+            self.saves.keep(new)
+            del new
+        finally:
+            # (Again here: a signal handler's exception may have cut the above short.)
+            self._clear_flag()
+            if ours:
+                # The user did not ask for DEBUG_SAVEALL: keep gc.garbage as they see it.
+                del garbage[start:end]
+
+
+ON_GC_CODES = (GcCallbacks._on_gc.__code__, GcCallbacks._on_gc_last.__code__)
