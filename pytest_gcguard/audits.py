@@ -64,12 +64,13 @@ class HeapAudits:
         finally:
             self._resume()
         try:
-            cycles = explain_garbage(result.garbage, owners, labeller, sites, ignore)
+            cycles = explain_garbage(result.garbage, owners, labeller, sites, ignore, sampled=bool(result.sampled))
             error = None
         except Exception as exc:  # a bug of ours must not fail the run
             cycles, error = [], describe_error(exc)
         finally:
             result.garbage.clear()
+            result.unanalysed.clear()
         own = [cycle.to_dict() for cycle in cycles if cycle.kind == CYCLE]
         if (own or error) and span is not None:
             first, last, count = span

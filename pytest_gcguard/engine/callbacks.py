@@ -10,7 +10,7 @@ collection's callbacks, and put back, so positions in ``gc.callbacks`` are
 as the test left them between collections.
 
 What a collection saved is told apart from what its finalizers did to
-``gc.garbage`` by identity (_batch_start): the collector appends it last,
+``gc.garbage`` by identity (``batch.batch_start``): the collector appends it last,
 after every finalizer ran.  What is kept of it, and up to which cap, is
 ``saving.SavedGarbage``'s.
 
@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import gc
 import os
-import sys
 import threading
 import types
 from typing import Any
 
+from pytest_gcguard.engine.batch import batch_start
 from pytest_gcguard.engine.saving import SavedGarbage
 from pytest_gcguard.engine.signals import redeliver
 
@@ -96,90 +96,6 @@ def _index(callbacks: list[Any], entry: object, last: bool = False) -> int | Non
 def _total(stats: list[dict[str, Any]]) -> int:
     """How many collections have run in this process, from ``gc.get_stats()``."""
     return sum(int(generation["collections"]) for generation in stats)
-
-
-def _batch_start(garbage: list[Any], before: tuple[int, ...], counted: int | None) -> int:
-    """Where, in ``garbage`` at a collection's "stop", what that collection appended begins.
-
-    ``before``: the ids of gc.garbage's items at its "start"; ``counted``:
-    the collection's ``collected + uncollectable``, or None if unknown.
-    The collector appends what it saves after every finalizer of the
-    collection ran (delete_garbage, then handle_legacy_finalizers, both after
-    finalize_garbage in CPython's gc_collect_main), so it is a tail of the
-    list.  But finalizers may have appended to, removed from or cleared
-    gc.garbage before it, and ``collected`` also counts the weak references
-    freed after their callbacks ran (handle_weakrefs' return value is added
-    to it), so neither the length at "start" nor the count places the tail
-    by itself: they only bound it, and _closed_tail finds it by identity.
-    """
-    end = len(garbage)
-    known = len(before)
-    low = 0 if counted is None else max(0, end - counted)  # (the count is never too small)
-    if end >= known and all(id(garbage[i]) == before[i] for i in range(known)):
-        low = max(low, known)  # what was there is still there: what follows was appended
-    return _closed_tail(garbage, low, set(before))
-
-
-def _closed_tail(garbage: list[Any], low: int, before: set[int]) -> int:
-    """The start of the longest tail of ``garbage[low:]`` that only gc.garbage and itself refer to.
-
-    What a collection saved was unreachable: every reference to one of its
-    objects came from another of them (CPython counts them with the same
-    tp_traverse that gc.get_referents uses), and it has gained only the one
-    from gc.garbage since -- no Python code runs between the collector's
-    appends and our first entry's "stop".  What a finalizer appended,
-    or what was there before, is referred to from elsewhere, or sits in
-    ``before``.  (Only an object that a finalizer put in gc.garbage and
-    nothing else refers to -- one it resurrected there -- can pass for the
-    collection's, and only when the count leaves room for it: when weak
-    references with callbacks were freed in the same collection.)
-    Linear in the tail: about 0.5 µs an object, less than analysing it.
-    """
-    tail = garbage[low:]
-    n = len(tail)
-    if not n:
-        return low
-    position: dict[int, int] = {}
-    out = -1  # the last position that cannot be the collection's
-    for i in range(n):
-        key = id(tail[i])
-        seen = position.get(key)
-        if key in before or seen is not None:
-            out = i  # (an object the collection saved is in gc.garbage once)
-        position[key] = i
-    # References we hold ourselves (gc.garbage or its stand-in, `tail`, the
-    # loop's variable, getrefcount's argument), measured on an object held
-    # just like the others, since the count differs between versions.
-    calibration = object()
-    stand_in = [calibration]
-    tail.append(calibration)
-    del calibration
-    counts = [0] * (n + 1)
-    for i in range(n + 1):
-        obj = tail[i]
-        counts[i] = sys.getrefcount(obj)
-    del obj, stand_in
-    ours = counts[n]
-    inside = [0] * n
-    first = list(range(n))  # the first position whose object refers to this one (itself at the latest)
-    for i in range(n):
-        for referent in gc.get_referents(tail[i]):
-            j = position.get(id(referent))
-            if j is not None:
-                inside[j] += 1
-                if i < first[j]:
-                    first[j] = i
-    tail.clear()
-    for i in range(out + 1, n):
-        if counts[i] - ours != inside[i]:
-            out = i  # referred to from outside the tail
-    start = n
-    earliest = n
-    for i in range(n - 1, out, -1):
-        earliest = min(earliest, first[i])
-        if earliest >= i:
-            start = i  # garbage[low + i:] refers only to itself
-    return low + start
 
 
 class GcCallbacks:
@@ -431,7 +347,7 @@ class GcCallbacks:
             self._clear_flag()
             if collected == 0 and not uncollectable:
                 return  # nothing found (an idle test's last collection)
-            start = _batch_start(garbage, before, None if collected is None else int(collected) + uncollectable)
+            start = batch_start(garbage, before, None if collected is None else int(collected) + uncollectable)
             # The collector appends what it could not free after what
             # DEBUG_SAVEALL saved ("uncollectable" counts them: Modules/gcmodule.c,
             # handle_legacy_finalizers): they stay in gc.garbage, as without us.

@@ -42,6 +42,8 @@ that one must still know: finalizer warnings, and that the heap was unfrozen.
 from __future__ import annotations
 
 import gc
+import itertools
+import operator
 import weakref
 from dataclasses import dataclass
 from dataclasses import field
@@ -114,6 +116,11 @@ class WindowResult:
     # removed them, or a signal handler cut our "start" short): whatever
     # garbage they freed went unseen, so an empty window proves nothing -- do not judge.
     unwatched: int = 0
+    # A first batch larger than the cap was sampled (``saving.sample``): the
+    # rest of it, held unanalysed until the garbage is dropped (``discard``),
+    # and the batch's size.  Its paths may be cut short where the sample ends.
+    unanalysed: list[object] = field(default_factory=list)
+    sampled: int = 0
 
     @property
     def not_judged(self) -> str | None:
@@ -135,8 +142,14 @@ def discard(result: WindowResult) -> None:
     """
     had_garbage = bool(result.garbage)
     result.garbage.clear()
+    result.unanalysed.clear()
     if had_garbage:
         collect_unsaved()
+
+
+def _holds_sentinel(objects: list[object]) -> bool:
+    """Whether ``objects`` holds a freeze sentinel: by identity of types, at C speed (millions, for a sample's rest)."""
+    return any(map(operator.is_, map(type, objects), itertools.repeat(_FreezeSentinel)))
 
 
 _young_collections_suffice: bool | None = None
@@ -301,18 +314,17 @@ class GarbageWindow:
         unwatched = 0
         try:
             gc.collect(generation)
-            if not saves.saving:
-                # Saving stopped during a collection: what it released is
-                # garbage still; free (and count) it now, or it would look
-                # like objects the test left alive.
+            if saves.released:
+                # A collection released what it saved: garbage still; free
+                # (and count) it now, or it would look like objects the test left alive.
                 gc.collect(generation)
             unwatched = entries.unwatched()
         finally:
             self.detach()
-        saved = saves.take_objects()
+        saved, unanalysed = saves.take_objects()
         if saved:
             garbage = [obj for obj in saved if type(obj) is not _FreezeSentinel]
-            unfrozen = len(garbage) != len(saved) or saves.unfrozen
+            unfrozen = len(garbage) != len(saved) or saves.unfrozen or _holds_sentinel(unanalysed)
             saved.clear()
         else:
             garbage, unfrozen = saved, saves.unfrozen
@@ -326,7 +338,9 @@ class GarbageWindow:
             outer = OPEN[-1].saves
             outer.warnings.extend(warnings)
             outer.unfrozen = outer.unfrozen or unfrozen
-        return WindowResult(garbage, unfrozen, saves.unsaved, warnings, uncollectable, unwatched)
+        return WindowResult(
+            garbage, unfrozen, saves.unsaved, warnings, uncollectable, unwatched, unanalysed, saves.sampled
+        )
 
     def detach(self) -> None:
         """Remove our callbacks, flag and hook, whatever the test did to ``gc.callbacks``."""
