@@ -6,8 +6,8 @@ hook turns it into a ``PytestUnraisableExceptionWarning`` -- never an error
 for a warning made an error by a filter (``-W error::ResourceWarning``),
 because it cannot propagate.  We note those, then pass everything on.
 
-The same hook sends again a signal whose handler raised on entry to one of
-the window's gc callbacks (``signals``), before any of its code ran.
+The same hook delivers again what a signal's handler raised on entry to one
+of the window's gc callbacks (``signals``), before any of its code ran.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pytest_gcguard.engine.callbacks import GcCallbacks
 from pytest_gcguard.engine.callbacks import is_our_callback
 from pytest_gcguard.engine.introspect import describe_error
 from pytest_gcguard.engine.saving import SavedGarbage
-from pytest_gcguard.engine.signals import send_again
+from pytest_gcguard.engine.signals import redeliver
 from pytest_gcguard.engine.signals import signal_of
 
 
@@ -75,10 +75,10 @@ class UnraisableHook:
             # was saved; after our last entry's cut-short "start", the
             # collection frees its garbage unseen (counted as unwatched);
             # after our first entry's, nothing (the last one begins it).
-            # Then deliver the signal again.
+            # Then deliver the handler's exception again.
             with callbacks.LOCK:
                 entries.stop({})
-            send_again(signum)
+            redeliver(cast(BaseException, exc))
             return
         # Only what a collection's finalizers raise is ours to note; the rest
         # of the window (refcounting's finalizers) is pytest's, as without us.
