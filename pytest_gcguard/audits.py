@@ -60,7 +60,7 @@ class HeapAudits:
         start = time.monotonic()
         self._pause()
         try:
-            result = self._window.audit(refreeze=not final)
+            result = self._window.audit()
         finally:
             self._resume()
         try:
@@ -69,8 +69,11 @@ class HeapAudits:
         except Exception as exc:  # a bug of ours must not fail the run
             cycles, error = [], describe_error(exc)
         finally:
-            result.garbage.clear()
-            result.unanalysed.clear()
+            self._pause()
+            try:
+                self._window.end_audit(result, refreeze=not final)
+            finally:
+                self._resume()
         own = [cycle.to_dict() for cycle in cycles if cycle.kind == CYCLE]
         if (own or error) and span is not None:
             first, last, count = span

@@ -26,7 +26,6 @@ class SavedGarbage:
         """Empty, and saving: for a window opening."""
         self.objects: list[object] = []
         self.saving = True  # False once the cap is reached: the collector frees garbage as usual
-        self.released = False  # a batch was released unsaved: garbage still, for the next collection to free
         # Cyclic garbage freed after the cap was reached, or left out of a sample: counted, not analysed.
         self.unsaved = 0
         # Warnings raised as errors (by the user's warning filters) in
@@ -55,7 +54,6 @@ class SavedGarbage:
         if self.objects:
             if len(self.objects) + len(batch) > self.cap:
                 self.saving = False
-                self.released = True
             else:
                 self.objects.extend(batch)
         elif len(batch) <= self.cap:

@@ -52,6 +52,7 @@ from pytest_gcguard.engine import callbacks
 from pytest_gcguard.engine.callbacks import OPEN
 from pytest_gcguard.engine.callbacks import GcCallbacks
 from pytest_gcguard.engine.callbacks import collect_unsaved
+from pytest_gcguard.engine.callbacks import settle
 from pytest_gcguard.engine.saving import AUDIT_SAVE_CAP
 from pytest_gcguard.engine.saving import SAVE_CAP
 from pytest_gcguard.engine.saving import SavedGarbage
@@ -222,7 +223,7 @@ class GarbageWindow:
         if freeze:
             young_collections_suffice()  # decided once, here: before anything is watched
         if collect:
-            gc.collect()
+            settle()  # (what finalizers bred too: it would be frozen below)
         if freeze:
             sentinel = _FreezeSentinel()
             sentinel.append(sentinel)
@@ -261,19 +262,20 @@ class GarbageWindow:
         if self.is_open:
             self._hook.rewatch()
 
-    def audit(self, refreeze: bool = True) -> WindowResult:
-        """Collect the whole heap, the frozen part too, and return what was saved.
+    def audit(self) -> WindowResult:
+        """Collect the whole heap, the frozen part too, and return what was saved; the heap is left unfrozen.
 
         The per-test windows cannot see a cycle that runs through an object
         older than the test: that object is frozen (docs/how-it-works.md,
         "The audit").  Nor is frozen garbage ever freed.  An audit unfreezes,
-        collects with saving on, and freezes again.  Called between windows.
+        collects with saving on, and -- once the caller has analysed what it
+        saved -- frees that and freezes again (``end_audit``).  Called between windows.
         """
         # First free, unsaved, the garbage among the unfrozen objects: the last
         # window's, which it analysed and dropped (a dropped cycle stays garbage
         # until a collection frees it), and pytest's since.  Saved here, the
         # last test's cycles would be reported again, as cycles through old objects.
-        gc.collect()
+        settle()
         # state.froze stays set even without a refreeze: GcState.restore()
         # unfreezes once more, which CPython 3.12 needs: its collector moves
         # every immortal object it meets into the permanent generation
@@ -285,16 +287,34 @@ class GarbageWindow:
         cap, saves.cap = saves.cap, max(saves.cap, AUDIT_SAVE_CAP)
         self._attach()
         try:
-            result = self.close()
+            return self.close(settled=False)
         finally:
             saves.cap = cap
+
+    def end_audit(self, result: WindowResult, *, refreeze: bool) -> None:
+        """Drop what the audit saved, free it and what its finalizers bred, then freeze again (``refreeze``).
+
+        Frozen while still held, the audit's garbage would stay frozen once
+        dropped, and the next audit would report it again; what its
+        finalizers bred, as a cycle through old objects of the tests since.
+        """
+        found = bool(result.garbage or result.unanalysed or result.unsaved)
+        result.garbage.clear()
+        result.unanalysed.clear()
+        if found:
+            collect_unsaved()  # (the heap is unfrozen: a full collection of it)
         if refreeze:
             gc.freeze()
             self._state.froze = True
-        return result
 
-    def close(self) -> WindowResult:
-        """Collect once more and return everything saved; the caller must drop it."""
+    def close(self, *, settled: bool = True) -> WindowResult:
+        """Collect once more and return everything saved; the caller must drop it.
+
+        ``settled``: until a collection finds nothing (``settle``), saving
+        what the finalizers of the one before bred -- a test's finalizers
+        are its code.  An audit collects once: what its finalizers breed is
+        freed unsaved (``end_audit``), never reported as an old cycle.
+        """
         entries, saves = self._entries, self._saves
         # If the test removed our entries from gc.callbacks, put them back
         # first (gc.get_objects below may start a collection): what is still
@@ -313,10 +333,13 @@ class GarbageWindow:
         generation = 1 if young_only else 2
         unwatched = 0
         try:
-            gc.collect(generation)
-            if saves.released:
-                # A collection released what it saved: garbage still; free
-                # (and count) it now, or it would look like objects the test left alive.
+            # Settled: a batch released past the cap is garbage still, freed
+            # (and counted) by the next collection, or it would look like
+            # objects the test left alive; and what the test's finalizers bred
+            # in the last collection is the test's too.
+            if settled:
+                settle(generation)
+            else:
                 gc.collect(generation)
             unwatched = entries.unwatched()
         finally:
