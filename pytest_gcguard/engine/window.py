@@ -24,7 +24,7 @@ A ``GarbageWindow`` opens and closes; its parts, one job each:
   what it only counts.
 * ``unraisable.UnraisableHook``: the ``sys.unraisablehook`` standing in
   front while the window is open -- finalizers' warnings, and signals whose
-  handler raised in our callbacks, sent again (``signals``).
+  handler raised in our callbacks, raised again (``signals``).
 
 A test that removes our entries (``gc.callbacks.clear()``) blinds the
 window: each collection that ran without them is counted (``unwatched``),
