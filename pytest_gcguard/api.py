@@ -219,7 +219,8 @@ def _close(
     """Close the window; its garbage as findings (dropped before returning), unsaved count, heap unfrozen."""
     result = window.close()
     try:
-        cycles = explain_garbage(result.garbage, _owners(owners), Labeller(modules)) if analyse else []
+        sampled = bool(result.sampled)
+        cycles = explain_garbage(result.garbage, _owners(owners), Labeller(modules), sampled=sampled) if analyse else []
         return cycles, result.unsaved, result.heap_was_unfrozen
     finally:
         discard(result)  # freed now, and never reported again by an enclosing window

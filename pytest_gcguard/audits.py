@@ -9,7 +9,6 @@ most ``AUDIT_SHARE`` of the run's time; one more runs at the end.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Callable
 from collections.abc import Sequence
@@ -23,7 +22,6 @@ from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.sites import SiteFinder
 from pytest_gcguard.engine.survivors import LiveTracker
 from pytest_gcguard.engine.window import GarbageWindow
-from pytest_gcguard.engine.window import discard
 
 
 AUDIT_SHARE = 0.01
@@ -62,23 +60,22 @@ class HeapAudits:
         start = time.monotonic()
         self._pause()
         try:
-            # Not refrozen yet: what the audit saves is held until it is
+            # Left unfrozen: what the audit saves is held until it is
             # explained, and frozen then it would be frozen garbage again --
             # alive to every live count, the leak confirmation's included.
-            result = self._window.audit(refreeze=False)
+            # end_audit frees it, then freezes the heap again.
+            result = self._window.audit()
         finally:
             self._resume()
         try:
-            cycles = explain_garbage(result.garbage, owners, labeller, sites, ignore)
+            cycles = explain_garbage(result.garbage, owners, labeller, sites, ignore, sampled=bool(result.sampled))
             error = None
         except Exception as exc:  # a bug of ours must not fail the run
             cycles, error = [], describe_error(exc)
         finally:
             self._pause()
             try:
-                discard(result)  # freed now: the heap is still unfrozen, so this collection reaches it
-                if not final:
-                    gc.freeze()
+                self._window.end_audit(result, refreeze=not final)
             finally:
                 self._resume()
         own = [cycle.to_dict() for cycle in cycles if cycle.kind == CYCLE]

@@ -150,6 +150,7 @@ def tell(
         leaks=verdict.leaks,
         reruns=verdict.reruns,
         unsaved=findings.unsaved,
+        sampled=findings.sampled,
         finalizer_warnings=finalizer,
         judged=verdict.judged,
     )
@@ -160,7 +161,12 @@ def tell(
     if not_judged or not (verdict.has_failures or finalizer):
         return
     text = failure_text(
-        verdict.failing, verdict.failing_leaks, finalizer, unsaved=findings.unsaved, exceeded=verdict.exceeded
+        verdict.failing,
+        verdict.failing_leaks,
+        finalizer,
+        unsaved=findings.unsaved,
+        sampled=findings.sampled,
+        exceeded=verdict.exceeded,
     )
     if mode == "fail" or finalizer:
         fail_report(report, text)

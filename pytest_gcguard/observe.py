@@ -37,6 +37,7 @@ class WindowFindings:
     error: str | None = None
     not_judged: str | None = None  # why the window's findings cannot be judged (the test unfroze the heap, ...)
     unsaved: int = 0  # cyclic garbage freed past the window's cap: counted, not analysed
+    sampled: int = 0  # the objects one collection found, of which the window analysed a sample (its cap)
     tracker: LiveTracker | None = None  # weak references to the suspects' survivors
     finalizer_warnings: list[str] = field(default_factory=list)  # warnings made errors, raised in finalizers
 
@@ -70,14 +71,19 @@ def explain_window(
 ) -> WindowFindings:
     """Turn what a window saved into plain findings, and free it."""
     findings = WindowFindings(
-        not_judged=result.not_judged, unsaved=result.unsaved, finalizer_warnings=result.finalizer_warnings
+        not_judged=result.not_judged,
+        unsaved=result.unsaved,
+        sampled=result.sampled,
+        finalizer_warnings=result.finalizer_warnings,
     )
     try:
         if result.garbage or result.uncollectable:
             stuck = explain_garbage(result.uncollectable, owners, labeller, sites)
             # Uncollectable objects are findings of their own kind: whoever's code made them, they are never freed.
             findings.cycles = [dataclasses.replace(cycle, kind=UNCOLLECTABLE) for cycle in stuck]
-            findings.cycles += explain_garbage(result.garbage, owners, labeller, sites, ignore)
+            findings.cycles += explain_garbage(
+                result.garbage, owners, labeller, sites, ignore, sampled=bool(result.sampled)
+            )
     except Exception as exc:  # a bug of ours must not fail the user's test
         findings.error = describe_error(exc)
     finally:

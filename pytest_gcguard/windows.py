@@ -19,6 +19,7 @@ from typing import Union
 import pytest
 
 from pytest_gcguard import extensions
+from pytest_gcguard.engine.callbacks import settle
 from pytest_gcguard.engine.introspect import describe_error
 from pytest_gcguard.engine.labels import NameCache
 from pytest_gcguard.engine.ownership import CodeOwners
@@ -150,7 +151,7 @@ class TestWindows:
             # or it would pass for this test's survivors.
             self.pause_stats()
             try:
-                gc.collect()
+                settle()  # (with what their finalizers bred: the next window would freeze it)
             finally:
                 self.resume_stats()
             self.between_windows = False

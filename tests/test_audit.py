@@ -274,3 +274,95 @@ def test_cycles_that_a_collection_in_the_test_moved_to_an_older_generation_are_f
     # short summary's messages, so the text appears there a second time.
     errors = result.stdout.str().partition("short test summary info")[0]
     assert errors.count("gc-guard: test created 1 reference cycle (2 objects)") == 3
+
+
+BREEDING_LIB = """
+class Bred:
+    def __init__(self):
+        self.me = self
+
+
+class Breeder:
+    '''A cycle whose finalizer makes a new cycle: garbage bred by the collection that frees the breeder.'''
+
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        Bred()
+"""
+
+BREEDING_FIXTURE = """
+import pytest
+
+from breeding import Breeder
+
+
+@pytest.fixture(scope="module")
+def shared():
+    yield Breeder()  # frozen while it lives, frozen garbage once torn down: the audit's to find
+
+
+def test_uses_a_module_fixture(shared):
+    pass
+"""
+
+SLOW_THEN_MORE = """
+import time
+
+
+def test_slow():
+    time.sleep(2.2)  # a periodic audit after it
+
+
+def test_after():
+    pass
+"""
+
+
+def test_what_an_audit_freed_and_its_finalizers_bred_is_never_reported_by_the_next(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """The periodic audit reports the module fixture's cycle once; the final audit finds nothing.
+
+    Before, the audit froze the heap again while it still held what it had
+    saved: dropped, that was frozen garbage, reported again by the next
+    audit ("during 1 test: test_2.py::test_after"), and so was the cycle its
+    finalizer bred during the first audit (Hardening II, 20b).
+    """
+    pytester.makepyfile(breeding=BREEDING_LIB, test_1=BREEDING_FIXTURE, test_2=SLOW_THEN_MORE)
+    result = guarded("--gc-guard-leaks=off", "-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "heap audit: 1 reference cycle through objects older than the test that dropped them, in 1 shape*",
+            "  Breeder --.me--> Breeder",
+            "      during 2 tests: test_1.py::test_uses_a_module_fixture ... test_2.py::test_slow",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*Bred --.me--> Bred*")
+    result.stdout.no_fnmatch_line("*test_2.py::test_after*")
+
+
+def test_a_cycle_the_tests_finalizer_bred_in_the_window_s_last_collection_is_the_test_s(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """The window collects until a collection finds nothing: the cycle a finalizer made is the test's.
+
+    Before, it was found only if a collection in the window freed the
+    breeder early enough; after the window's last one, it was left for
+    whatever collection came next (frozen, it would be an audit's).
+    """
+    pytester.makepyfile(
+        breeding=BREEDING_LIB,
+        test_breeds="from breeding import Breeder\n\n\ndef test_drops_a_breeder():\n    Breeder()\n",
+    )
+    result = guarded("--gc-guard-leaks=off")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "gc-guard: test created 2 reference cycles (2 objects)*",
+            "    Breeder --.me--> Breeder",
+            "    Bred --.me--> Bred",
+        ]
+    )

@@ -25,7 +25,7 @@ ORIGINAL_THRESHOLD = gc.get_threshold()
 
 def user_callbacks():
     # During a test, pytest-gcguard's own callback is in gc.callbacks (documented).
-    return [c for c in gc.callbacks if getattr(c, "__module__", None) != "pytest_gcguard.engine.window"]
+    return [c for c in gc.callbacks if getattr(c, "__module__", None) != "pytest_gcguard.engine.callbacks"]
 
 
 def observe(label):
@@ -104,7 +104,7 @@ def test_m_clears_callbacks_and_garbage():
 def test_n_last():
     observe("n")
     # Windows never pile up: at most this test's own callback is there.
-    ours = [getattr(c, "__module__", None) for c in gc.callbacks].count("pytest_gcguard.engine.window")
+    ours = [getattr(c, "__module__", None) for c in gc.callbacks].count("pytest_gcguard.engine.callbacks")
     SEEN.append(["n: at most one callback of ours", ours <= 1])
 """
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from pytest_gcguard.engine.callbacks import is_our_callback
 from pytest_gcguard.engine.window import UNWATCHED_NOTE
 from pytest_gcguard.engine.window import GarbageWindow
 from pytest_gcguard.engine.window import GcState
@@ -271,7 +272,7 @@ def window() -> Iterator[GarbageWindow]:
 
 def _ours(window: GarbageWindow) -> list[Any]:
     """The window's entries in gc.callbacks."""
-    return [callback for callback in gc.callbacks if getattr(callback, "__self__", None) is window]
+    return [callback for callback in gc.callbacks if is_our_callback(callback, window._entries)]
 
 
 def _remove_entry(window: GarbageWindow) -> Any:

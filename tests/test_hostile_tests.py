@@ -96,12 +96,12 @@ def test_os_fork_while_another_thread_is_in_our_callback():
     # The plugin's lock, held by another thread at the fork (as while a
     # collection there runs our callback): the child's collections must not
     # wait for a thread that does not exist in it.
-    from pytest_gcguard.engine import window as window
+    from pytest_gcguard.engine import callbacks
 
     held = threading.Event()
 
     def hold():
-        with window._LOCK:
+        with callbacks.LOCK:
             held.set()
             time.sleep(0.5)
 

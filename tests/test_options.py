@@ -173,7 +173,7 @@ def pytest_collection_finish(session):
     off = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s")
     off.stdout.fnmatch_lines(["GUARD REGISTERED: False", "*GC CALLBACKS: 0"])
     on = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--gc-guard")
-    # The window's two gc.callbacks entries (engine/window.py, module docstring).
+    # The window's gc.callbacks entry (engine/callbacks.py, module docstring).
     on.stdout.fnmatch_lines(["GUARD REGISTERED: True", "*GC CALLBACKS: 1"])
 
 

@@ -76,12 +76,17 @@ def explain_garbage(
     sites: SiteFinder | None = None,
     ignore: Callable[[object], bool] | None = None,
     observe: Observer | None = None,
+    *,
+    sampled: bool = False,
 ) -> list[Cycle]:
     """The reference cycles among ``garbage``, grouped by shape, failing kinds first.
 
     With ``sites`` (tracemalloc running), every printed member carries its allocation site.
     With ``ignore``, a cycle that has an ignored member is left out, with the
     objects it keeps alive (the ``pytest_gcguard_ignore`` hook).
+    ``sampled``: ``garbage`` is a sample of what one collection found (the
+    window's cap, ``saving.sample``): what is in no cycle here was cut from
+    its cycle by the sample, and is reported as a chain cut short.
     """
     if not garbage:
         return []
@@ -93,7 +98,7 @@ def explain_garbage(
         kept = _without_ignored(graph, ignore)
         if kept is not None:
             del graph
-            return explain_garbage(kept, owners, labeller, sites, observe=observe)
+            return explain_garbage(kept, owners, labeller, sites, observe=observe, sampled=sampled)
     objects = graph.objects
     full = graph.children
     cut = _held_by_test(objects, owners)
@@ -107,12 +112,30 @@ def explain_garbage(
     # incomplete): report the chain we can see.  (A cycle that a finalizer
     # breaks -- a generator's close(), a __del__ dropping an attribute -- is
     # freed by refcounting during the collection and never saved at all.)
-    for group in _weak_components([v for v in range(len(objects)) if v not in blocked], full, parents):
+    # In a sample, it is what the sample cut off from its cycle.
+    groups = _weak_components([v for v in range(len(objects)) if v not in blocked], full, parents)
+    if sampled:
+        groups = _cut_off(groups, objects, owners, cut)
+    for group in groups:
         kind = _classify_broken(group, objects, owners, cut)
-        cycles.append(_describe_broken(kind, group, full, objects, labeller, site))
+        cycles.append(_describe_broken(kind, group, full, objects, labeller, site, sampled))
         if observe is not None:
             observe(kind, [objects[v] for v in group], (), cycles[-1])
     return _group(cycles)
+
+
+def _cut_off(
+    groups: list[list[int]], objects: Sequence[object], owners: CodeOwners, cut: list[bool]
+) -> list[list[int]]:
+    """In a sample, the groups in no cycle are what the sample cut off from cycles larger than it: one per kind.
+
+    A ring larger than the sample leaves a stretch or two of it; how many
+    cycles they belong to the sample cannot tell, so they are one finding.
+    """
+    by_kind: dict[str, list[int]] = {}
+    for group in groups:
+        by_kind.setdefault(_classify_broken(group, objects, owners, cut), []).extend(group)
+    return [sorted(group) for group in by_kind.values()]
 
 
 _Found = list[tuple[str, list[int], list[list[int]]]]  # (kind, component, the graph it is a cycle in)
@@ -260,8 +283,13 @@ def _describe_broken(
     objects: Sequence[object],
     labeller: Labeller,
     site: Callable[[object], str],
+    sampled: bool = False,
 ) -> Cycle:
-    """The chain of references that gc.get_referents shows, from the most telling member."""
+    """The chain of references that gc.get_referents shows, from the most telling member.
+
+    ``sampled``: the chain ends where the sample does; instance dicts fold
+    into their instances, as on a cycle's path.
+    """
     members = set(group)
     vertex = min(group, key=lambda v: (_telling(objects[v]), v))
     chain, seen = [vertex], {vertex}
@@ -279,12 +307,13 @@ def _describe_broken(
         hops.append(Hop(labeller.label(obj), _shape_token(obj), edge, site(obj)))
     return Cycle(
         kind=kind,
-        path=tuple(hops),
+        path=_fold_instance_dicts(tuple(hops)) if sampled else tuple(hops),
         count=1,
         objects=len(group),
         kept_alive=0,
         member_types=_member_types(group, objects),
         traced=False,
+        sampled=sampled,
     )
 
 
@@ -445,6 +474,7 @@ def _group(cycles: list[Cycle]) -> list[Cycle]:
             member_types=tuple(sorted(set(seen.member_types) | set(cycle.member_types))),
             shape=seen.shape,
             traced=seen.traced,
+            sampled=seen.sampled,
         )
     return list(grouped.values())
 

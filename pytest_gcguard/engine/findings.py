@@ -60,10 +60,13 @@ class Cycle:
     # False when the references closing the cycle are invisible to
     # gc.get_referents (held by C code): path is then an open chain.
     traced: bool = True
+    # True when the window analysed a sample of its garbage and the cycle
+    # goes on past it (an open chain too, cut short where the sample ends).
+    sampled: bool = False
 
     def __post_init__(self) -> None:
         if not self.shape:
-            shape = cycle_shape(self.path) if self.traced else chain_shape(self.path)
+            shape = cycle_shape(self.path) if self.traced else chain_shape(self.path, sampled=self.sampled)
             object.__setattr__(self, "shape", shape)
 
     @property
@@ -83,6 +86,7 @@ class Cycle:
             "shape": self.shape,
             "shape_key": self.shape_key,
             "traced": self.traced,
+            **({"sampled": True} if self.sampled else {}),
         }
 
     @classmethod
@@ -97,12 +101,14 @@ class Cycle:
             member_types=tuple(tuple(str(n) for n in names) for names in data.get("member_types", ())),
             shape=str(data.get("shape", "")),
             traced=bool(data.get("traced", True)),
+            sampled=bool(data.get("sampled", False)),
         )
 
 
-def chain_shape(path: tuple[Hop, ...]) -> str:
-    """The shape of an open chain (an untraced cycle): no rotation."""
-    return " -> ".join(f"{hop.type_token} {_INDEX.sub('[]', hop.edge)}".rstrip() for hop in path) + " (untraced)"
+def chain_shape(path: tuple[Hop, ...], *, sampled: bool = False) -> str:
+    """The shape of an open chain (an untraced cycle, or one cut short by sampling): no rotation."""
+    chain = " -> ".join(f"{hop.type_token} {_INDEX.sub('[]', hop.edge)}".rstrip() for hop in path)
+    return chain + (" (sampled)" if sampled else " (untraced)")
 
 
 def cycle_shape(path: tuple[Hop, ...]) -> str:

@@ -34,6 +34,8 @@ from pytest_gcguard.engine.findings import UNCOLLECTABLE
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
 from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.reporting.text import SAMPLED_NOTE
+from pytest_gcguard.reporting.text import UNTRACED_NOTE
 from pytest_gcguard.reporting.text import plural
 
 
@@ -88,7 +90,7 @@ def cycle_dot(nodeid: str, cycle: Cycle, status: str) -> str:
     if cycle.kept_alive:
         caption += f", +{cycle.kept_alive} kept alive"
     if not cycle.traced:
-        caption += "\n(the reference closing the cycle is not visible to gc)"
+        caption += f"\n({SAMPLED_NOTE if cycle.sampled else UNTRACED_NOTE})"
     return _graph(f"{nodeid} {what}", caption, nodes, edges)
 
 

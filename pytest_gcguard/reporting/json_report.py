@@ -42,6 +42,7 @@ def cycle_finding(nodeid: str, data: dict[str, Any]) -> dict[str, Any]:
         "shape": cycle.shape,
         "path": [_hop(h) for h in cycle.path],
         "traced": cycle.traced,
+        **({"sampled": True} if cycle.sampled else {}),
         "count": cycle.count,
         "objects": cycle.objects,
         "kept_alive": cycle.kept_alive,
@@ -100,7 +101,7 @@ def build(
         findings += [leak_finding(nodeid, leak) for leak in payload.get("leaks", ())]
         entry: dict[str, Any] = {"nodeid": nodeid, "outcome": outcome, "reruns": payload.get("reruns", 0)}
         entry["findings"] = findings
-        for key in ("note", "error", "unsaved", "finalizer_warnings", "gc_stats"):
+        for key in ("note", "error", "unsaved", "sampled", "finalizer_warnings", "gc_stats"):
             if payload.get(key):
                 entry[key] = payload[key]
         entries.append(entry)

@@ -18,7 +18,7 @@ from pytest_gcguard.judging.judge import FAILED
 from pytest_gcguard.judging.judge import INFO
 from pytest_gcguard.judging.judge import KNOWN
 from pytest_gcguard.judging.judge import WARNED
-from pytest_gcguard.reporting.text import format_path
+from pytest_gcguard.reporting.text import format_cycle_path
 
 
 # Statuses recorded into a baseline: what would fail (or warn) without it.
@@ -127,7 +127,7 @@ def _failing_messages(payload: dict[str, Any]) -> Iterator[str]:
     for data in payload.get("cycles", ()):
         if data.get("status") == FAILED:
             cycle = Cycle.from_dict(data)
-            yield f"reference cycle ({cycle.objects} objects): {format_path(cycle.path, cycle.traced)}"
+            yield f"reference cycle ({cycle.objects} objects): {format_cycle_path(cycle)}"
     for data in payload.get("leaks", ()):
         if data.get("status") == FAILED:
             leak = Leak.from_dict(data)
@@ -146,7 +146,7 @@ def junit_properties(payload: dict[str, Any]) -> list[tuple[str, object]]:
             (
                 "gc_guard.cycle",
                 f"{data.get('status')}: {cycle.count} x {cycle.objects // max(cycle.count, 1)} objects: "
-                f"{format_path(cycle.path, cycle.traced)}",
+                f"{format_cycle_path(cycle)}",
             )
         )
     for data in payload.get("leaks", ()):

@@ -20,7 +20,7 @@ from pytest_gcguard.engine.findings import Leak
 from pytest_gcguard.judging.judge import FAILED
 from pytest_gcguard.judging.judge import INFO
 from pytest_gcguard.reporting.text import distinct_sites
-from pytest_gcguard.reporting.text import format_path
+from pytest_gcguard.reporting.text import format_cycle_path
 from pytest_gcguard.reporting.text import plural
 
 
@@ -38,6 +38,7 @@ def make_payload(
     leaks: Iterable[tuple[Leak, str]] = (),
     reruns: int = 0,
     unsaved: int = 0,
+    sampled: int = 0,
     finalizer_warnings: list[str] | None = None,
     judged: bool = True,
 ) -> dict[str, Any]:
@@ -58,6 +59,8 @@ def make_payload(
         payload["note"] = note
     if unsaved:
         payload["unsaved"] = unsaved
+    if sampled:
+        payload["sampled"] = sampled
     if finalizer_warnings:
         payload["finalizer_warnings"] = list(finalizer_warnings)
     if not judged:
@@ -276,7 +279,7 @@ class Summary:
         ordered = sorted(shapes.values(), key=lambda entry: -len(entry[1]))
         shown = ordered if verbose else ordered[:MAX_TESTS_SHOWN]
         for cycle, windows in shown:
-            lines.append(f"  {format_path(cycle.path, cycle.traced)}")
+            lines.append(f"  {format_cycle_path(cycle)}")
             for window in windows if verbose else windows[:MAX_TESTS_SHOWN]:
                 lines.append(f"      {window}")
             if not verbose and len(windows) > MAX_TESTS_SHOWN:
@@ -288,7 +291,7 @@ class Summary:
 
     def _shape_lines(self, stats: ShapeStats) -> list[str]:
         tag = _status_tag(stats.statuses, len(stats.tests))
-        lines = [f"  [{tag}] {format_path(stats.exemplar.path, stats.exemplar.traced)}"]
+        lines = [f"  [{tag}] {format_cycle_path(stats.exemplar)}"]
         sites = distinct_sites(stats.exemplar.path)
         if sites:
             more = f", ... and {len(sites) - MAX_TESTS_SHOWN} more" if len(sites) > MAX_TESTS_SHOWN else ""

@@ -24,18 +24,29 @@ def plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
-def format_path(path: Sequence[Hop], traced: bool = True) -> str:
+# Why a printed chain is open: the reference closing it is C code's, or the window analysed a sample.
+UNTRACED_NOTE = "the reference closing the cycle is not visible to gc"
+SAMPLED_NOTE = "cut short: the cycle goes on past the sample of this garbage that gc-guard analysed"
+
+
+def format_path(path: Sequence[Hop], traced: bool = True, *, sampled: bool = False) -> str:
     """``A --.x--> B --.y--> A``: every edge labelled, back to the start.
 
-    An untraced cycle prints as the open chain that gc.get_referents shows.
+    An untraced cycle prints as the open chain that gc.get_referents shows;
+    a sampled one as the chain up to where the sample ends.
     """
     if not path:
         return ""
     if not traced:
         parts = [f"{hop.label} --{hop.edge}-->" for hop in path[:-1]]
-        return " ".join([*parts, path[-1].label]) + "   (the reference closing the cycle is not visible to gc)"
+        return " ".join([*parts, path[-1].label]) + f"   ({SAMPLED_NOTE if sampled else UNTRACED_NOTE})"
     parts = [f"{hop.label} --{hop.edge}-->" for hop in path]
     return " ".join(parts) + f" {path[0].label}"
+
+
+def format_cycle_path(cycle: Cycle) -> str:
+    """``format_path`` of a cycle finding's path."""
+    return format_path(cycle.path, cycle.traced, sampled=cycle.sampled)
 
 
 def distinct_sites(path: Sequence[Hop]) -> list[str]:
@@ -68,7 +79,7 @@ def format_cycle(cycle: Cycle, indent: str = "    ") -> list[str]:
     lines = []
     if cycle.count > 1:
         lines.append(f"{indent[:-2]}{cycle.count} cycles like this ({plural(cycle.objects, 'object')}):")
-    lines.append(indent + format_path(cycle.path, cycle.traced))
+    lines.append(indent + format_cycle_path(cycle))
     lines.extend(indent + line for line in format_sites(cycle.path))
     kept = format_kept_alive(cycle)
     if kept:
@@ -90,7 +101,12 @@ MARKER_HINT = '@pytest.mark.allow_cycles(reason="...")'
 
 
 def cycle_failure_text(
-    cycles: Sequence[Cycle], *, unsaved: int = 0, hint: str | None = MARKER_HINT, subject: str = "test"
+    cycles: Sequence[Cycle],
+    *,
+    unsaved: int = 0,
+    sampled: int = 0,
+    hint: str | None = MARKER_HINT,
+    subject: str = "test",
 ) -> str:
     """The text of a gc-guard failure or warning for one test (``subject``: or for a block, with the library API)."""
     count = sum(c.count for c in cycles)
@@ -104,6 +120,11 @@ def cycle_failure_text(
         lines.append(
             f"  +{plural(unsaved, 'more object')} in cycles, freed without being analysed "
             f"(the {subject} made more cyclic garbage than gc-guard keeps per {subject}; the collector's count)"
+        )
+    if sampled:
+        lines.append(
+            f"  sampled: one collection found {plural(sampled, 'object')} of cyclic garbage at once; "
+            "gc-guard analysed the first and the last of them, as many as it keeps"
         )
     if hint:
         lines.append(f"  to exempt: {hint}")
@@ -178,6 +199,7 @@ def failure_text(
     finalizer_warnings: Sequence[str],
     *,
     unsaved: int = 0,
+    sampled: int = 0,
     exceeded: str | None = None,
 ) -> str:
     """The whole text of a test's gc-guard failure or warning: stuck objects, cycles, leaks, finalizer warnings."""
@@ -187,7 +209,8 @@ def failure_text(
         parts.append(uncollectable_failure_text(stuck))
     if len(stuck) < len(cycles):
         extra = f"\n  ({exceeded})" if exceeded else ""
-        parts.append(cycle_failure_text([c for c in cycles if c.kind != UNCOLLECTABLE], unsaved=unsaved) + extra)
+        others = [c for c in cycles if c.kind != UNCOLLECTABLE]
+        parts.append(cycle_failure_text(others, unsaved=unsaved, sampled=sampled) + extra)
     if leaks:
         parts.append(leak_failure_text(leaks))
     if finalizer_warnings:

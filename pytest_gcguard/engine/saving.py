@@ -1,0 +1,89 @@
+"""What one window keeps of the garbage its collections saved, up to its cap, and what it only counts."""
+
+from __future__ import annotations
+
+
+# Objects saved per window before saving stops.  DEBUG_SAVEALL keeps alive what it
+# saves, and every later collection in the window walks it again: a test
+# that drops a million cycles would hold them all and slow down quadratically.
+# Past the cap the collector frees garbage as usual and we only count it
+# (the "cap" strategy of docs/how-it-works.md; it works the same on every
+# collector: generational, incremental and free-threaded).
+SAVE_CAP = 4_000
+# An audit collects what many tests left frozen; saving more of it at once
+# spares a second full collection (of the whole heap) in most audits.
+AUDIT_SAVE_CAP = 20_000
+
+
+class SavedGarbage:
+    """A window's bookkeeping: the objects kept, the count of those freed unsaved, what finalizers raised."""
+
+    def __init__(self, cap: int = SAVE_CAP) -> None:
+        self.cap = cap
+        self.reset()
+
+    def reset(self) -> None:
+        """Empty, and saving: for a window opening."""
+        self.objects: list[object] = []
+        self.saving = True  # False once the cap is reached: the collector frees garbage as usual
+        # Cyclic garbage freed after the cap was reached, or left out of a sample: counted, not analysed.
+        self.unsaved = 0
+        # Warnings raised as errors (by the user's warning filters) in
+        # finalizers of the window's garbage: "ResourceWarning: unclosed file <...>".
+        self.warnings: list[str] = []
+        # What the collector could not free (legacy tp_del finalizers, and what they reach).
+        self.uncollectable: list[object] = []
+        self.unfrozen = False  # an inner window saw our freeze sentinel: the heap was unfrozen
+        # A first batch larger than the cap: its size, and all of it (the
+        # sample in ``objects`` too), held until the window's garbage is dropped.
+        self.sampled = 0
+        self.unanalysed: list[object] = []
+
+    def keep(self, batch: list[object]) -> None:
+        """What one collection saved: kept, sampled, or -- past the cap -- released, and saving stops.
+
+        A batch that would take the objects kept past the cap is released: it
+        is garbage again, the next collection frees it, and it is counted then.
+        The first batch is never released: a window that saved nothing else
+        still has something to explain.  When it is larger than the cap (one
+        huge cycle -- a million-long ring, a list of ten million hangers-on
+        holding itself), a sample of it is kept (``sample``), and the rest held
+        unanalysed till the window's garbage is dropped: counted exactly, and
+        no collection in between frees (and counts again) or saves it.
+        """
+        if self.objects:
+            if len(self.objects) + len(batch) > self.cap:
+                self.saving = False
+            else:
+                self.objects.extend(batch)
+        elif len(batch) <= self.cap:
+            self.objects.extend(batch)
+        else:
+            self.objects = sample(batch, self.cap)
+            self.unanalysed = batch
+            self.sampled = len(batch)
+            self.unsaved += len(batch) - len(self.objects)
+            self.saving = False
+
+    def take_objects(self) -> tuple[list[object], list[object]]:
+        """The objects kept, and the rest of a sampled batch, handed over: the caller must drop them."""
+        objects, self.objects = self.objects, []
+        unanalysed, self.unanalysed = self.unanalysed, []
+        return objects, unanalysed
+
+
+def sample(batch: list[object], size: int) -> list[object]:
+    """``size`` objects of one collection's garbage to analyse: its first and its last.
+
+    The collector saves what it found in the order of its generation lists
+    (CPython's move_unreachable keeps it): oldest first.  A structure's root
+    is mostly made first or last -- the list a comprehension fills, the
+    first node of a ring, a container made to hold what was built before
+    it -- and the objects made next to it are its neighbours: a ring's
+    sample is a stretch of it, whose path is printed cut short where the
+    sample ends; a list holding itself and millions of hangers-on is
+    sampled with itself, its cycle whole.  No choice is right for every
+    shape without walking all of the batch, which is what the cap avoids.
+    """
+    head = size // 2
+    return batch[:head] + batch[len(batch) - (size - head) :]
