@@ -3,7 +3,11 @@
 Nothing here imports pytest (``tests/test_layers.py`` checks it), so the
 engine also serves the library API (``pytest_gcguard.api``).
 
-* ``window``: the collection window around a test (frozen heap, ``DEBUG_SAVEALL``).
+* ``window``: the collection window around a test (frozen heap, ``DEBUG_SAVEALL``), made of:
+  ``callbacks`` (its ``gc.callbacks`` entry), ``batch`` (which objects a
+  collection saved), ``saving`` (what it keeps, up to its cap),
+  ``unraisable`` (its ``sys.unraisablehook``) and ``signals`` (signal
+  exceptions CPython drops in a gc callback, raised again).
 * ``graph``: identity-keyed object graphs, components, shortest cycles.
 * ``introspect``: reading types and attributes without running user code.
 * ``labels``: labels for objects and for the edges between them.
