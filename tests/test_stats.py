@@ -60,7 +60,7 @@ def test_the_numbers_go_into_the_json_report_and_cross_xdist(pytester: pytest.Py
     )
     result.assert_outcomes(passed=2, warnings=1)
     # The worker's numbers reach the controller's section, the heaviest first.
-    assert list(_pressure(result.stdout.lines))[0] == "test_pressure.py::test_allocates_heavily"
+    assert next(iter(_pressure(result.stdout.lines))) == "test_pressure.py::test_allocates_heavily"
     report = json.loads((pytester.path / "report.json").read_text())
     stats = {t["nodeid"]: t["gc_stats"] for t in report["tests"]}
     # Under xdist a young collection of the worker's own allocations (its
