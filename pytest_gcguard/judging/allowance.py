@@ -8,7 +8,6 @@ message the plugin turns into a usage error naming the test.
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from pytest_gcguard.engine.findings import UNCOLLECTABLE
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.introspect import is_python_class
 from pytest_gcguard.engine.introspect import type_name
+from pytest_gcguard.judging.allowlist import names_a_builtin
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def _type_names(entries: Iterable[object]) -> Iterator[str]:
             yield name
         elif isinstance(entry, str) and entry.strip():
             name = entry.strip()
-            if name.startswith("builtins.") or ("." not in name and hasattr(builtins, name)):
+            if names_a_builtin(name):
                 raise ValueError(f"{_CANNOT_MATCH.format(name=name)}")
             yield name
         else:

@@ -52,7 +52,7 @@ class AllowList:
                 kinds, line = (prefix.strip(),), rest.strip()
             if not _NAME.match(line):
                 raise AllowListError(f"not a qualified class name or module prefix: {raw.strip()!r}")
-            if _names_a_builtin(line):
+            if names_a_builtin(line):
                 raise AllowListError(
                     f"{raw.strip()!r} can never match: findings are matched by the Python classes of their "
                     "members, and builtin types (plain containers, exceptions) have none; name the class or "
@@ -77,7 +77,7 @@ class AllowList:
         return self._covers(self.leaks, mro_names)
 
 
-def _names_a_builtin(entry: str) -> bool:
+def names_a_builtin(entry: str) -> bool:
     """``list``, ``builtins.list``, ``builtins``: entries no Python class's qualified name can match."""
     if entry == "builtins" or entry.startswith("builtins."):
         return True
