@@ -112,6 +112,7 @@ class Judgement:
             policy=self.policy,
             not_judged=not_judged,
             window_note=findings.not_judged,
+            walk_note=findings.walk_note,
         )
         tell(item, report, findings, verdict, not_judged=not_judged, mode=self.policy.mode)
 
@@ -239,8 +240,6 @@ class FirstRun:
 
     def window_closed(self, item: pytest.Item, findings: WindowFindings) -> None:
         self.pending = findings
-        if self._judgement.audits.test_done(item.nodeid):
-            self._judgement.audit()
 
     def survivors(self, item: pytest.Item, findings: WindowFindings, young: list[object]) -> None:
         if findings.suspects:
@@ -265,10 +264,15 @@ class FirstRun:
             return
         if findings.is_clean():
             report.gc_guard = CLEAN_PAYLOAD  # type: ignore[attr-defined]
-            return
-        self._judgement.judge(
-            item, report, findings, failed=self._failed, duration=self._duration, nextitem=self._nextitem
-        )
-        error = extensions.call_report_hook(item, report, report.gc_guard)
-        if error is not None:
-            warn(item, report, error)
+        else:
+            self._judgement.judge(
+                item, report, findings, failed=self._failed, duration=self._duration, nextitem=self._nextitem
+            )
+            error = extensions.call_report_hook(item, report, report.gc_guard)
+            if error is not None:
+                warn(item, report, error)
+        # A heap audit freezes the heap again when it ends, and with it what
+        # the test left alive: only once the test is judged, or a test whose
+        # audit fell due (after a slow test) would have no survivors to scan.
+        if self._judgement.audits.test_done(item.nodeid):
+            self._judgement.audit()

@@ -36,6 +36,7 @@ class WindowFindings:
     suspects: dict[type, int] = field(default_factory=dict)
     error: str | None = None
     not_judged: str | None = None  # why the window's findings cannot be judged (the test unfroze the heap, ...)
+    walk_note: str | None = None  # why its survivors were not looked at (too many: survivors.cut_short)
     unsaved: int = 0  # cyclic garbage freed past the window's cap: counted, not analysed
     sampled: int = 0  # the objects one collection found, of which the window analysed a sample (its cap)
     tracker: LiveTracker | None = None  # weak references to the suspects' survivors
@@ -43,7 +44,13 @@ class WindowFindings:
 
     def is_clean(self) -> bool:
         return not (
-            self.cycles or self.suspects or self.finalizer_warnings or self.error or self.not_judged or self.unsaved
+            self.cycles
+            or self.suspects
+            or self.finalizer_warnings
+            or self.error
+            or self.not_judged
+            or self.walk_note
+            or self.unsaved
         )
 
 

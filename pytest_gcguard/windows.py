@@ -24,7 +24,9 @@ from pytest_gcguard.engine.introspect import describe_error
 from pytest_gcguard.engine.labels import NameCache
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.sites import SiteFinder
+from pytest_gcguard.engine.survivors import MAX_SURVIVORS
 from pytest_gcguard.engine.survivors import ClassVerdicts
+from pytest_gcguard.engine.survivors import cut_short
 from pytest_gcguard.engine.window import GarbageWindow
 from pytest_gcguard.judgement import FirstRun
 from pytest_gcguard.observe import CLEAN
@@ -162,6 +164,9 @@ class TestWindows:
             if set(map(type, young)) <= self._type_verdicts.never and not self.run.explains_every_window:
                 return
             findings = self.run.own(findings)
+            if len(young) > MAX_SURVIVORS:
+                findings.walk_note = cut_short(len(young))
+                return
             findings.suspects, young = find_suspects(
                 young, getattr(item, "instance", None), self.owners, self._type_verdicts
             )

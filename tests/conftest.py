@@ -28,8 +28,10 @@ def pytest_configure(config: pytest.Config) -> None:
 def guarded(pytester: pytest.Pytester) -> Callable[..., pytest.RunResult]:
     """Run pytest with --gc-guard in a subprocess, so the inner session has a heap of its own."""
 
-    def run(*args: str) -> pytest.RunResult:
-        return pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-p", "no:xdist", *args)
+    def run(*args: str, timeout: float | None = None) -> pytest.RunResult:
+        return pytester.runpytest_subprocess(
+            "--gc-guard", "-p", "no:cacheprovider", "-p", "no:xdist", *args, timeout=timeout
+        )
 
     return run
 

@@ -60,12 +60,22 @@ def judge(
     memory: Memory | None = None,
     not_judged: bool = False,
     window_note: str | None = None,
+    walk_note: str | None = None,
     **allowances: object,
 ) -> Verdict:
     """triage then decide, as the judgement does; the observation stands for the re-run."""
     policy = policy or Policy()
     plan = triage(NODE, cycles, [], policy=policy, memory=memory or Memory(), **allowances)  # type: ignore[arg-type]
-    return decide(NODE, cycles, plan, observation, policy=policy, not_judged=not_judged, window_note=window_note)
+    return decide(
+        NODE,
+        cycles,
+        plan,
+        observation,
+        policy=policy,
+        not_judged=not_judged,
+        window_note=window_note,
+        walk_note=walk_note,
+    )
 
 
 def statuses(verdict: Verdict) -> list[str]:
@@ -88,6 +98,14 @@ def test_a_test_that_failed_on_its_own_is_not_judged() -> None:
 def test_a_window_that_cannot_be_judged_says_why() -> None:
     verdict = judge([ring()], not_judged=True, window_note="the test unfroze the heap")
     assert verdict.note == "the test unfroze the heap"
+
+
+def test_survivors_not_walked_leave_the_cycles_judged_and_the_test_unjudged() -> None:
+    """The leak side was cut short: its note shows, its cycles still fail, and its baseline entries stay."""
+    verdict = judge([ring()], Observation(runs=1), walk_note="leaks not judged: cut short")
+    assert verdict.note == "leaks not judged: cut short"
+    assert statuses(verdict) == [FAILED]
+    assert not verdict.judged
 
 
 @pytest.mark.parametrize(("kind", "status"), [(TEST_LOCAL, INFO), (STDLIB, INFO), (CYCLE, FAILED)])

@@ -26,6 +26,7 @@ from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Hop
 from pytest_gcguard.engine.introspect import frame_locals
 from pytest_gcguard.engine.introspect import plain_str
+from pytest_gcguard.engine.introspect import referents
 from pytest_gcguard.engine.introspect import type_name
 from pytest_gcguard.engine.introspect import user_code
 from pytest_gcguard.engine.labels import Labeller
@@ -210,7 +211,7 @@ class _Search:
         hops, holder = _hops(start, self.child_of, context.labeller)
         shared = 0
         if holder is not None and self.siblings:
-            shared = sum(1 for ref in gc.get_referents(holder) if id(ref) in self.siblings)
+            shared = sum(1 for ref in referents(holder) if id(ref) in self.siblings)
         return Chain(root, hops, shared=shared, **flags)
 
     def cut(self, context: _Context, max_depth: int) -> Chain:
@@ -307,7 +308,7 @@ def _run(searches: list[_Search], context: _Context, max_depth: int, deadline: f
         for referrer in found:
             if id(referrer) in ours:
                 continue
-            referrers.append((referrer, [r for r in gc.get_referents(referrer) if id(r) in union]))
+            referrers.append((referrer, [r for r in referents(referrer) if id(r) in union]))
         found.clear()
         union.clear()
         del frontier

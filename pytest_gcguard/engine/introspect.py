@@ -20,6 +20,7 @@ only what a signal raised (Ctrl-C, pytest-timeout's alarm) goes on.
 from __future__ import annotations
 
 import dis
+import gc
 import signal
 import sys
 import types
@@ -128,6 +129,22 @@ def type_weakrefoffset(tp: type) -> int:
 def module_dict(module: object) -> dict[str, Any] | None:
     """A module's ``__dict__``, read without its class's ``__getattr__`` or properties; None for a non-module."""
     return _module_dict(module) if is_a(module, types.ModuleType) else None
+
+
+def referents(obj: object) -> list[Any]:
+    """``gc.get_referents(obj)``, except that a module is walked through its namespace only.
+
+    A module's ``tp_traverse`` also visits what its C code keeps in the
+    module's state (``m_traverse``), and that is interpreter internals, not
+    references: CPython 3.12.0-3.12.5's ``_asyncio`` visits the ``FutureIter``
+    free list there, so ``gc.get_referents`` hands out freed objects, and
+    dropping them frees them again until the free list loops on itself and
+    the next walk never ends (python/cpython#122695).  What a module's code
+    keeps in its namespace is what a leak can be kept by.
+    """
+    if is_a(obj, types.ModuleType):
+        return [_module_dict(obj)]
+    return gc.get_referents(obj)
 
 
 def type_name(tp: type) -> str:

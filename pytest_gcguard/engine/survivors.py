@@ -21,6 +21,7 @@ from pytest_gcguard.engine.introspect import class_dict
 from pytest_gcguard.engine.introspect import is_a
 from pytest_gcguard.engine.introspect import is_python_class
 from pytest_gcguard.engine.introspect import module_dict
+from pytest_gcguard.engine.introspect import referents
 from pytest_gcguard.engine.introspect import type_module
 from pytest_gcguard.engine.introspect import type_name
 from pytest_gcguard.engine.introspect import type_qualname
@@ -32,6 +33,8 @@ from pytest_gcguard.engine.ownership import Origin
 # How far, and how wide, to look for pytest's objects behind a survivor.
 _PYTEST_DEPTH = 2
 _PYTEST_BREADTH = 32
+# How many instances of one class are looked behind for pytest's objects.
+_PYTEST_LOOKS = 100
 
 # Standard-library classes whose instances pytest itself keeps per test (log
 # records for the report sections and caplog, recorded warnings for the
@@ -132,10 +135,16 @@ def suspect_classes(
     kinds: dict[type, int] = {}
     if not suspect_types:
         return kinds
-    # The instances of those classes, still at C speed.
+    # The instances of those classes, still at C speed.  Only the first
+    # instances of a class are looked behind for pytest's objects: pytest
+    # keeps a few objects per test, so a class with more survivors than
+    # that is not its bookkeeping, and a test that leaves a million of them
+    # must not cost a million walks.
+    looked: dict[type, int] = {}
     for obj in compress(survivors, map(suspect_types.__contains__, map(type, survivors))):
-        if not refers_to_pytest(obj, owners):
-            tp = type(obj)
+        tp = type(obj)
+        seen = looked[tp] = looked.get(tp, 0) + 1
+        if seen > _PYTEST_LOOKS or not refers_to_pytest(obj, owners):
             kinds[tp] = kinds.get(tp, 0) + 1
     return kinds
 
@@ -159,7 +168,7 @@ def refers_to_pytest(obj: object, owners: CodeOwners, depth: int = _PYTEST_DEPTH
     for _ in range(depth):
         following = []
         for current in level:
-            for ref in gc.get_referents(current)[:_PYTEST_BREADTH]:
+            for ref in referents(current)[:_PYTEST_BREADTH]:
                 if owners.is_harness(ref):
                     return True
                 following.append(ref)
@@ -194,7 +203,7 @@ def held_by(roots: Sequence[object], young: Sequence[object], young_ids: Contain
     while frontier:
         following = []
         for current in frontier:
-            for ref in gc.get_referents(current):
+            for ref in referents(current):
                 rid = id(ref)
                 if rid in young_ids:
                     if rid not in reached:
@@ -204,6 +213,20 @@ def held_by(roots: Sequence[object], young: Sequence[object], young_ids: Contain
                     following.append(ref)
         frontier = following
     return reached
+
+
+# A window that leaves more objects alive than this is not scanned for
+# suspects: every walk over what a test made is bounded, and a test that
+# keeps millions of objects would cost several times their memory in re-runs.
+MAX_SURVIVORS = 1_000_000
+
+
+def cut_short(survivors: int) -> str:
+    """The note of a window whose survivors were not walked."""
+    return (
+        f"leaks not judged: the walk over {survivors:,} objects was cut short "
+        f"(more than {MAX_SURVIVORS:,} objects outlived the test)"
+    )
 
 
 # Weak references kept per suspect kind; past this, that kind is counted over the heap.

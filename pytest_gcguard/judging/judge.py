@@ -177,6 +177,7 @@ def decide(
     policy: Policy,
     not_judged: bool,
     window_note: str | None = None,
+    walk_note: str | None = None,
 ) -> Verdict:
     """Step 2: the status of every finding, given what a re-run observed (None: no re-run)."""
     seen = observation if observation is not None else Observation()
@@ -206,6 +207,8 @@ def decide(
     note = None
     if window_note is not None:
         note = window_note  # why the window cannot be judged (the test unfroze the heap, ...)
+    elif walk_note is not None:
+        note = walk_note  # why its survivors were not looked at (a walk cut short)
     elif seen.unconfirmed:
         note = f"a possible leak could not be confirmed: {seen.unconfirmed}"
     elif unexplained:
@@ -219,5 +222,5 @@ def decide(
         note=note,
         reruns=seen.runs,
         exceeded=triage.exceeded,
-        judged=not not_judged and seen.unconfirmed is None,
+        judged=not not_judged and seen.unconfirmed is None and walk_note is None,
     )
