@@ -20,7 +20,7 @@ DOCUMENTED_ON = (3, 11)
 
 
 # Every ```text block right after a "<!-- demo-output" comment is checked.
-SAMPLE_FILES = ("README.md", "docs/quickstart.md")
+SAMPLE_FILES = ("README.md", "docs/quickstart.md", "docs/fixing.md")
 _SAMPLE = re.compile(r"^<!-- demo-output[^\n]*-->\n```text\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 

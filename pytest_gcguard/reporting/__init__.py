@@ -1,6 +1,7 @@
 """Reporting: what people and machines read about the findings.
 
 * ``text``: a test's failure text (labelled paths, chains).
+* ``hints``: fix hints, the common families of cycles and leaks told from a finding's path.
 * ``summary``: the end-of-run summary, grouped by shape.
 * ``results``: per-test results gathered from reports (on the xdist controller too).
 * ``json_report``: the ``--gc-guard-report`` document.

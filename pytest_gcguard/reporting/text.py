@@ -12,6 +12,10 @@ from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
 from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.reporting.hints import Hint
+from pytest_gcguard.reporting.hints import cycle_hint
+from pytest_gcguard.reporting.hints import hint_line
+from pytest_gcguard.reporting.hints import leak_hint
 
 
 # Distinct cycle shapes printed for one test before "... and N more".
@@ -89,8 +93,10 @@ def format_cycle(cycle: Cycle, indent: str = "    ") -> list[str]:
 
 def _format_shapes(cycles: Sequence[Cycle]) -> list[str]:
     lines = []
+    hinted: set[str] = set()
     for cycle in cycles[:MAX_SHAPES_SHOWN]:
         lines.extend(format_cycle(cycle))
+        lines.extend(_fix_hint(cycle_hint(cycle), hinted, "    "))
     if len(cycles) > MAX_SHAPES_SHOWN:
         lines.append(f"  ... and {plural(len(cycles) - MAX_SHAPES_SHOWN, 'more shape')}")
     return lines
@@ -185,10 +191,20 @@ def format_finalizer_warnings(texts: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def _fix_hint(hint: Hint | None, hinted: set[str], indent: str) -> list[str]:
+    """The hint's line, under the first finding of its family in one failure text (the next ones would repeat it)."""
+    if hint is None or hint.family in hinted:
+        return []
+    hinted.add(hint.family)
+    return [indent + hint_line(hint)]
+
+
 def leak_failure_text(leaks: Sequence[Leak]) -> str:
     lines: list[str] = []
+    hinted: set[str] = set()
     for leak in leaks:
         lines.extend(format_leak(leak))
+        lines.extend(_fix_hint(leak_hint(leak), hinted, "  "))
     lines.append('  to exempt: @pytest.mark.allow_leaks(reason="...")')
     return "\n".join(lines)
 
