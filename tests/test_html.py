@@ -6,6 +6,7 @@ import re
 import shutil
 import struct
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from html.parser import HTMLParser
@@ -290,6 +291,26 @@ def test_a_closure_cycle_is_grouped_by_the_file_its_function_names() -> None:
     page = Page(html.render(document([("t.py::t", "error", make_payload([(closure, "failed")]))])))
     assert "matching.py" in page.headings
     assert any(h.startswith("code under test, package not known") for h in page.headings)
+
+
+@pytest.mark.parametrize(
+    ("types", "module"),
+    [
+        (["tests.test_schema.test_load.<locals>.Sch", "dict", "marshmallow.fields.String"], "marshmallow.fields"),
+        pytest.param(
+            ["abc.GeneratedSchema", "dict", "marshmallow.fields.String"],
+            "marshmallow.fields",
+            marks=pytest.mark.skipif(sys.version_info < (3, 10), reason="sys.stdlib_module_names is 3.10+"),
+        ),
+        (["lib.A", "lib.B", "other.C"], "lib"),
+    ],
+)
+def test_a_cycle_is_placed_in_the_module_of_the_code_under_test(types: list[str], module: str) -> None:
+    """The tests' own modules, then the standard library's, count last (as in marshmallow's suite)."""
+    path = tuple(Hop(f"<{t}>", t, ".x") for t in types)
+    tests = [("tests/test_schema.py::test_load", "error", make_payload([(Cycle(CYCLE, path, 1, 3, 0), "failed")]))]
+    (shape,) = html.collect(document(tests))
+    assert shape.module == module
 
 
 def test_a_chain_cut_short_starts_with_why() -> None:

@@ -18,6 +18,7 @@ blocks past the first few failing ones closed, test lists collapsed, and
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable
 from collections.abc import Collection
@@ -25,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
 from html import escape
+from pathlib import PurePosixPath
 from typing import Any
 
 from pytest_gcguard.engine.findings import CYCLE
@@ -119,6 +121,7 @@ def render(document: dict[str, Any], *, dependencies: Collection[str] = (), hint
 def collect(document: dict[str, Any], dependencies: Collection[str] = ()) -> list[Shape]:
     """Every finding of the document grouped by shape, in the order first found."""
     shapes: dict[tuple[str, str], Shape] = {}
+    modules = Modules.of(document)
 
     def add(test: str, finding: dict[str, Any], place: tuple[tuple[int, str], str]) -> None:
         key = (str(finding["kind"]), str(finding["shape"]))
@@ -129,22 +132,24 @@ def collect(document: dict[str, Any], dependencies: Collection[str] = ()) -> lis
 
     for test in document["tests"]:
         for finding in test["findings"]:
-            add(test["nodeid"], finding, _place(finding, test["nodeid"], dependencies))
+            add(test["nodeid"], finding, _place(finding, test["nodeid"], modules, dependencies))
     for audit in document.get("audits", ()):
         window = audit["first"] if audit["tests"] == 1 else f"{audit['first']} ... {audit['last']}"
         window = f"during {plural(audit['tests'], 'test')}: {window}"
         for finding in audit["findings"]:
-            module = _finding_module(finding) or "(builtins only)"
+            module = modules.of_finding(finding) or "(builtins only)"
             add(window, finding, ((AUDIT, "heap audits (not failing)"), module))
     return list(shapes.values())
 
 
-def _place(finding: dict[str, Any], nodeid: str, dependencies: Collection[str]) -> tuple[tuple[int, str], str]:
+def _place(
+    finding: dict[str, Any], nodeid: str, modules: Modules, dependencies: Collection[str]
+) -> tuple[tuple[int, str], str]:
     """A finding's origin group and module."""
     kind = finding["kind"]
     if kind == TEST_LOCAL:
         return (LOCAL, "test-local (the tests' own code; not failing)"), nodeid.split("::", 1)[0]
-    module = _finding_module(finding)
+    module = modules.of_finding(finding)
     if kind == STDLIB:
         return (LIBRARY, "standard library (not failing)"), module or _label_file(finding) or "builtins"
     if module is None:
@@ -158,7 +163,8 @@ def _place(finding: dict[str, Any], nodeid: str, dependencies: Collection[str]) 
 
 def packages(document: dict[str, Any]) -> set[str]:
     """The top-level packages the document's findings are in (``render`` sorts them into project and dependencies)."""
-    names = (_finding_module(f) for test in document["tests"] for f in test["findings"])
+    modules = Modules.of(document)
+    names = (modules.of_finding(f) for test in document["tests"] for f in test["findings"])
     return {name.split(".", 1)[0] for name in names if name is not None}
 
 
@@ -182,15 +188,38 @@ def type_module(token: str) -> str | None:
     return ".".join(parts) or None
 
 
-def _finding_module(finding: dict[str, Any]) -> str | None:
-    """A finding's module: a leak's class's, or the one a cycle's path names most often (the first of ties)."""
-    if finding["kind"] == "leak":
-        return type_module(str(finding["type"]))
-    modules = [m for m in (type_module(hop["type"]) for hop in finding["path"]) if m is not None]
-    if not modules:
-        return None
-    counts = Counter(modules)
-    return max(dict.fromkeys(modules), key=lambda m: counts[m])
+@dataclass(frozen=True)
+class Modules:
+    """Which module a finding is placed in.
+
+    A leak is in its class's module; a cycle in the module its path names
+    most often (the first of ties), the tests' own modules and then the
+    standard library's counting last: a class defined in a test whose cycle
+    runs through the code under test is the code under test's finding (its
+    kind says so), and a class made by ``type()`` under ``abc.ABCMeta`` says
+    it is from ``abc``.  (``sys.stdlib_module_names`` is 3.10+; on 3.9 the
+    standard library's modules count like any.)
+    """
+
+    test_stems: frozenset[str]  # test files' names without .py: "test_schema"
+    stdlib: frozenset[str]
+
+    @classmethod
+    def of(cls, document: dict[str, Any]) -> Modules:
+        stems = {PurePosixPath(t["nodeid"].split("::", 1)[0]).stem for t in document["tests"]}
+        return cls(frozenset(stems | {"conftest"}), frozenset(getattr(sys, "stdlib_module_names", ())))
+
+    def of_finding(self, finding: dict[str, Any]) -> str | None:
+        if finding["kind"] == "leak":
+            return type_module(str(finding["type"]))
+        modules = [m for m in (type_module(hop["type"]) for hop in finding["path"]) if m is not None]
+        if not modules:
+            return None
+        counts = Counter(modules)
+        return max(dict.fromkeys(modules), key=lambda m: (*self._rank(m), counts[m]))
+
+    def _rank(self, module: str) -> tuple[bool, bool]:
+        return module.split(".", 1)[0] not in self.stdlib, module.rsplit(".", 1)[-1] not in self.test_stems
 
 
 def _label_file(finding: dict[str, Any]) -> str | None:
@@ -243,12 +272,17 @@ def _totals(document: dict[str, Any], shapes: list[Shape]) -> str:
         (failed, "tests failed by gc-guard", " bad" if failed else " good"),
         *([(warned, "tests warned by gc-guard (warn mode)", " warn")] if warned else []),
         (sum(1 for t in tests if t["findings"]), "tests with findings", ""),
-        (sum(1 for s in shapes if s.origin[0] != AUDIT), "shapes", ""),
+        (sum(1 for s in shapes if s.origin[0] != AUDIT), _shapes_label(shapes), ""),
         (sum(statuses.values()), "findings (test \u00d7 shape)", ""),
     ]
     html = "".join(f'<div class="card{cls}"><b>{n}</b><span>{escape(what)}</span></div>' for n, what, cls in cards)
     by_status = _status_badges(statuses) or "none"
     return f'<section id="totals"><div class="cards">{html}</div><p>Findings by status: {by_status}</p></section>'
+
+
+def _shapes_label(shapes: list[Shape]) -> str:
+    audited = sum(1 for s in shapes if s.origin[0] == AUDIT)
+    return f"shapes (+{audited} of heap audits)" if audited else "shapes"
 
 
 def _title(finding: dict[str, Any]) -> str:
@@ -322,7 +356,7 @@ def _groups(shapes: list[Shape], hint: HintFor | None) -> str:
         origins.setdefault(shape.origin, {}).setdefault(shape.module, []).append(shape)
     opened = 0
     parts = ['<main id="groups">']
-    for origin in sorted(origins):
+    for origin in sorted(origins, key=lambda o: _group_order(o, origins[o])):
         modules = origins[origin]
         count = sum(len(group) for group in modules.values())
         parts.append(f'<section class="origin"><h2>{escape(origin[1])} <small>{plural(count, "shape")}</small></h2>')
@@ -340,6 +374,11 @@ def _groups(shapes: list[Shape], hint: HintFor | None) -> str:
         parts.append('<p class="good">No findings.</p>')
     parts.append("</main>")
     return "\n".join(parts)
+
+
+def _group_order(origin: tuple[int, str], modules: dict[str, list[Shape]]) -> tuple[int, int, str]:
+    """Origins in rank order (the project, dependencies, ...), each rank's most failing (or warned) first."""
+    return (origin[0], -sum(s.statuses[g] for group in modules.values() for s in group for g in GATE), origin[1])
 
 
 def _module_order(module: str, shapes: list[Shape]) -> tuple[int, str]:

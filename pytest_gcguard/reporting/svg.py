@@ -44,7 +44,7 @@ class Node:
 
     @property
     def width(self) -> float:
-        text = max(len(self.shown), len(_cut(self.type_token, _LABEL_CHARS)))
+        text = max(len(self.shown), len(_cut_left(self.type_token, _LABEL_CHARS)))
         return max(64.0, text * _CHAR + 18)
 
 
@@ -52,14 +52,16 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
+def _cut_left(text: str, limit: int) -> str:
+    """A type's end says most (``\u2026test_x.TestA.Schema``): cut from the left."""
+    return text if len(text) <= limit else "\u2026" + text[len(text) - limit + 1 :]
+
+
 def _node(node: Node) -> str:
     x, y, w = node.x - node.width / 2, node.y - _NODE_H / 2, node.width
     title = escape(f"{node.label}\n{node.type_token}" if node.type_token else node.label)
-    second = (
-        f'<text x="{node.x:.0f}" y="{node.y + 12:.0f}" class="t">{escape(_cut(node.type_token, _LABEL_CHARS))}</text>'
-        if node.type_token
-        else ""
-    )
+    kind = escape(_cut_left(node.type_token, _LABEL_CHARS))
+    second = f'<text x="{node.x:.0f}" y="{node.y + 12:.0f}" class="t">{kind}</text>' if node.type_token else ""
     first_y = node.y - 2 if node.type_token else node.y + 4
     return (
         f'<g class="node {node.style}"><title>{title}</title>'
