@@ -29,6 +29,7 @@ HELP_MODE = "what a finding does: 'fail' fails the test (default), 'warn' emits 
 HELP_LEAKS = "look for leaks (objects whose live count grows on every re-run): on (default) or off."
 HELP_REPEAT = "how many times a test with suspect survivors is re-run to confirm a leak (default 3)."
 HELP_REPORT = "write a JSON report of every checked test's findings to PATH (schema: docs/report-schema.json)."
+HELP_HTML = "write a self-contained HTML report of the run's findings to PATH (pictures, search; docs/html-report.md)."
 HELP_BASELINE = "a baseline file of known findings: they are reported as 'known' and do not fail."
 HELP_UPDATE = "write (or refresh) the baseline file with this run's findings instead of failing on them."
 HELP_ANNOTATIONS = "do not print GitHub Actions annotations for failing findings (printed when GITHUB_ACTIONS=true)."
@@ -60,6 +61,7 @@ GUARD_ONLY = (
     ("gc_guard_leaks", "--gc-guard-leaks", None),
     ("gc_guard_repeat", "--gc-guard-repeat", None),
     ("gc_guard_report", "--gc-guard-report", None),
+    ("gc_guard_html", "--gc-guard-html", None),
     ("gc_guard_baseline", "--gc-guard-baseline", None),
     ("gc_guard_update_baseline", "--gc-guard-update-baseline", False),
     ("gc_guard_annotations", "--gc-guard-no-annotations", True),
@@ -80,6 +82,7 @@ class Settings:
     allow: AllowList = field(default_factory=AllowList)
     trace: int = 0  # tracemalloc frames kept (--gc-guard-trace); 0: off
     graph: Path | None = None  # --gc-guard-graph: where DOT files go
+    html: Path | None = None  # --gc-guard-html: the HTML report
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -108,6 +111,7 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--gc-guard-leaks", choices=("on", "off"), default=None, dest="gc_guard_leaks", help=HELP_LEAKS)
     group.addoption("--gc-guard-repeat", default=None, dest="gc_guard_repeat", metavar="N", help=HELP_REPEAT)
     group.addoption("--gc-guard-report", default=None, dest="gc_guard_report", metavar="PATH", help=HELP_REPORT)
+    group.addoption("--gc-guard-html", default=None, dest="gc_guard_html", metavar="PATH", help=HELP_HTML)
     group.addoption("--gc-guard-baseline", default=None, dest="gc_guard_baseline", metavar="PATH", help=HELP_BASELINE)
     group.addoption(
         "--gc-guard-update-baseline",
@@ -142,6 +146,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("gc_guard_leaks", HELP_LEAKS, default="on")
     parser.addini("gc_guard_repeat", HELP_REPEAT, default="3")
     parser.addini("gc_guard_report", HELP_REPORT, default="")
+    parser.addini("gc_guard_html", HELP_HTML, default="")
     parser.addini("gc_guard_baseline", HELP_BASELINE, default="")
     parser.addini("gc_guard_allow", HELP_ALLOW, type="linelist", default=[])
     parser.addini("gc_guard_trace", HELP_TRACE, default="false")
@@ -263,6 +268,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         problem = check_writable(report)
         if problem:
             raise pytest.UsageError(f"--gc-guard-report: cannot write the report: {problem}")
+    html = _html_path(config, report)
     graph = _path(config, "gc_guard_graph")
     if graph is not None:
         if graph.exists() and not graph.is_dir():
@@ -284,6 +290,11 @@ def resolve_settings(config: pytest.Config) -> Settings:
             f"--gc-guard-report and --gc-guard-baseline name the same file ({baseline}): "
             "the report would overwrite the baseline"
         )
+    if html is not None and baseline is not None and _same_file(html, baseline):
+        raise pytest.UsageError(
+            f"--gc-guard-html and --gc-guard-baseline name the same file ({baseline}): "
+            "the HTML report would overwrite the baseline"
+        )
     return Settings(
         mode=_choice(config, "gc_guard_mode", MODES),
         leaks=_choice(config, "gc_guard_leaks", ("on", "off")) == "on",
@@ -295,7 +306,23 @@ def resolve_settings(config: pytest.Config) -> Settings:
         allow=allow,
         trace=_trace(config),
         graph=graph,
+        html=html,
     )
+
+
+def _html_path(config: pytest.Config, report: Path | None) -> Path | None:
+    """--gc-guard-html: writable, and not the JSON report's file (one would overwrite the other)."""
+    html = _path(config, "gc_guard_html")
+    if html is None:
+        return None
+    problem = check_writable(html)
+    if problem:
+        raise pytest.UsageError(f"--gc-guard-html: cannot write the HTML report: {problem}")
+    if report is not None and _same_file(html, report):
+        raise pytest.UsageError(
+            f"--gc-guard-html and --gc-guard-report name the same file ({report}): one report would overwrite the other"
+        )
+    return html
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -213,6 +213,7 @@ def test_every_option_is_known_to_act_with_or_without_the_guard(pytester: pytest
         "--gc-guard-leaks=off",
         "--gc-guard-repeat=1",
         "--gc-guard-report=r.json",
+        "--gc-guard-html=r.html",
         "--gc-guard-baseline=b.json",
         "--gc-guard-update-baseline",
         "--gc-guard-no-annotations",

@@ -51,7 +51,7 @@ _HARNESS_PACKAGES = (
 )
 
 
-def _origin_file(name: str) -> str | None:
+def origin_file(name: str) -> str | None:
     """Where a top-level package's ``__init__.py`` or a module lives, imported or not (nothing is imported)."""
     # From the module's dict: getattr would call a module's __getattr__ (PEP 562) for a missing name.
     namespace = module_dict(sys.modules.get(name))
@@ -82,7 +82,7 @@ class CodeOwners:
     def __init__(self, test_files: Iterable[str] = (), harness: Iterable[str] = ()) -> None:
         self._test_files = frozenset(os.path.realpath(f) for f in test_files)
         self._harness = frozenset(_HARNESS_PACKAGES) | frozenset(harness)
-        files = [f for f in map(_origin_file, sorted(self._harness)) if f is not None]
+        files = [f for f in map(origin_file, sorted(self._harness)) if f is not None]
         # A package is its directory; a single-module plugin (pytest_timeout.py) its file.
         self._harness_dirs = tuple(os.path.dirname(f) + os.sep for f in files if os.path.basename(f) == "__init__.py")
         self._harness_files = frozenset(f for f in files if os.path.basename(f) != "__init__.py")

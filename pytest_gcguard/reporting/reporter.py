@@ -9,6 +9,8 @@ audits with the worker's output.
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +18,10 @@ import pytest
 
 from pytest_gcguard import __version__
 from pytest_gcguard.engine.introspect import describe_error
+from pytest_gcguard.engine.ownership import origin_file
 from pytest_gcguard.judging import baseline as baseline_file
 from pytest_gcguard.options import Settings
+from pytest_gcguard.reporting import html
 from pytest_gcguard.reporting.graphs import GraphWriter
 from pytest_gcguard.reporting.json_report import build as build_report
 from pytest_gcguard.reporting.results import Results
@@ -37,6 +41,7 @@ class Reporter:
         self.audits: list[dict[str, Any]] = []  # this process's heap audits (the guard hands them over)
         self.baseline_update: tuple[int, int, int, int] | None = None  # findings, new, pruned, kept
         self.report_written = False
+        self.html_written = False
         self.write_errors: list[str] = []  # the report or baseline files that could not be written
         self.graphs: GraphWriter | None = None  # --gc-guard-graph: one for the run (one time budget for `dot`)
         self._is_worker = hasattr(config, "workerinput")
@@ -48,7 +53,7 @@ class Reporter:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         settings = self.settings
-        if settings.report is not None or settings.update_baseline or settings.annotations:
+        if settings.report is not None or settings.html is not None or settings.update_baseline or settings.annotations:
             self.results.add(report)
         payload = getattr(report, "gc_guard", None)
         if report.when == "teardown" and isinstance(payload, dict):
@@ -74,7 +79,7 @@ class Reporter:
             self.config.workeroutput["gc_guard_audits"] = self.audits  # type: ignore[attr-defined]
             return
         settings = self.settings
-        if settings.report is not None:
+        if settings.report is not None or settings.html is not None:
             document = build_report(
                 self.results.tests(),
                 plugin_version=__version__,
@@ -82,7 +87,12 @@ class Reporter:
                 settings=settings.as_json(),
                 audits=self.summary.audits,
             )
-            self.report_written = self._write("report", settings.report, json.dumps(document, indent=2) + "\n")
+            if settings.report is not None:
+                self.report_written = self._write("report", settings.report, json.dumps(document, indent=2) + "\n")
+            if settings.html is not None:
+                dependencies = _dependencies(html.packages(document), self.config.rootpath)
+                page = html.render(document, dependencies=dependencies)
+                self.html_written = self._write("HTML report", settings.html, page)
         if settings.update_baseline and settings.baseline is not None:
             self._update_baseline(settings.baseline)
         if self.write_errors and session.exitstatus == pytest.ExitCode.OK:
@@ -129,6 +139,8 @@ class Reporter:
         lines = []
         if self.report_written:
             lines.append(f"report written to {settings.report}")
+        if self.html_written:
+            lines.append(f"HTML report written to {settings.html}")
         if self.graphs is not None:
             lines.extend(self.graphs.summary_lines())
         if self.baseline_update is not None:
@@ -139,3 +151,14 @@ class Reporter:
                 f"({added} new, {pruned} pruned{of_others})"
             )
         return lines
+
+
+def _dependencies(packages: Iterable[str], rootpath: Path) -> set[str]:
+    """Of the top-level packages the findings name, those installed (site-packages) and not under the rootdir."""
+    root = os.path.realpath(rootpath) + os.sep
+    found = set()
+    for package in packages:
+        filename = origin_file(package)
+        if filename is not None and "-packages" + os.sep in filename and not filename.startswith(root):
+            found.add(package)
+    return found
