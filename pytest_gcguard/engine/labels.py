@@ -421,8 +421,8 @@ class Labeller:
     def _candidate_names(self, tp: type, head: object) -> Iterable[str]:
         yield from sorted(self._type_names(tp))
         # Code that sets the attribute often lives with the referrer's class,
-        # the referred object's class (x.owner = self), or the test.
-        modules = [type_module(tp), type_module(type(head)), *self._context_modules]
+        # the referred object's class (x.owner = self) or function (obj.callback = f), or the test.
+        modules = [type_module(tp), type_module(type(head)), *_function_module(head), *self._context_modules]
         seen = set(self._type_names(tp))
         for module_name in modules:
             if module_name is not None:
@@ -567,6 +567,14 @@ class Labeller:
                 if first:
                     return labels
         return labels
+
+
+def _function_module(obj: object) -> tuple[str, ...]:
+    """The module a function was defined in (its ``__module__``, a plain str), if ``obj`` is one."""
+    if type(obj) is not types.FunctionType:
+        return ()
+    name = plain_str(obj.__module__)
+    return () if name is None else (name,)
 
 
 def _plain_strs(values: object) -> list[str]:
