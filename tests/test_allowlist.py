@@ -10,7 +10,11 @@ import pytest
 
 from pytest_gcguard.engine.findings import CLASS_MEMBER
 from pytest_gcguard.engine.findings import CODE_MEMBER
+from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.findings import Hop
 from pytest_gcguard.engine.ownership import member_owner
+from pytest_gcguard.judging.allowance import allow_cycles
 from pytest_gcguard.judging.allowlist import AllowList
 from pytest_gcguard.judging.allowlist import AllowListError
 
@@ -67,3 +71,12 @@ def test_member_owner_reads_whose_each_member_is() -> None:
     assert member_owner(AllowListError("x"))[:1] == ("pytest_gcguard.judging.allowlist.AllowListError",)  # type: ignore[index]
     ownerless: list[object] = [{}, [], ValueError("x"), (lambda: None).__code__, print]
     assert [member_owner(obj) for obj in ownerless] == [None] * len(ownerless)
+
+
+def test_the_marker_s_types_match_instances_only() -> None:
+    """allow_cycles(types=...) leaves classes, functions and frames aside, as it does plain containers."""
+    hops = (Hop("Graph('a')", "lib.Graph", ".next"),)
+    members = (("lib.Graph",), (CLASS_MEMBER, "lib.make.<locals>.C", "abc.ABC"), (CODE_MEMBER, "other"))
+    marker = allow_cycles(types=["lib.Graph"])
+    assert marker.covers(Cycle(CYCLE, hops, 1, 3, 0, member_types=members))
+    assert not marker.covers(Cycle(CYCLE, hops, 1, 2, 0, member_types=members[1:]))  # no instance: nothing to match
