@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.inner import teardown_sections
+
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -455,6 +457,80 @@ def test_the_allow_list_accepts_shapes_project_wide(
     result = run("-p", "no:xdist")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["1 test created reference cycles: 1 shape (1 allowed)"])
+
+
+MYLIB = """
+import otherlib
+
+
+def make_registry():
+    class Node:
+        pass
+
+    def build():
+        return Node()
+
+    Node.build = build  # the class holds the closure, whose cell holds the class
+
+
+def keep_error():
+    try:
+        raise ValueError("boom")
+    except ValueError as e:
+        err = e  # the frame holds the error, whose traceback holds the frame
+
+
+def lend(holder):
+    def callback():
+        return holder
+
+    holder.callback = callback
+"""
+
+BY_MODULE = """
+import mylib
+import otherlib
+
+def test_local_class_and_closure():
+    mylib.make_registry()
+
+def test_builtin_exception_and_frame():
+    mylib.keep_error()
+
+def test_closure_on_another_module_s_object():
+    mylib.lend(otherlib.Holder())
+"""
+
+
+@pytest.mark.parametrize(
+    ("allow", "failing"),
+    [
+        ("", 3),
+        ("mylib.sub", 3),
+        ("mylib", 1),
+        ("mylib\n    otherlib", 0),
+    ],
+    ids=["none", "another-module", "mylib", "both"],
+)
+def test_a_module_entry_covers_every_member_the_module_owns(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult], allow: str, failing: int
+) -> None:
+    """gc_guard_allow = mylib covers mylib's local class with its closure, and a plain ValueError
+    kept by a frame of mylib's code (builtins have no owner: they neither block an entry nor satisfy it);
+    a cycle through another module's object needs that module's entry too."""
+    pytester.makepyfile(mylib=MYLIB, otherlib="class Holder:\n    pass\n", test_by_module=BY_MODULE)
+    if allow:
+        pytester.makeini(f"[pytest]\ngc_guard_allow =\n    {allow}\n")
+    result = guarded()
+    result.assert_outcomes(passed=3, errors=failing)
+    if failing < 3:
+        counts = "3 allowed" if not failing else "2 allowed, 1 failed"
+        result.stdout.fnmatch_lines([f"3 tests created reference cycles: 3 shapes ({counts})"])
+        output = result.stdout.str()
+        assert "  [1 test, allowed] ValueError('boom') --.__traceback__--> " in output
+        assert "  [1 test, allowed] class mylib.make_registry.<locals>.Node " in output
+    if failing == 1:
+        assert list(teardown_sections(result.stdout.str())) == ["test_closure_on_another_module_s_object"]
 
 
 @pytest.mark.parametrize(

@@ -119,6 +119,50 @@ def test_cycles_made_by_library_code_fail_with_the_labelled_path(
     assert re.search(hangers_on, sections["test_stored_exception"], re.MULTILINE), sections["test_stored_exception"]
 
 
+CONFIG_LIB = """
+class Config(dict):
+    \"\"\"An attribute-access dict whose sections know their parent.\"\"\"
+
+    def section(self, name, **values):
+        child = Config(values)
+        child._parent = self
+        self[name] = child
+        return child
+
+
+class AttrDict(dict):
+    def __init__(self, **values):
+        super().__init__(values)
+        self.__dict__ = self
+"""
+
+
+def test_a_builtin_subclass_is_named_by_its_class_and_its_attributes_read_as_attributes(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """A dict subclass in a cycle prints as Config({...}), never as a bare dict, and its
+    instance __dict__ hop reads ._parent on every version (3.9/3.10 too, where the
+    __dict__ is a separate object in the cycle, and on 3.11+, where a dict subclass has no inline values)."""
+    pytester.makepyfile(
+        lib=CONFIG_LIB,
+        test_config="""
+import lib
+
+def test_back_link():
+    lib.Config(server={"host": "h"}).section("db", port=1)
+
+def test_self_dict():
+    lib.AttrDict(x=1)
+""",
+    )
+    result = guarded()
+    result.assert_outcomes(passed=2, errors=2)
+    sections = teardown_sections(result.stdout.str())
+    assert_cycle(sections["test_back_link"], ["Config({'server': *})", "Config({'port': 1})"], ["['db']", "._parent"])
+    assert_cycle(sections["test_self_dict"], ["AttrDict({'x': 1})"], [".__dict__"])
+    assert "<attribute>" not in result.stdout.str()
+
+
 def test_the_tests_own_cycles_pass_and_show_as_test_local_with_v(
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
 ) -> None:

@@ -268,3 +268,53 @@ def test_a_suspended_generator_labels_its_locals() -> None:
         assert label(pump.it, frame) == ".gi_frame"
         assert label(frame, pump) == "local 'self'"
     pump.it.close()
+
+
+class Names(list):  # type: ignore[type-arg]
+    pass
+
+
+class Tag(str):
+    pass
+
+
+class Count(int):
+    pass
+
+
+class Pair(tuple):  # type: ignore[type-arg]
+    pass
+
+
+class OwnRepr(dict):  # type: ignore[type-arg]
+    def __repr__(self) -> str:
+        return "OwnRepr(...)"
+
+
+class Members(set):  # type: ignore[type-arg]
+    pass
+
+
+def test_a_builtin_subclass_is_labelled_with_its_class_name() -> None:
+    """Subclasses whose repr is their base's (which does not name the type) get Name(repr); their own repr stands."""
+    assert object_label(Names([1, 2])) == "Names([1, 2])"
+    assert object_label(Tag("x")) == "Tag('x')"
+    assert object_label(Count(3)) == "Count(3)"
+    assert object_label(Pair((1,))) == "Pair((1,))"
+    assert object_label(OwnRepr()) == "OwnRepr(...)"
+    assert object_label(Members({1})) == "Members({1})"  # set's repr names the type already
+    long = object_label(Names(range(100)))
+    assert len(long) == MAX_LABEL_LEN and long.startswith("Names([0, 1,") and long.endswith("…)")
+
+
+def test_a_container_subclass_has_attribute_edges_too() -> None:
+    """A set or list subclass refers to its attributes (not its elements) by name."""
+    members = Members({1})
+    members.owner = members  # type: ignore[attr-defined]
+    assert label(members, members) == ".owner"
+    names = Names([0])
+    names.meta = {"k": 1}  # type: ignore[attr-defined]
+    assert label(names, names.meta) == ".meta"  # type: ignore[attr-defined]
+    names.append(names.meta)  # type: ignore[attr-defined]
+    assert Labeller().edge_labels(names, names.meta) == ["[1]", ".meta"]  # type: ignore[attr-defined]
+    assert label({1, 2}, 3) == "<reference>"  # a plain set's edge to a non-element is no element

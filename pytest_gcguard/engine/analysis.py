@@ -37,13 +37,13 @@ from pytest_gcguard.engine.introspect import is_a
 from pytest_gcguard.engine.introspect import is_python_class
 from pytest_gcguard.engine.introspect import short_type_name
 from pytest_gcguard.engine.introspect import type_flags
-from pytest_gcguard.engine.introspect import type_mro
 from pytest_gcguard.engine.introspect import type_name
 from pytest_gcguard.engine.introspect import user_code
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.labels import is_instance_dict
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.ownership import Origin
+from pytest_gcguard.engine.ownership import member_owner
 from pytest_gcguard.engine.sites import SiteFinder
 
 
@@ -338,12 +338,9 @@ def _no_site(obj: object) -> str:
 
 
 def _member_types(vertices: Iterable[int], objects: Sequence[object]) -> tuple[tuple[str, ...], ...]:
-    names = {
-        tuple(type_name(k) for k in type_mro(type(objects[v]))[:-1])
-        for v in vertices
-        if is_python_class(type(objects[v]))
-    }
-    return tuple(sorted(names))
+    """Who owns the members that have an owner (``Cycle.member_types``)."""
+    owners = {member_owner(objects[v]) for v in vertices}
+    return tuple(sorted(owner for owner in owners if owner is not None))
 
 
 def _telling(obj: object) -> int:

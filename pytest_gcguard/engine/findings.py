@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -23,6 +24,26 @@ STDLIB = "stdlib"  # lies wholly inside the standard library: never fails
 UNCOLLECTABLE = "uncollectable"
 
 _INDEX = re.compile(r"\[[^\]]*\]")
+
+# Cycle.member_types holds who owns each member of a cycle that has an owner
+# (one tuple per distinct owner; ``ownership.member_owner``):
+#   an instance of a Python class: its class's MRO names, ("lib.Node", "lib.Base");
+#   a class: CLASS_MEMBER, then its own MRO names, ("<class>", "lib.make.<locals>.C");
+#   a function or frame: CODE_MEMBER, then its module, ("<code>", "lib").
+# Plain containers, builtin exceptions, tracebacks, cells and the like have no
+# owner.  The tags start with "<", which no qualified name does.
+CLASS_MEMBER = "<class>"
+CODE_MEMBER = "<code>"
+
+
+def owner_names(entry: Sequence[str]) -> Sequence[str]:
+    """The names that own one ``member_types`` entry: its tag, if any, left out."""
+    return entry[1:] if is_tagged(entry) else entry
+
+
+def is_tagged(entry: Sequence[str]) -> bool:
+    """Whether a ``member_types`` entry is a class's or code's, not an instance's."""
+    return bool(entry) and entry[0].startswith("<")
 
 
 @dataclass(frozen=True)
@@ -55,7 +76,7 @@ class Cycle:
     objects: int  # objects in those cycles (instance __dict__s not counted)
     kept_alive: int  # objects only these cycles kept alive (hangers-on)
     kept_alive_types: tuple[tuple[str, int], ...] = ()  # most common hanger-on types
-    member_types: tuple[tuple[str, ...], ...] = ()  # MRO names of each non-container member type
+    member_types: tuple[tuple[str, ...], ...] = ()  # who owns its members (see CLASS_MEMBER above)
     shape: str = field(default="")
     # False when the references closing the cycle are invisible to
     # gc.get_referents (held by C code): path is then an open chain.

@@ -83,6 +83,10 @@ _FRAME_FILENAME_LIMIT = 30
 # Types are looked up by id: ``tp in (dict, list)`` would call the ``__eq__``
 # of ``tp``'s metaclass, and a dict of types its ``__hash__``.
 _CONTAINERS = frozenset(map(id, (dict, list, tuple, set, frozenset)))
+# The builtins' reprs that do not name the type: a Python subclass that keeps
+# one (an attribute-access dict, a str enum-like) prints as its base would.
+# (set, frozenset, bytearray and deque name type(obj) themselves.)
+_NAMELESS_REPRS = tuple(vars(base)["__repr__"] for base in (dict, list, tuple, str, bytes, int, float, complex))
 _C_ATTRIBUTES = (
     "__self__",
     "__func__",
@@ -220,9 +224,14 @@ def object_label(obj: object) -> str:
             # C types (descriptors, builtins' internals, C containers whose
             # repr would run their items' reprs): the type says enough.
             return short_type_name(tp)
-        if mro_lookup(tp, "__repr__") is object.__repr__:
+        found = mro_lookup(tp, "__repr__")
+        if found is object.__repr__:
             # The default repr adds only an address: the class name reads better.
             return short_type_name(tp)
+        if any(found is builtin for builtin in _NAMELESS_REPRS):
+            # AttrDict({'server': …}), not a bare {'server': …} nobody can tell from a dict.
+            name = short_type_name(tp)
+            return f"{name}({safe_repr(obj, MAX_LABEL_LEN - len(name) - 2)})"
     except Exception:
         return fallback_label(obj)
     return safe_repr(obj)
@@ -295,8 +304,11 @@ def _container_labels(tail: object, head: object) -> list[str] | None:
             # The base type's iterator: a subclass's __iter__ could run user code.
             items: Iterable[object] = base.__iter__(tail)  # type: ignore[arg-type]
             return [f"[{i}]" for i, item in enumerate(items) if item is head]
-    if is_a(tail, (set, frozenset)):
-        return ["element"]
+    for kind in (set, frozenset):
+        if is_a(tail, kind):
+            # By identity: a set subclass's other references are its attributes.
+            elements: Iterable[object] = kind.__iter__(tail)  # type: ignore[arg-type]
+            return ["element"] if any(item is head for item in elements) else []
     return None
 
 
@@ -409,8 +421,8 @@ class Labeller:
     def _candidate_names(self, tp: type, head: object) -> Iterable[str]:
         yield from sorted(self._type_names(tp))
         # Code that sets the attribute often lives with the referrer's class,
-        # the referred object's class (x.owner = self), or the test.
-        modules = [type_module(tp), type_module(type(head)), *self._context_modules]
+        # the referred object's class (x.owner = self) or function (obj.callback = f), or the test.
+        modules = [type_module(tp), type_module(type(head)), *_function_module(head), *self._context_modules]
         seen = set(self._type_names(tp))
         for module_name in modules:
             if module_name is not None:
@@ -435,14 +447,18 @@ class Labeller:
         return "<attribute>" if is_python_class(tp) else "<reference>"
 
     def _edge_labels(self, tail: object, head: object, first: bool) -> list[str]:
+        tp = type(tail)
         labels = _container_labels(tail, head)
         if labels is not None:
-            return labels
-        labels = self._interpreter_labels(tail, head)
-        if labels is not None:
-            return labels
-        tp = type(tail)
-        labels = []
+            # A Python subclass of a container (an attribute-access dict) has
+            # attributes too: its __dict__, its slots.
+            if (labels and first) or not is_python_class(tp):
+                return labels
+        else:
+            labels = self._interpreter_labels(tail, head)
+            if labels is not None:
+                return labels
+            labels = []
         if is_a(tail, BaseException):
             # BaseException's own slots: a subclass may make "args" a property.
             labels = self._named(tail, head, ("__traceback__", "__context__", "__cause__", "args"), BaseException)
@@ -538,8 +554,9 @@ class Labeller:
         return labels
 
     def _instance_labels(self, obj: object, head: object, first: bool) -> list[str]:
-        if type(head) is dict and is_instance_dict(obj, head):
+        if is_a(head, dict) and is_instance_dict(obj, head):
             # The (materialised) instance dict: cheap to tell, no name to look for.
+            # (A dict subclass too: the AttrDict recipe sets self.__dict__ = self.)
             return [".__dict__"]
         tp = type(obj)
         namespace = self._namespace(tp)
@@ -550,6 +567,14 @@ class Labeller:
                 if first:
                     return labels
         return labels
+
+
+def _function_module(obj: object) -> tuple[str, ...]:
+    """The module a function was defined in (its ``__module__``, a plain str), if ``obj`` is one."""
+    if type(obj) is not types.FunctionType:
+        return ()
+    name = plain_str(obj.__module__)
+    return () if name is None else (name,)
 
 
 def _plain_strs(values: object) -> list[str]:

@@ -16,11 +16,15 @@ import sysconfig
 import types
 from collections.abc import Iterable
 
+from pytest_gcguard.engine.findings import CLASS_MEMBER
+from pytest_gcguard.engine.findings import CODE_MEMBER
 from pytest_gcguard.engine.introspect import is_a
 from pytest_gcguard.engine.introspect import is_python_class
 from pytest_gcguard.engine.introspect import module_dict
 from pytest_gcguard.engine.introspect import plain_str
 from pytest_gcguard.engine.introspect import type_module
+from pytest_gcguard.engine.introspect import type_mro
+from pytest_gcguard.engine.introspect import type_name
 
 
 class Origin(enum.Enum):
@@ -191,6 +195,49 @@ class CodeOwners:
         return self.type_origin(type(obj)) is Origin.HARNESS
 
 
+def member_owner(obj: object) -> tuple[str, ...] | None:
+    """Who owns a cycle member, as a ``Cycle.member_types`` entry (``findings.CLASS_MEMBER``); None for no owner.
+
+    An instance of a Python class: its class's MRO names.  A class: its own
+    MRO names (not its metaclass's: a class made in ``lib`` with
+    ``abc.ABCMeta`` is ``lib``'s).  A function or a frame: the module whose
+    namespace it runs in -- its globals are that module's ``__dict__``; not
+    ``__module__``, which ``functools.wraps`` copies from the wrapped
+    function, and not the code's file name, which names no module for
+    generated code.  Code run with other globals (``exec`` with a fresh
+    dict: templates, generated ``__init__`` methods) has no owner, nor have
+    C objects (plain containers, builtin exceptions, tracebacks, cells,
+    bound methods, generators).
+    """
+    tp = type(obj)
+    if is_a(obj, type):
+        return (CLASS_MEMBER, *_mro_names(obj))
+    if tp is types.FunctionType:
+        module = _module_of(obj.__globals__)  # type: ignore[attr-defined]
+    elif tp is types.FrameType:
+        module = _module_of(obj.f_globals)  # type: ignore[attr-defined]
+    elif is_python_class(tp):
+        return _mro_names(tp)
+    else:
+        return None
+    return None if module is None else (CODE_MEMBER, module)
+
+
+def _mro_names(tp: type) -> tuple[str, ...]:
+    return tuple(type_name(klass) for klass in type_mro(tp) if klass is not object)
+
+
+def _module_of(namespace: object) -> str | None:
+    """The name of the loaded module whose ``__dict__`` is ``namespace``, read by C code only."""
+    if not is_a(namespace, dict):
+        return None
+    name = plain_str(dict.get(namespace, "__name__"))
+    if name is None:
+        return None
+    module = sys.modules.get(name)
+    return name if module is not None and module_dict(module) is namespace else None
+
+
 def _code_of(obj: object) -> types.CodeType | None:
     tp = type(obj)
     try:
@@ -211,4 +258,4 @@ def _code_of(obj: object) -> types.CodeType | None:
     return None
 
 
-__all__ = ["CodeOwners", "Origin"]
+__all__ = ["CodeOwners", "Origin", "member_owner"]

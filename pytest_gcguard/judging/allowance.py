@@ -17,6 +17,7 @@ from typing import Any
 from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
 from pytest_gcguard.engine.findings import Cycle
+from pytest_gcguard.engine.findings import is_tagged
 from pytest_gcguard.engine.introspect import is_python_class
 from pytest_gcguard.engine.introspect import type_name
 from pytest_gcguard.judging.allowlist import names_a_builtin
@@ -31,12 +32,15 @@ class CycleAllowance:
     max_objects: int | None = None  # at most this many objects in allowed cycles
 
     def covers(self, cycle: Cycle) -> bool:
-        """Whether the marker's ``types`` cover this cycle (every non-container member)."""
+        """Whether the marker's ``types`` cover this cycle (every instance of a Python class in it).
+
+        Classes, functions and frames in the cycle are left aside, as plain
+        containers are: ``types`` names the classes of instances.
+        """
         if self.types is None:
             return True
-        if not cycle.member_types:
-            return False
-        return all(self.types.intersection(mro) for mro in cycle.member_types)
+        instances = [mro for mro in cycle.member_types if not is_tagged(mro)]
+        return bool(instances) and all(self.types.intersection(mro) for mro in instances)
 
 
 def allow_cycles(

@@ -8,9 +8,18 @@ prefixed with ``cycles:`` or ``leaks:`` to apply to one kind of finding only::
         cycles: mylib.views.NodeView
         leaks: mylib.registry.Handler
 
-A cycle is allowed when every member of a Python class is covered; a leak
-when its class is.  An entry covers a class whose qualified name, or the
-name of one of its base classes, equals the entry or starts with it plus a dot.
+A cycle is allowed when every member that has an owner is covered, and at
+least one has (``Cycle.member_types``); a leak when its class is.  A name
+covers another when it equals it or starts with it plus a dot; an entry
+covers
+
+* an instance of a Python class, and a class itself (``lib.f.<locals>.C``
+  too), when it covers the class's qualified name or a base class's;
+* a function (a closure too) or a frame, when it covers the module the code
+  runs in (a module prefix: a class name covers no function or frame).
+
+Plain containers, builtin exceptions, tracebacks, cells, bound methods and
+generators have no owner: they neither block an entry nor satisfy one.
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ import re
 from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from pytest_gcguard.engine.findings import owner_names
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
@@ -70,8 +81,8 @@ class AllowList:
         return any(name == entry or name.startswith(entry + ".") for entry in entries for name in mro_names)
 
     def covers_cycle(self, member_types: Sequence[Sequence[str]]) -> bool:
-        """Every member of a Python class is covered (a cycle of plain containers never is)."""
-        return bool(member_types) and all(self._covers(self.cycles, mro) for mro in member_types)
+        """Every member that has an owner is covered (a cycle of plain containers never is)."""
+        return bool(member_types) and all(self._covers(self.cycles, owner_names(entry)) for entry in member_types)
 
     def covers_leak(self, mro_names: Sequence[str]) -> bool:
         return self._covers(self.leaks, mro_names)
