@@ -372,6 +372,7 @@ def test_a_real_run_writes_the_html_report(pytester: pytest.Pytester, guarded: C
     assert "Graph('r1') --.next--> Graph('r2') --.next--> Graph('r3') --.next--> Graph('r1')" in cycle["text"]
     (chain,) = [s for s in page.shapes.values() if "REGISTRY" in s["text"]]
     assert "module lib, global REGISTRY" in chain["text"]
+    assert "hint: a registry or cache that only grows" in chain["text"]  # (reporting/hints.py)
     assert re.search(r"3\s*tests checked", page.all_text) and re.search(r"2\s*tests failed by gc-guard", page.all_text)
     assert "project: lib" in page.headings
 

@@ -14,8 +14,10 @@ which shows a real fixed bug of that family, before and after.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
@@ -229,3 +231,15 @@ def leak_hint(leak: Leak) -> Hint | None:
     if holder.type_token in _GROWING and _GROWING_EDGE.fullmatch(holder.edge):
         return GROWING_REGISTRY
     return None
+
+
+def finding_hint(finding: Mapping[str, Any]) -> str | None:
+    """The hint line of a finding in the JSON report's form (the HTML report's shapes), or None."""
+    try:
+        if finding.get("kind") == "leak":
+            hint = leak_hint(Leak.from_dict(dict(finding)))
+        else:
+            hint = cycle_hint(Cycle.from_dict(dict(finding)))
+    except (KeyError, TypeError, ValueError):  # a finding from another version's report
+        return None
+    return None if hint is None else hint_line(hint)

@@ -23,6 +23,7 @@ from pytest_gcguard.judging import baseline as baseline_file
 from pytest_gcguard.options import Settings
 from pytest_gcguard.reporting import html
 from pytest_gcguard.reporting.graphs import GraphWriter
+from pytest_gcguard.reporting.hints import finding_hint
 from pytest_gcguard.reporting.json_report import build as build_report
 from pytest_gcguard.reporting.results import Results
 from pytest_gcguard.reporting.summary import Summary
@@ -91,7 +92,7 @@ class Reporter:
                 self.report_written = self._write("report", settings.report, json.dumps(document, indent=2) + "\n")
             if settings.html is not None:
                 dependencies = _dependencies(html.packages(document), self.config.rootpath)
-                page = html.render(document, dependencies=dependencies)
+                page = html.render(document, dependencies=dependencies, hint=finding_hint)
                 self.html_written = self._write("HTML report", settings.html, page)
         if settings.update_baseline and settings.baseline is not None:
             self._update_baseline(settings.baseline)
