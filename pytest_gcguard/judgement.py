@@ -20,7 +20,6 @@ from pytest_gcguard import extensions
 from pytest_gcguard.audits import HeapAudits
 from pytest_gcguard.audits import still_alive
 from pytest_gcguard.engine.survivors import LiveTracker
-from pytest_gcguard.judging.judge import Memory
 from pytest_gcguard.judging.judge import Observation
 from pytest_gcguard.judging.judge import Policy
 from pytest_gcguard.judging.judge import Triage
@@ -59,7 +58,6 @@ class Judgement:
         self.policy = policy
         self.allowances = allowances
         self.audits = audits
-        self.memory = Memory()
         self._repeat = repeat
         self._explainers = explainers  # owners, labeller, hooks and sites for a test
         self._running = running  # makes a Rerun the guard's current run, for its duration
@@ -87,7 +85,6 @@ class Judgement:
             findings.cycles,
             list(findings.suspects),
             policy=self.policy,
-            memory=self.memory,
             cycle_allowance=self.allowances.cycles.get(nodeid),
             leak_allowance=self.allowances.leaks.get(nodeid),
         )
@@ -103,7 +100,6 @@ class Judgement:
         observation = None
         if not not_judged and (plan.unsure or suspects):
             observation = self._rerun(item, nextitem, plan, suspects, tracker)
-            self.memory.remember(plan, suspects, observation)
         verdict = decide(
             nodeid,
             findings.cycles,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.inner import NODE_LIB
+from tests.inner import inner_plugins
 
 
 LIB = (
@@ -121,3 +122,60 @@ def test_two_runs_with_other_hash_seeds_give_the_same_report_and_baseline(
     assert reports[0] == reports[1]
     assert baselines[0] == baselines[1]
     assert b'"status": "one-time"' in reports[0]  # the lazily made cycle is told apart, on both runs
+
+
+# The hostile review's order cases: a one-time cycle and a per-call cycle of
+# one shape, and a kind that three tests leave alive without growth before a
+# test that leaks it.  Remembered across tests, "recurs elsewhere" failed the
+# lazy test in some orders, and "benign three times" hid the leak.
+ORDER_LIB = """
+class Node:
+    def __init__(self):
+        self.next = None
+
+def ring():
+    a, b = Node(), Node()
+    a.next, b.next = b, a
+
+_READY = []
+
+def init_once():
+    if not _READY:
+        _READY.append(True)
+        ring()  # only the first call makes it
+
+class Entry:
+    pass
+
+SLOT = {}
+GROWING = []
+"""
+
+ORDER_TESTS = """
+import pytest
+import lib
+
+def test_lazy():
+    lib.init_once()
+
+def test_every_call():
+    lib.ring()
+
+@pytest.mark.parametrize("n", range(3))
+def test_replaces(n):
+    lib.SLOT["latest"] = lib.Entry()
+
+def test_leaks():
+    lib.GROWING.append(lib.Entry())
+"""
+
+
+def test_verdicts_do_not_depend_on_test_order(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.makepyfile(lib=ORDER_LIB, test_order=ORDER_TESTS)
+    inner_plugins(monkeypatch, "randomly")
+    verdicts = set()
+    for seed in range(1, 7):
+        result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", f"--randomly-seed={seed}", "-rE")
+        errors = sorted(line.split(" - ")[0] for line in result.outlines if line.startswith("ERROR "))
+        verdicts.add((tuple(errors), result.ret))
+    assert verdicts == {(("ERROR test_order.py::test_every_call", "ERROR test_order.py::test_leaks"), 1)}

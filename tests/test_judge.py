@@ -26,9 +26,7 @@ from pytest_gcguard.judging.judge import INFO
 from pytest_gcguard.judging.judge import KNOWN
 from pytest_gcguard.judging.judge import NOT_JUDGED
 from pytest_gcguard.judging.judge import ONE_TIME
-from pytest_gcguard.judging.judge import PRESUMED
 from pytest_gcguard.judging.judge import WARNED
-from pytest_gcguard.judging.judge import Memory
 from pytest_gcguard.judging.judge import Observation
 from pytest_gcguard.judging.judge import Policy
 from pytest_gcguard.judging.judge import Verdict
@@ -57,7 +55,6 @@ def judge(
     observation: Observation | None = None,
     *,
     policy: Policy | None = None,
-    memory: Memory | None = None,
     not_judged: bool = False,
     window_note: str | None = None,
     walk_note: str | None = None,
@@ -65,7 +62,7 @@ def judge(
 ) -> Verdict:
     """triage then decide, as the judgement does; the observation stands for the re-run."""
     policy = policy or Policy()
-    plan = triage(NODE, cycles, [], policy=policy, memory=memory or Memory(), **allowances)  # type: ignore[arg-type]
+    plan = triage(NODE, cycles, [], policy=policy, **allowances)  # type: ignore[arg-type]
     return decide(
         NODE,
         cycles,
@@ -150,42 +147,29 @@ def test_recording_a_baseline_makes_everything_known() -> None:
 
 
 def test_what_a_re_run_must_decide() -> None:
-    """Unsure: a failing cycle of unknown recurrence; never an uncollectable one, nor one memory settled."""
-    fresh, stuck, recurring = ring("lib.A"), ring("lib.B", kind=UNCOLLECTABLE), ring("lib.C")
-    memory = Memory(recurring={recurring.shape_key})
-    plan = triage(NODE, [fresh, stuck, recurring], [], policy=Policy(), memory=memory)
+    """Unsure: every failing cycle (its own re-run tells whether it recurs), never an uncollectable one."""
+    fresh, stuck = ring("lib.A"), ring("lib.B", kind=UNCOLLECTABLE)
+    plan = triage(NODE, [fresh, stuck], [], policy=Policy())
     assert plan.unsure == (fresh,)
-    assert plan.failing == (fresh, stuck, recurring)
+    assert plan.failing == (fresh, stuck)
 
 
-def test_a_shape_one_time_often_enough_is_presumed_one_time() -> None:
-    cycle = ring()
-    below = Memory(one_time_shapes={cycle.shape_key: PRESUMED - 1})
-    assert triage(NODE, [cycle], [], policy=Policy(), memory=below).unsure == (cycle,)
-    memory = Memory(one_time_shapes={cycle.shape_key: PRESUMED})
-    plan = triage(NODE, [cycle], [], policy=Policy(), memory=memory)
-    assert plan.unsure == () and plan.presumed_one_time == {cycle.shape_key}
-    assert statuses(judge([cycle], memory=memory)) == [ONE_TIME]
-
-
-def test_suspects_benign_often_enough_or_allowed_are_not_checked() -> None:
+def test_suspects_allowed_are_not_checked() -> None:
     name = f"{__name__}.Entry"
-    assert triage(NODE, [], [Entry], policy=Policy(), memory=Memory()).suspects == (Entry,)
-    benign = Memory(benign_types={name: PRESUMED})
-    assert triage(NODE, [], [Entry], policy=Policy(), memory=benign).suspects == ()
+    assert triage(NODE, [], [Entry], policy=Policy()).suspects == (Entry,)
     allow = Policy(allow=AllowList.parse([f"leaks: {name}"]))
-    assert triage(NODE, [], [Entry], policy=allow, memory=Memory()).suspects == ()
+    assert triage(NODE, [], [Entry], policy=allow).suspects == ()
     marker = allow_leaks(types=[name])
-    assert triage(NODE, [], [Entry], policy=Policy(), memory=Memory(), leak_allowance=marker).suspects == ()
+    assert triage(NODE, [], [Entry], policy=Policy(), leak_allowance=marker).suspects == ()
 
 
-def test_leaks_fail_unless_known_or_unexplained() -> None:
-    grown, known, unexplained = leak("lib.A"), leak("lib.B"), leak("lib.C", root=f"{NO_REFERRER} (C code)")
+def test_leaks_fail_unless_known_also_when_only_c_code_holds_them() -> None:
+    grown, known, held_by_c = leak("lib.A"), leak("lib.B"), leak("lib.C", root=f"{NO_REFERRER}: a registry")
     policy = Policy(known=frozenset({fingerprint(NODE, "leak", known.shape)}))
-    verdict = judge([], Observation(runs=3, leaks=(grown, known, unexplained)), policy=policy)
-    assert verdict.leaks == ((grown, FAILED), (known, KNOWN))
-    assert verdict.failing_leaks == (grown,)
-    assert verdict.note == "grew on every re-run, but no Python referrer keeps it (not failing): lib.C"
+    verdict = judge([], Observation(runs=3, leaks=(grown, known, held_by_c)), policy=policy)
+    assert verdict.leaks == ((grown, FAILED), (held_by_c, FAILED), (known, KNOWN))
+    assert verdict.failing_leaks == (grown, held_by_c)
+    assert verdict.note is None
     assert verdict.reruns == 3
 
 
@@ -195,35 +179,15 @@ def test_a_re_run_that_did_not_count_leaves_a_note_and_the_test_unjudged_for_the
     assert not verdict.judged and not verdict.has_failures
 
 
-def test_memory_remembers_what_a_re_run_proved() -> None:
-    recurs, once = ring("lib.A"), ring("lib.B")
-    plan = triage(NODE, [recurs, once], [Entry], policy=Policy(), memory=Memory())
-    memory = Memory()
-    memory.remember(plan, [Entry], Observation(runs=1, one_time=frozenset({once.shape_key})))
-    assert memory.recurring == {recurs.shape_key}
-    assert memory.one_time_shapes == {once.shape_key: 1}
-    assert memory.benign_types == {f"{__name__}.Entry": 1}
-    grew = Memory()
-    grew.remember(plan, [Entry], Observation(runs=1, leaks=(leak(f"{__name__}.Entry"),)))
-    assert grew.benign_types == {}
-
-
-def test_memory_learns_nothing_from_a_re_run_that_did_not_count() -> None:
-    plan = triage(NODE, [ring()], [Entry], policy=Policy(), memory=Memory())
-    memory = Memory()
-    memory.remember(plan, [Entry], Observation(unconfirmed="the re-run was skipped in setup"))
-    assert memory == Memory()
-
-
 class SubEntry(Entry):
     """A suspect whose base class, not itself, is on the allow list."""
 
 
 def test_the_allow_list_covers_a_leak_through_its_mro() -> None:
     allow = Policy(allow=AllowList.parse([f"leaks: {__name__}.Entry"]))
-    assert triage(NODE, [], [SubEntry, int], policy=allow, memory=Memory()).suspects == (int,)
+    assert triage(NODE, [], [SubEntry, int], policy=allow).suspects == (int,)
     cycles_only = Policy(allow=AllowList.parse([f"cycles: {__name__}.Entry"]))
-    assert triage(NODE, [], [SubEntry], policy=cycles_only, memory=Memory()).suspects == (SubEntry,)
+    assert triage(NODE, [], [SubEntry], policy=cycles_only).suspects == (SubEntry,)
 
 
 def test_the_marker_within_max_objects_allows_and_says_nothing() -> None:
@@ -255,7 +219,7 @@ def test_a_leak_with_no_chain_at_all_is_unexplained() -> None:
     bare = Leak("lib.Blob", (1, 2, 3))
     verdict = judge([], Observation(runs=3, leaks=(bare,)))
     assert verdict.leaks == () and not verdict.has_failures
-    assert verdict.note == "grew on every re-run, but no Python referrer keeps it (not failing): lib.Blob"
+    assert verdict.note == "grew on every re-run, but no instance was left to search from (not failing): lib.Blob"
 
 
 @pytest.mark.parametrize(
@@ -263,20 +227,10 @@ def test_a_leak_with_no_chain_at_all_is_unexplained() -> None:
     [
         ("unfroze", "skipped", "unfroze"),
         (None, "skipped", "a possible leak could not be confirmed: skipped"),
-        (None, None, "grew on every re-run, but no Python referrer keeps it (not failing): lib.C"),
+        (None, None, "grew on every re-run, but no instance was left to search from (not failing): lib.C"),
     ],
 )
 def test_which_note_wins(window_note: str | None, unconfirmed: str | None, note: str) -> None:
-    unexplained = leak("lib.C", root=NO_REFERRER)
+    unexplained = Leak("lib.C", (1, 2, 3))
     observation = Observation(runs=3, unconfirmed=unconfirmed, leaks=(unexplained,))
     assert judge([], observation, window_note=window_note).note == note
-
-
-def test_memory_counts_add_up_across_re_runs() -> None:
-    once = ring()
-    plan = triage(NODE, [once], [Entry], policy=Policy(), memory=Memory())
-    memory = Memory(one_time_shapes={once.shape_key: 1}, benign_types={f"{__name__}.Entry": 2})
-    memory.remember(plan, [Entry], Observation(runs=1, one_time=frozenset({once.shape_key})))
-    assert memory.one_time_shapes == {once.shape_key: 2}
-    assert memory.benign_types == {f"{__name__}.Entry": 3}
-    assert memory.recurring == set()

@@ -93,3 +93,38 @@ def test_a_heap_audit_that_falls_due_does_not_hide_a_leak(pytester: pytest.Pytes
     result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*test leaks 1 Entry object per run*"])
+
+
+# Registries only C code refers to: the codec search path, the audit hooks.
+C_REGISTRIES = """
+import codecs
+import sys
+
+class Finder:
+    def __call__(self, name):
+        return None
+
+class Hook:
+    def __call__(self, event, args):
+        pass
+
+def test_registers_a_codec_search_function():
+    codecs.register(Finder())
+
+def test_adds_an_audit_hook():
+    sys.addaudithook(Hook())
+"""
+
+
+def test_a_leak_only_c_code_holds_fails_and_says_so(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_registries=C_REGISTRIES)
+    result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*test leaks 1 Finder object per run*",
+            "  kept alive by: C code (no Python referrer): the codec search path (codecs.register)",
+            "*test leaks 1 Hook object per run*",
+            "  kept alive by: C code (no Python referrer)",
+        ]
+    )

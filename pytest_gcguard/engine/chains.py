@@ -1,8 +1,8 @@
 """Referrer chains: what keeps a live object alive, from a root down to the object.
 
 Roots are named plainly: a module global, a class attribute, a local of a
-running frame (in which thread), or "no Python referrer" when the search ends
-at an object nothing visible refers to (C code, an untracked container).
+running frame (in which thread), or "C code (no Python referrer)" when the
+search ends at an object nothing visible refers to.
 
 One ``gc.get_referrers()`` call walks the whole heap, so the search is
 level-batched: the whole frontier goes into one call (depth x one heap pass,
@@ -25,6 +25,7 @@ from typing import cast
 from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Hop
 from pytest_gcguard.engine.introspect import frame_locals
+from pytest_gcguard.engine.introspect import module_dict
 from pytest_gcguard.engine.introspect import plain_str
 from pytest_gcguard.engine.introspect import referents
 from pytest_gcguard.engine.introspect import type_name
@@ -34,7 +35,10 @@ from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.ownership import Origin
 
 
-NO_REFERRER = "no Python referrer"
+# The root of a chain whose last object no Python object refers to: the
+# interpreter's C code holds it (a registry such as codecs.register's search
+# path, sys.addaudithook's hooks, atexit's callbacks, an extension's state).
+NO_REFERRER = "C code (no Python referrer)"
 
 # Bounds of one search: levels of referrers, and seconds.
 MAX_DEPTH = 12
@@ -269,7 +273,8 @@ class _Search:
             if self.held_by_pytest:
                 self.result = self.chain(context, "pytest's own structures", self.frontier[0], held_by_pytest=True)
             else:
-                root = f"{NO_REFERRER} (held by C code or an untracked container)"
+                registry = c_registry(self.frontier[0])
+                root = f"{NO_REFERRER}: {registry}" if registry else NO_REFERRER
                 self.result = self.chain(context, root, self.frontier[0])
             return
         self.last = next_frontier[0]
@@ -330,3 +335,20 @@ def _hops(start: object, child_of: dict[int, object], labeller: Labeller) -> tup
             return tuple(hops), holder
         holder = node
         node = child
+
+
+def c_registry(holder: object) -> str | None:
+    """Which of the interpreter's registries ``holder`` is, when its contents tell.
+
+    The codec search path is a list only C code refers to
+    (``interp->codec_search_path``); the ``encodings`` package registers the
+    first entry at startup, so a list holding ``encodings.search_function``
+    is that path.
+    """
+    if type(holder) is not list:
+        return None
+    namespace = module_dict(sys.modules.get("encodings"))
+    search = namespace.get("search_function") if namespace is not None else None
+    if search is not None and any(entry is search for entry in holder):
+        return "the codec search path (codecs.register)"
+    return None

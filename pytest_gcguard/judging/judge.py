@@ -2,16 +2,19 @@
 
 Judging happens in two steps, because a re-run may be needed in between:
 
-1. ``triage`` applies the test's marker, the project's allow list, the
-   baseline and what earlier tests proved (``Memory``), and says what is
-   still unsure: cycle shapes whose recurrence is unknown, and suspect types
-   whose growth is unknown.  If any, the caller runs the test again and
-   brings back an ``Observation`` (``rerun.py``).
+1. ``triage`` applies the test's marker, the project's allow list and the
+   baseline, and says what is still unsure: cycle shapes whose recurrence
+   is unknown, and suspect types whose growth is unknown.  If any, the
+   caller runs the test again and brings back an ``Observation``
+   (``rerun.py``).
 2. ``decide`` gives every finding its status and says whether the test
    fails (fail mode) or warns (warn mode).
 
-``Memory.remember`` records what a re-run proved, for the next tests.
-Nothing here touches pytest or the heap: the caller passes plain findings in.
+A verdict depends on the test's own findings and re-runs only, never on
+what earlier tests showed: remembered across tests, "this shape recurred in
+another test" failed a test whose own cycle was one-time, or passed it, by
+the order the tests ran in (docs/how-it-works.md, "Leaks").  Nothing here
+touches pytest or the heap: the caller passes plain findings in.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 
-from pytest_gcguard.engine.chains import NO_REFERRER
 from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
 from pytest_gcguard.engine.findings import Cycle
@@ -43,10 +45,6 @@ INFO = "info"  # test-local or standard-library cycles: never fail
 ONE_TIME = "one-time"  # made on the first run only (lazy initialisation): never fails
 KNOWN = "known"  # in the baseline: reported, does not fail
 
-# How many times a type must prove benign, or a cycle shape one-time, before
-# gc-guard stops re-running tests to check it again.
-PRESUMED = 3
-
 
 @dataclass(frozen=True)
 class Policy:
@@ -61,32 +59,6 @@ class Policy:
         return self.record_all or fingerprint(nodeid, kind, shape) in self.known
 
 
-@dataclass
-class Memory:
-    """Verdicts remembered across tests of one session (never objects: class names and shape keys)."""
-
-    # Cycle shapes a re-run has shown to recur on every call: another test
-    # making one needs no re-run to tell it from a one-time cycle.
-    recurring: set[str] = field(default_factory=set)
-    # Suspect types that did not grow, and cycle shapes that did not recur.
-    # After PRESUMED of them a type is no longer a suspect and a shape is
-    # presumed one-time: on networkx, hundreds of tests lazily compile a
-    # decorator (one-time cycles, and inspect.Signature survivors).
-    benign_types: dict[str, int] = field(default_factory=dict)
-    one_time_shapes: dict[str, int] = field(default_factory=dict)
-
-    def remember(self, triage: Triage, suspects: Sequence[type], observation: Observation) -> None:
-        """What a completed re-run proved."""
-        if observation.unconfirmed is not None:
-            return
-        self.recurring.update(c.shape_key for c in triage.unsure if c.shape_key not in observation.one_time)
-        for shape in observation.one_time:
-            self.one_time_shapes[shape] = self.one_time_shapes.get(shape, 0) + 1
-        grown = {leak.class_name for leak in observation.leaks}
-        for name in {type_name(tp) for tp in suspects} - grown:
-            self.benign_types[name] = self.benign_types.get(name, 0) + 1
-
-
 @dataclass(frozen=True)
 class Observation:
     """What re-running a test showed."""
@@ -99,13 +71,12 @@ class Observation:
 
 @dataclass(frozen=True)
 class Triage:
-    """The findings after the marker, allow list, baseline and memory: what is settled, what is not."""
+    """The findings after the marker, allow list and baseline: what is settled, what is not."""
 
     allowed: frozenset[int]  # id() of the cycles allowed (marker or allow list)
     known: frozenset[int]  # id() of the cycles in the baseline
     failing: tuple[Cycle, ...]  # cycles that fail unless a re-run shows them one-time
     unsure: tuple[Cycle, ...]  # of those, the ones a re-run must check
-    presumed_one_time: frozenset[str]  # shape keys presumed one-time from memory
     suspects: tuple[type, ...]  # suspect types whose growth is still to be checked
     exceeded: str | None = None  # the marker's max_objects was exceeded
 
@@ -116,27 +87,23 @@ def triage(
     suspects: Sequence[type],
     *,
     policy: Policy,
-    memory: Memory,
     cycle_allowance: CycleAllowance | None = None,
     leak_allowance: LeakAllowance | None = None,
 ) -> Triage:
-    """Step 1: what the policy and memory settle, and what a re-run must decide."""
+    """Step 1: what the policy settles, and what a re-run must decide."""
     marked = split_by_allowance(cycles, cycle_allowance)
     allowed = {id(c) for c in marked.allowed}
     allowed.update(id(c) for c in marked.failing if policy.allow.covers_cycle(c.member_types))
     known = {id(c) for c in marked.failing if policy.is_known(nodeid, c.kind, c.shape)}
     failing = tuple(c for c in marked.failing if id(c) not in allowed and id(c) not in known)
-    presumed = frozenset(c.shape_key for c in failing if memory.one_time_shapes.get(c.shape_key, 0) >= PRESUMED)
     # (Uncollectable garbage stays for good, even made once: no re-run tells it apart.)
-    unsure = tuple(
-        c for c in failing if c.kind == CYCLE and c.shape_key not in memory.recurring and c.shape_key not in presumed
-    )
+    unsure = tuple(c for c in failing if c.kind == CYCLE)
     checked = []
     for tp in suspects:
         mro = [type_name(k) for k in type_mro(tp)]
         if leak_allowance is not None and leak_allowance.covers(mro):
             continue
-        if policy.allow.covers_leak(mro) or memory.benign_types.get(type_name(tp), 0) >= PRESUMED:
+        if policy.allow.covers_leak(mro):
             continue
         checked.append(tp)
     return Triage(
@@ -144,7 +111,6 @@ def triage(
         known=frozenset(known),
         failing=failing,
         unsure=unsure,
-        presumed_one_time=presumed,
         suspects=tuple(checked),
         exceeded=marked.exceeded,
     )
@@ -181,7 +147,7 @@ def decide(
 ) -> Verdict:
     """Step 2: the status of every finding, given what a re-run observed (None: no re-run)."""
     seen = observation if observation is not None else Observation()
-    one_time = triage.presumed_one_time | seen.one_time
+    one_time = seen.one_time
     failing = tuple(c for c in triage.failing if c.shape_key not in one_time)
     fail_status = NOT_JUDGED if not_judged else (FAILED if policy.mode == "fail" else WARNED)
     failing_ids = {id(c) for c in failing}
@@ -199,10 +165,11 @@ def decide(
             status = INFO
         entries.append((cycle, status))
     known_leaks = [leak for leak in seen.leaks if policy.is_known(nodeid, "leak", leak.shape)]
-    # Growth that no Python referrer explains (the search found no root and
-    # no pytest structure) is reported, never failed: it is as likely an
-    # artefact (objects pending collection, C-level caches) as a leak.
-    unexplained = [leak for leak in seen.leaks if leak.chain is None or leak.chain.root.startswith(NO_REFERRER)]
+    # Growth that survived a collection of the whole heap is a leak, also
+    # when only C code holds it (codecs.register, sys.addaudithook,
+    # atexit.register): its chain ends "held by C code".  Growth with no
+    # chain at all (no instance was left to search from) is only reported.
+    unexplained = [leak for leak in seen.leaks if leak.chain is None]
     leaks = tuple(leak for leak in seen.leaks if leak not in known_leaks and leak not in unexplained)
     note = None
     if window_note is not None:
@@ -213,7 +180,7 @@ def decide(
         note = f"a possible leak could not be confirmed: {seen.unconfirmed}"
     elif unexplained:
         names = ", ".join(leak.class_name for leak in unexplained)
-        note = f"grew on every re-run, but no Python referrer keeps it (not failing): {names}"
+        note = f"grew on every re-run, but no instance was left to search from (not failing): {names}"
     return Verdict(
         cycles=tuple(entries),
         leaks=tuple([(leak, fail_status) for leak in leaks] + [(leak, KNOWN) for leak in known_leaks]),
