@@ -10,6 +10,7 @@ the failure (fail mode) or the warning (warn mode).
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -98,8 +99,11 @@ class Judgement:
             self.audit()
             suspects = still_alive(suspects, tracker)
         observation = None
+        rerun_seconds = 0.0
         if not not_judged and (plan.unsure or suspects):
+            started = time.perf_counter()
             observation = self._rerun(item, nextitem, plan, suspects, tracker)
+            rerun_seconds = time.perf_counter() - started  # the summary says what re-runs cost
         verdict = decide(
             nodeid,
             findings.cycles,
@@ -110,7 +114,7 @@ class Judgement:
             window_note=findings.not_judged,
             walk_note=findings.walk_note,
         )
-        tell(item, report, findings, verdict, not_judged=not_judged, mode=self.policy.mode)
+        tell(item, report, findings, verdict, not_judged=not_judged, mode=self.policy.mode, rerun_seconds=rerun_seconds)
 
     def _rerun(
         self,
@@ -133,6 +137,7 @@ def tell(
     *,
     not_judged: bool,
     mode: str,
+    rerun_seconds: float = 0.0,
 ) -> None:
     """Put the verdict on the teardown report: the payload, and the failure or the warning."""
     # A warning that the user's filters make an error, raised by a finalizer
@@ -146,6 +151,7 @@ def tell(
         verdict.note,
         leaks=verdict.leaks,
         reruns=verdict.reruns,
+        rerun_seconds=rerun_seconds,
         unsaved=findings.unsaved,
         sampled=findings.sampled,
         finalizer_warnings=finalizer,

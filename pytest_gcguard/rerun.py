@@ -185,13 +185,27 @@ class Rerun:
         an object that was alive at a freeze and was dropped later -- the
         class a registry slot held until the next run replaced it,
         ``sys.last_traceback`` -- still counts as alive.  So before growth
-        is a leak, the frozen heap's garbage is freed, the instances are
-        counted again, and the count must still have grown by one per run.
+        is a leak, the frozen heap's garbage is freed, and every re-run must
+        still have a live instance of the kind.  Not a count: a registry
+        that keeps the first class of a name for good and the newest in a
+        slot holds the first run's objects and the last re-run's, as many
+        as a run makes -- as many as three runs' growth of one each.
+        Kinds counted over the heap (not weakly referable, or too many)
+        must still have grown by one per run.
         """
         free_garbage()
         types = [tp for tp, _ in grown]
         now = self.tracker.counts(types, frozen=True)
-        return [(tp, series) for (tp, series), alive in zip(grown, now) if alive - series[0] >= len(series) - 1]
+        kept = []
+        for (tp, series), alive in zip(grown, now):
+            runs = self.tracker.runs_alive(tp)
+            if runs is None:
+                leaked = alive - series[0] >= len(series) - 1
+            else:
+                leaked = all(run in runs for run in range(1, len(series)))
+            if leaked:
+                kept.append((tp, series))
+        return kept
 
     def _leaks(self, grown: list[tuple[type, tuple[int, ...]]], explain: Explainers) -> list[Leak]:
         """Leaks of the types that grew: one chain each, from one batched referrer search."""

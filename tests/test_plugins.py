@@ -229,7 +229,7 @@ def test_rerunfailures_judges_the_attempt_whose_outcome_stands_and_reports_it_on
         "2 tests created reference cycles: 1 shape (2 failed)",
         "  [2 tests] Node('a') --.other--> Node('b') --.other--> Node('a')",
         "test_flaky.py::test_always_ring, test_flaky.py::test_flaky_ring",
-        "re-ran 1 test (1 run) to confirm leaks and tell one-time cycles",
+        "re-ran 1 test (1 run, * s) to confirm leaks and tell one-time cycles",
     ]
     assert "leaked objects" not in result.stdout.str()
 

@@ -247,12 +247,18 @@ class LiveTracker:
     def __init__(self, kinds: Iterable[type]) -> None:
         self._kinds: dict[int, type] = {id(k): k for k in kinds}
         self._refs: dict[int, list[weakref.ref[object]]] = {key: [] for key in self._kinds}
+        # Per kind, which run (0: the first, 1: the first re-run, ...) each reference is of.
+        self._runs: dict[int, list[int]] = {key: [] for key in self._kinds}
+        self._tracked = 0  # how many runs' survivors were tracked
         self._by_heap: set[int] = set()
 
     def follows(self, kind: type) -> bool:
         return id(kind) in self._kinds and self._kinds[id(kind)] is kind
 
     def track(self, survivors: Iterable[object]) -> None:
+        """Follow one run's survivors (each call is the next run's)."""
+        run = self._tracked
+        self._tracked += 1
         for obj in survivors:
             key = id(type(obj))
             refs = self._refs.get(key)
@@ -265,6 +271,15 @@ class LiveTracker:
                 refs.append(weakref.ref(obj))
             except TypeError:
                 self._by_heap.add(key)
+                continue
+            self._runs[key].append(run)
+
+    def runs_alive(self, kind: type) -> set[int] | None:
+        """The runs that still have a live instance of ``kind``; None when it is counted over the heap."""
+        key = id(kind)
+        if key in self._by_heap or key not in self._refs:
+            return None
+        return {run for run, ref in zip(self._runs[key], self._refs[key]) if ref() is not None}
 
     def counts(self, kinds: Sequence[type], *, frozen: bool = False) -> list[int]:
         # Garbage is not alive: what pytest released after the run's window

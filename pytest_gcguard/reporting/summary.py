@@ -37,6 +37,7 @@ def make_payload(
     *,
     leaks: Iterable[tuple[Leak, str]] = (),
     reruns: int = 0,
+    rerun_seconds: float = 0.0,
     unsaved: int = 0,
     sampled: int = 0,
     finalizer_warnings: list[str] | None = None,
@@ -53,6 +54,8 @@ def make_payload(
         "leaks": [dict(leak.to_dict(), status=status) for leak, status in leaks],
         "reruns": reruns,
     }
+    if rerun_seconds:
+        payload["rerun_seconds"] = round(rerun_seconds, 3)  # what the re-runs cost (not in the JSON report)
     if error:
         payload["error"] = error
     if note:
@@ -103,6 +106,7 @@ class Summary:
         self.finalizer_warnings: list[tuple[str, str]] = []
         self.tests_rerun = 0
         self.reruns = 0
+        self.rerun_seconds = 0.0
         self.unsaved_tests = 0
         self.unsaved = 0
         for nodeid, payload in self._latest.items():
@@ -127,6 +131,7 @@ class Summary:
         if reruns:
             self.tests_rerun += 1
             self.reruns += reruns
+            self.rerun_seconds += float(payload.get("rerun_seconds", 0.0))
         for data in payload.get("leaks", ()):
             leak = Leak.from_dict(data)
             leak_stats = self.leaks.get(leak.shape)
@@ -175,8 +180,8 @@ class Summary:
         lines += self._note_lines()
         if lines and self.tests_rerun:
             lines.append(
-                f"re-ran {plural(self.tests_rerun, 'test')} ({plural(self.reruns, 'run')}) "
-                "to confirm leaks and tell one-time cycles"
+                f"re-ran {plural(self.tests_rerun, 'test')} ({plural(self.reruns, 'run')}, "
+                f"{self.rerun_seconds:.1f} s) to confirm leaks and tell one-time cycles"
             )
         return lines
 
