@@ -225,12 +225,14 @@ def test_rerunfailures_judges_the_attempt_whose_outcome_stands_and_reports_it_on
         "ERROR test_flaky.py::test_flaky_ring",
         "ERROR test_flaky.py::test_always_ring",
     }
-    assert _gc_guard_summary(result) == [
+    summary = _gc_guard_summary(result)
+    assert summary[:3] == [
         "2 tests created reference cycles: 1 shape (2 failed)",
         "  [2 tests] Node('a') --.other--> Node('b') --.other--> Node('a')",
         "test_flaky.py::test_always_ring, test_flaky.py::test_flaky_ring",
-        "re-ran 1 test (1 run, * s) to confirm leaks and tell one-time cycles",
     ]
+    # Each judged attempt re-runs once (what one test showed is not remembered for the next).
+    assert summary[3].startswith("re-ran 2 tests (2 runs, ") and len(summary) == 4
     assert "leaked objects" not in result.stdout.str()
 
 
