@@ -223,6 +223,7 @@ class FirstRun:
     """A test's own run (pytest-rerunfailures' attempts each count as one): judged at its teardown report."""
 
     always_collect = False  # the guard collects before a window only when garbage may wait
+    freezes = True  # the window freezes the heap: its collections walk only what the test makes
     explains_every_window = False  # a clean window needs no analysis, survivors that cannot be suspects no look
 
     def __init__(self, judgement: Judgement) -> None:

@@ -79,6 +79,11 @@ class Rerun:
     """
 
     always_collect = True  # what the last run left as garbage would look alive, and growing
+    # Not frozen at each re-run: an object a run left that the next run
+    # replaces (a registry slot) is then garbage the live counts' collection
+    # frees, not frozen garbage that looks alive until a heap audit.  What
+    # the runs made is all that is unfrozen, so the collections stay small.
+    freezes = False
     explains_every_window = True  # each re-run's cycles are compared with the first run's
 
     def __init__(self, unsure: Sequence[Cycle], suspects: Sequence[type], tracker: LiveTracker | None) -> None:
@@ -107,16 +112,17 @@ class Rerun:
         self._latest = findings  # only the latest: nothing of ours piles up
 
     def survivors(self, item: pytest.Item, findings: WindowFindings, young: list[object]) -> None:
-        self.tracker.track(young)
+        fresh = self.tracker.track(young)
         self._sibling_ids = {}
         self._type_sites = {}
-        for obj in young:
+        for obj in fresh:
             tp = type(obj)
             if self.tracker.follows(tp):
                 self._samples[tp] = obj
                 self._sibling_ids.setdefault(tp, []).append(id(obj))
                 if self._sites is not None:
                     self._type_sites.setdefault(tp, Counter())[self._sites.site(obj)] += 1
+        fresh.clear()
 
     def report(self, item: pytest.Item, when: str, report: pytest.TestReport, duration: float) -> None:
         pass  # a re-run's reports are its own: never judged, never logged
@@ -192,10 +198,19 @@ class Rerun:
         as a run makes -- as many as three runs' growth of one each.
         Kinds counted over the heap (not weakly referable, or too many)
         must still have grown by one per run.
+
+        The re-runs do not freeze the heap, so what one re-run dropped the
+        live count's collection has freed: a kind that fails the rule
+        already needs no audit, and most do (a replaced slot).
         """
+        grown = self._alive_in_every_run(grown)
+        if not grown:
+            return grown
         free_garbage()
-        types = [tp for tp, _ in grown]
-        now = self.tracker.counts(types, frozen=True)
+        return self._alive_in_every_run(grown)
+
+    def _alive_in_every_run(self, grown: list[tuple[type, tuple[int, ...]]]) -> list[tuple[type, tuple[int, ...]]]:
+        now = self.tracker.counts([tp for tp, _ in grown], frozen=True)
         kept = []
         for (tp, series), alive in zip(grown, now):
             runs = self.tracker.runs_alive(tp)

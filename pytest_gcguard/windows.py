@@ -95,7 +95,7 @@ class TestWindows:
             # or teardown, or the first window.  pytest's own objects between
             # two tests are rarely cyclic garbage; any that are, frozen, wait
             # for the next heap audit (which does not report pytest's cycles).
-            self.window.open(collect=self.between_windows or self.run.always_collect)
+            self.window.open(freeze=self.run.freezes, collect=self.between_windows or self.run.always_collect)
             self.between_windows = False
         finally:
             if stats is not None:

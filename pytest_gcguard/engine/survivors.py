@@ -249,30 +249,51 @@ class LiveTracker:
         self._refs: dict[int, list[weakref.ref[object]]] = {key: [] for key in self._kinds}
         # Per kind, which run (0: the first, 1: the first re-run, ...) each reference is of.
         self._runs: dict[int, list[int]] = {key: [] for key in self._kinds}
+        # Each object followed once, by id (never by hash: a class's __hash__ is code):
+        # a re-run that does not freeze the heap sees the earlier runs' survivors again.
+        self._followed: dict[int, weakref.ref[object]] = {}
         self._tracked = 0  # how many runs' survivors were tracked
         self._by_heap: set[int] = set()
 
     def follows(self, kind: type) -> bool:
         return id(kind) in self._kinds and self._kinds[id(kind)] is kind
 
-    def track(self, survivors: Iterable[object]) -> None:
-        """Follow one run's survivors (each call is the next run's)."""
+    def track(self, survivors: Iterable[object]) -> list[object]:
+        """Follow one run's survivors (each call is the next run's); returns the run's own, of followed kinds.
+
+        Its own: a re-run does not freeze the heap, so its survivors include
+        the earlier runs' (kinds counted over the heap cannot tell them apart).
+        """
         run = self._tracked
         self._tracked += 1
+        fresh: list[object] = []
         for obj in survivors:
             key = id(type(obj))
             refs = self._refs.get(key)
-            if refs is None or key in self._by_heap:
+            if refs is None:
                 continue
-            if len(refs) >= MAX_TRACKED:
-                self._by_heap.add(key)
+            if key not in self._by_heap and not self._follow(obj, key, refs, run):
                 continue
-            try:
-                refs.append(weakref.ref(obj))
-            except TypeError:
-                self._by_heap.add(key)
-                continue
-            self._runs[key].append(run)
+            fresh.append(obj)
+        return fresh
+
+    def _follow(self, obj: object, key: int, refs: list[weakref.ref[object]], run: int) -> bool:
+        """Follow ``obj`` by weak reference (or count its kind over the heap); False: an earlier run's."""
+        followed = self._followed.get(id(obj))
+        if followed is not None and followed() is obj:
+            return False  # an earlier run's
+        if len(refs) >= MAX_TRACKED:
+            self._by_heap.add(key)
+            return True
+        try:
+            ref = weakref.ref(obj)
+        except TypeError:
+            self._by_heap.add(key)
+            return True
+        refs.append(ref)
+        self._followed[id(obj)] = ref
+        self._runs[key].append(run)
+        return True
 
     def runs_alive(self, kind: type) -> set[int] | None:
         """The runs that still have a live instance of ``kind``; None when it is counted over the heap."""
