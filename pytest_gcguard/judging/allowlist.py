@@ -71,7 +71,11 @@ class AllowList:
 
     def covers_cycle(self, member_types: Sequence[Sequence[str]]) -> bool:
         """Every member of a Python class is covered (a cycle of plain containers never is)."""
-        return bool(member_types) and all(self._covers(self.cycles, mro) for mro in member_types)
+        return bool(member_types) and all(self.covers_member(mro) for mro in member_types)
+
+    def covers_member(self, mro_names: Sequence[str]) -> bool:
+        """A cycle's member of this class (its MRO's names) is covered."""
+        return self._covers(self.cycles, mro_names)
 
     def covers_leak(self, mro_names: Sequence[str]) -> bool:
         return self._covers(self.leaks, mro_names)
