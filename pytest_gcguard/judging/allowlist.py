@@ -81,6 +81,11 @@ class AllowList:
         return self._covers(self.leaks, mro_names)
 
 
+def is_allow_entry(name: str) -> bool:
+    """Whether a qualified class name can be written as an allow line (``pkg.mod.Class``)."""
+    return bool(_NAME.match(name))
+
+
 def names_a_builtin(entry: str) -> bool:
     """``list``, ``builtins.list``, ``builtins``: entries no Python class's qualified name can match."""
     if entry == "builtins" or entry.startswith("builtins."):
