@@ -37,9 +37,10 @@ HELP_ALLOW = (
     "classes or module prefixes whose cycles and leaks are allowed project-wide, one per line, "
     "optionally prefixed with 'cycles:' or 'leaks:'."
 )
-HELP_TRACE = (
-    "run tracemalloc and show where each finding's objects were allocated, keeping N frames (default 5); "
-    "ini: a number, or true/false."
+HELP_TRACE = "run tracemalloc and show where each finding's objects were allocated (ini: true or false)."
+HELP_TRACE_FRAMES = (
+    "the frames tracemalloc keeps per allocation, from 1 to 65535 (default 5); "
+    "on the command line it turns --gc-guard-trace on too."
 )
 HELP_GRAPH = (
     "write a Graphviz DOT file for each finding into DIR (and an SVG next to it when the 'dot' program is found)."
@@ -66,6 +67,7 @@ GUARD_ONLY = (
     ("gc_guard_update_baseline", "--gc-guard-update-baseline", False),
     ("gc_guard_annotations", "--gc-guard-no-annotations", True),
     ("gc_guard_trace", "--gc-guard-trace", None),
+    ("gc_guard_trace_frames", "--gc-guard-trace-frames", None),
     ("gc_guard_graph", "--gc-guard-graph", None),
 )
 
@@ -127,14 +129,12 @@ def add_options(parser: pytest.Parser) -> None:
         dest="gc_guard_annotations",
         help=HELP_ANNOTATIONS,
     )
+    # A plain flag: with an optional value (nargs="?") argparse took the path
+    # after it as the value (`--gc-guard-trace tests/x.py`); the frame count
+    # has an option of its own.
+    group.addoption("--gc-guard-trace", action="store_true", default=None, dest="gc_guard_trace", help=HELP_TRACE)
     group.addoption(
-        "--gc-guard-trace",
-        nargs="?",
-        const=str(DEFAULT_FRAMES),
-        default=None,
-        dest="gc_guard_trace",
-        metavar="N",
-        help=HELP_TRACE,
+        "--gc-guard-trace-frames", default=None, dest="gc_guard_trace_frames", metavar="N", help=HELP_TRACE_FRAMES
     )
     group.addoption("--gc-guard-graph", default=None, dest="gc_guard_graph", metavar="DIR", help=HELP_GRAPH)
     group.addoption("--gc-guard-stats", action="store_true", default=None, dest="gc_guard_stats", help=HELP_STATS)
@@ -150,6 +150,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("gc_guard_baseline", HELP_BASELINE, default="")
     parser.addini("gc_guard_allow", HELP_ALLOW, type="linelist", default=[])
     parser.addini("gc_guard_trace", HELP_TRACE, default="false")
+    parser.addini("gc_guard_trace_frames", HELP_TRACE_FRAMES, default=str(DEFAULT_FRAMES))
     parser.addini("gc_guard_graph", HELP_GRAPH, default="")
     parser.addini("gc_guard_stats", HELP_STATS, type="bool", default=False)
     parser.addini("gc_guard_threshold", HELP_THRESHOLD, default="")
@@ -225,29 +226,37 @@ def _repeat(config: pytest.Config) -> int:
     return repeat
 
 
+_TRUE = ("true", "on", "yes", "1")
+_FALSE = ("", "false", "off", "no", "0")
+
+
 def _trace(config: pytest.Config) -> int:
     """Frames kept by tracemalloc; 0 when tracing is off."""
-    option = config.getoption("gc_guard_trace")
-    if option is not None:
-        source, value = "--gc-guard-trace", str(option)
-        if not value.lstrip("-").isdigit():  # argparse took a path for the optional value
-            hint = " (write --gc-guard-trace=N, or put --gc-guard-trace after the test paths)"
-        else:
-            hint = ""
+    frames_option = config.getoption("gc_guard_trace_frames")
+    if not (config.getoption("gc_guard_trace") or frames_option is not None or _trace_ini(config)):
+        return 0
+    if frames_option is not None:
+        source, value = "--gc-guard-trace-frames", str(frames_option)
     else:
-        source, value = "gc_guard_trace in the ini file", str(config.getini("gc_guard_trace")).strip()
-        hint = ""
-        if value.lower() in ("", "false", "off", "no", "0"):
-            return 0
-        if value.lower() in ("true", "on", "yes"):
-            return DEFAULT_FRAMES
+        source, value = "gc_guard_trace_frames in the ini file", str(config.getini("gc_guard_trace_frames")).strip()
     try:
         frames = int(value)
     except ValueError:
         frames = 0
     if not 1 <= frames <= MAX_FRAMES:
-        raise pytest.UsageError(f"{source}: expected a number of frames from 1 to {MAX_FRAMES}, got {value!r}{hint}")
+        raise pytest.UsageError(f"{source}: expected a number of frames from 1 to {MAX_FRAMES}, got {value!r}")
     return frames
+
+
+def _trace_ini(config: pytest.Config) -> bool:
+    """ini ``gc_guard_trace``: true or false (it used to take the number of frames: say where that went)."""
+    value = str(config.getini("gc_guard_trace")).strip()
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    hint = f" (the number of frames is now gc_guard_trace_frames = {value})" if value.isdigit() else ""
+    raise pytest.UsageError(f"gc_guard_trace in the ini file: expected true or false, got {value!r}{hint}")
 
 
 def _path(config: pytest.Config, name: str) -> Path | None:

@@ -15,6 +15,7 @@ from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
 from pytest_gcguard.engine.ownership import member_owner
 from pytest_gcguard.judging.allowance import allow_cycles
+from pytest_gcguard.judging.allowance import coverage_notes
 from pytest_gcguard.judging.allowlist import AllowList
 from pytest_gcguard.judging.allowlist import AllowListError
 
@@ -80,3 +81,37 @@ def test_the_marker_s_types_match_instances_only() -> None:
     marker = allow_cycles(types=["lib.Graph"])
     assert marker.covers(Cycle(CYCLE, hops, 1, 3, 0, member_types=members))
     assert not marker.covers(Cycle(CYCLE, hops, 1, 2, 0, member_types=members[1:]))  # no instance: nothing to match
+
+
+def test_coverage_notes_name_the_members_left_out() -> None:
+    """The marker's types are told about every failing cycle; the allow list only where it covers a part."""
+    graph = Hop("Graph('g')", "lib.Graph", ".next")
+    other = Hop("Other('o')", "lib.Other", ".graph")
+    ring = Cycle(CYCLE, (graph, other), 1, 2, 0, member_types=(("lib.Graph",), ("lib.Other", "lib.Base")))
+    containers = Cycle(CYCLE, (Hop("list", "list", "[0]"),), 1, 1, 0)
+    marker = allow_cycles(types=["lib.Graph"])
+    allow = AllowList.parse(["cycles: lib.Graph"])
+    assert coverage_notes([ring], marker, AllowList()) == [
+        "allow_cycles(types=['lib.Graph']) does not cover Other('o') (lib.Other)"
+    ]
+    assert coverage_notes([ring], None, allow) == ["gc_guard_allow does not cover Other('o') (lib.Other)"]
+    assert coverage_notes([ring], None, AllowList.parse(["cycles: other"])) == []
+    assert coverage_notes([containers], marker, allow) == [
+        "allow_cycles(types=['lib.Graph']) cannot cover a cycle with no instance of a Python class "
+        "(containers, classes, code and interpreter objects only)"
+    ]
+    # A member off the printed path is named by its class alone.
+    off_path = Cycle(CYCLE, (graph,), 1, 2, 0, member_types=(("lib.Graph",), ("lib.Hidden",)))
+    assert coverage_notes([off_path], None, allow) == ["gc_guard_allow does not cover lib.Hidden"]
+
+
+def test_coverage_notes_name_classes_and_code_by_their_owner() -> None:
+    """A class or a function left out is named as such (the allow list covers them by module since issue 14)."""
+    graph = Hop("Graph('g')", "lib.Graph", ".make")
+    members = (("lib.Graph",), (CLASS_MEMBER, "other.make.<locals>.C"), (CODE_MEMBER, "other"))
+    ring = Cycle(CYCLE, (graph,), 1, 3, 0, member_types=members)
+    assert coverage_notes([ring], None, AllowList.parse(["lib"])) == [
+        "gc_guard_allow does not cover class other.make.<locals>.C, code of other"
+    ]
+    marker = allow_cycles(types=["lib.Graph"])
+    assert coverage_notes([ring], marker, AllowList()) == []  # the marker's types match instances only

@@ -53,7 +53,7 @@ def test_a_cycle_through_an_older_object_is_reported_by_the_audit_with_its_windo
     result.stdout.fnmatch_lines(
         [
             "heap audit: 1 reference cycle through objects older than the test that dropped them, in 1 shape*",
-            "  Node('old') --.other--> Node('new') --.other--> Node('old')",
+            "  [[]1 cycle] Node('old') --.other--> Node('new') --.other--> Node('old')",
             "      during 3 tests: test_old.py::test_links_into_old ... test_old.py::test_after",
         ]
     )
@@ -143,7 +143,7 @@ def test_the_audit_does_not_report_the_last_tests_own_cycles_again(
     )
     result = guarded("--gc-guard-leaks=off")
     result.assert_outcomes(passed=2, errors=2)
-    result.stdout.fnmatch_lines(["2 tests created reference cycles: 1 shape (2 failed)"])
+    result.stdout.fnmatch_lines(["2 tests created reference cycles: 1 shape, 2 findings (2 failed)"])
     assert "heap audit" not in result.stdout.str()
 
 
@@ -157,7 +157,7 @@ def test_audits_of_xdist_workers_reach_the_controller(
         "--gc-guard", "-p", "no:cacheprovider", "--gc-guard-leaks=off", "-n", "2", "--dist", "loadfile"
     )
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(["  Node('old') --.other--> Node('new') --.other--> Node('old')"])
+    result.stdout.fnmatch_lines(["  [[]1 cycle] Node('old') --.other--> Node('new') --.other--> Node('old')"])
 
 
 def test_the_last_tests_cycles_are_not_reported_again_by_the_final_audit(
@@ -183,7 +183,10 @@ def test_the_last_tests_cycles_are_not_reported_again_by_the_final_audit(
     result = guarded("--gc-guard-leaks=off")
     result.assert_outcomes(passed=2, failed=1, errors=1)
     result.stdout.fnmatch_lines(
-        ["*ERROR at teardown of test_last_ring*", "2 tests created reference cycles: 1 shape (1 failed, 1 not-judged)"],
+        [
+            "*ERROR at teardown of test_last_ring*",
+            "2 tests created reference cycles: 1 shape, 2 findings (1 failed, 1 not-judged)",
+        ],
         consecutive=False,
     )
     assert "heap audit" not in result.stdout.str()
@@ -336,7 +339,7 @@ def test_what_an_audit_freed_and_its_finalizers_bred_is_never_reported_by_the_ne
     result.stdout.fnmatch_lines(
         [
             "heap audit: 1 reference cycle through objects older than the test that dropped them, in 1 shape*",
-            "  Breeder --.me--> Breeder",
+            "  [[]1 cycle] Breeder --.me--> Breeder",
             "      during 2 tests: test_1.py::test_uses_a_module_fixture ... test_2.py::test_slow",
         ]
     )

@@ -149,7 +149,7 @@ def test_the_baseline_lifecycle(pytester: pytest.Pytester, run: Callable[..., py
 
     known = run("-p", "no:xdist", "--gc-guard-baseline=baseline.json")
     assert known.ret == pytest.ExitCode.OK
-    known.stdout.fnmatch_lines(["*2 tests created reference cycles: 2 shapes (2 known)*"])
+    known.stdout.fnmatch_lines(["*2 tests created reference cycles: 2 shapes, 2 findings (2 known)*"])
 
     pytester.makepyfile(test_offenders=two + '\ndef test_c():\n    lib.ring("c")\n')
     third = run("-p", "no:xdist", "--gc-guard-baseline=baseline.json")
@@ -417,7 +417,7 @@ def test_xdist_workers_findings_reach_the_summary_report_and_baseline(
         output = result.stdout.str()
         assert output.count("gc-guard summary") == 1
         result.stdout.fnmatch_lines(
-            ["4 tests created reference cycles: 1 shape (4 known)", "4 tests leaked objects: 1 kind"]
+            ["4 tests created reference cycles: 1 shape, 4 findings (4 known)", "4 tests leaked objects: 1 kind"]
         )
         report = _report(pytester.path / f"{dist}.json")
         with_findings = sorted(t["nodeid"] for t in report["tests"] if t["findings"])
@@ -456,7 +456,7 @@ def test_the_allow_list_accepts_shapes_project_wide(
     pytester.makepyfile(test_four=FOUR_KINDS)
     result = run("-p", "no:xdist")
     result.assert_outcomes(passed=4)
-    result.stdout.fnmatch_lines(["1 test created reference cycles: 1 shape (1 allowed)"])
+    result.stdout.fnmatch_lines(["1 test created reference cycles: 1 shape, 1 finding (1 allowed)"])
 
 
 MYLIB = """
@@ -525,7 +525,7 @@ def test_a_module_entry_covers_every_member_the_module_owns(
     result.assert_outcomes(passed=3, errors=failing)
     if failing < 3:
         counts = "3 allowed" if not failing else "2 allowed, 1 failed"
-        result.stdout.fnmatch_lines([f"3 tests created reference cycles: 3 shapes ({counts})"])
+        result.stdout.fnmatch_lines([f"3 tests created reference cycles: 3 shapes, 3 findings ({counts})"])
         output = result.stdout.str()
         assert "  [1 test, allowed] ValueError('boom') --.__traceback__--> " in output
         assert "  [1 test, allowed] class mylib.make_registry.<locals>.Node " in output

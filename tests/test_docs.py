@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import sys
@@ -42,23 +43,29 @@ def _untimed(line: str) -> str:
     return re.sub(r"(re-ran .* runs?), [0-9.]+ s\)", r"\1, … s)", line)
 
 
-def test_the_readme_shows_real_demo_output() -> None:
-    """Every line of each sample appears, in order, in a real run of the demo."""
-    # As the README's command runs it: without the test extras' plugins
-    # (Hypothesis's hook wrapper adds a frame to a failing test's traceback).
+@functools.cache
+def _demo_output(*args: str) -> tuple[str, ...]:
+    """The lines a run of the demo prints, as the README's command runs it (plus ``args``)."""
+    # Without the test extras' plugins (Hypothesis's hook wrapper adds a frame
+    # to a failing test's traceback).
     no_plugins = ["-p", "no:cacheprovider", "-p", "no:xdist", *plugins_off()]
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "--gc-guard", "docs/demo", *no_plugins],
+        [sys.executable, "-m", "pytest", "--gc-guard", "docs/demo", *no_plugins, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
     )
     assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.stdout + run.stderr
+    return tuple(run.stdout.splitlines())
+
+
+def test_the_readme_shows_real_demo_output() -> None:
+    """Every line of each sample appears, in order, in a real run of the demo."""
     assert len(_readme_sample()) > 10
     samples = {name: _samples(name) for name in SAMPLE_FILES}
     assert len(samples["docs/quickstart.md"]) == 2  # a cycle and a leak
-    actual = [_untimed(line) for line in run.stdout.splitlines()]
+    actual = [_untimed(line) for line in _demo_output()]
     if sys.version_info[:2] != DOCUMENTED_ON:
         actual = [line for line in actual if _version_neutral(line)]
     for name, blocks in samples.items():
@@ -86,3 +93,52 @@ def test_the_landing_page_shows_the_checked_readme_sample() -> None:
 def test_dir_lists_every_exported_name() -> None:
     """Sphinx's autodoc (docs/api.md) finds a module's members through dir(): the lazy ones too."""
     assert set(pytest_gcguard.__all__) <= set(dir(pytest_gcguard))
+
+
+@pytest.mark.parametrize("name", ["README.md", "docs/index.md"])
+def test_the_prose_under_the_sample_counts_what_the_sample_shows(name: str) -> None:
+    """ "it keeps 25 more objects alive (13 of them frames ..." is the sample's "+25 objects ..., incl. 13 frames"."""
+    (kept,) = [line for line in _readme_sample() if "kept alive by this cycle" in line]
+    shown = re.search(r"\+(\d+) objects kept alive by this cycle, incl\. (\d+) frames", kept)
+    prose = re.search(r"keeps (\d+) more objects alive \((\d+) of\s+them frames", (ROOT / name).read_text())
+    assert shown and prose, (kept, name)
+    assert prose.groups() == shown.groups()
+
+
+def test_install_commands_work_before_the_first_release() -> None:
+    """Until a release is in the CHANGELOG, no page tells to install pytest-gcguard from the package index."""
+    released = re.search(r"^## \[?\d", (ROOT / "CHANGELOG.md").read_text(), re.MULTILINE)
+    if released:
+        pytest.skip(f"released: {released.group(0)}")
+    found = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for line in page.read_text().splitlines():
+            command = line.partition("pip install")[2].partition("#")[0]
+            if re.search(r"(^|\s)['\"]?pytest-gcguard(\[|=|>|~|['\"]?(\s|$))", command):
+                found.append(f"{page.relative_to(ROOT)}: {line.strip()}")
+    assert not found, "installs from the index, where pytest-gcguard is not yet:\n" + "\n".join(found)
+
+
+def test_the_module_marker_example_runs_as_documented(pytester: pytest.Pytester) -> None:
+    """docs/usage.md's ``pytestmark`` example: the module's marker allows one test; the other's own marker wins."""
+    usage = (ROOT / "docs" / "usage.md").read_text()
+    example = re.search(
+        r"<!-- checked: tests/test_docs.py runs this module as test_graphs.py -->\n```python\n(.*?)```",
+        usage,
+        re.DOTALL,
+    )
+    assert example, "docs/usage.md lost its pytestmark example"
+    pytester.makepyfile(test_graphs=example.group(1))
+    result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-p", "no:xdist")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["ERROR test_graphs.py::test_nodes*"])
+
+
+def test_the_rerun_lines_quoted_are_the_demos() -> None:
+    """docs/usage.md's "Re-runs" quotes the demo's re-run line, and the one --gc-guard-leaks=off gives."""
+    section = (ROOT / "docs" / "usage.md").read_text().split("## Re-runs", 1)[1].split("\n## ", 1)[0]
+    assert "--gc-guard-leaks=off" in section
+    quoted = re.findall(r"`(re-ran [^`]*)`", section.replace("\n", " "))
+    assert len(quoted) == 2, quoted
+    assert _untimed(quoted[0]) in map(_untimed, _demo_output())
+    assert _untimed(quoted[1]) in map(_untimed, _demo_output("--gc-guard-leaks=off"))

@@ -90,13 +90,16 @@ def test_the_warning_class_is_public() -> None:
     ("ini", "message"),
     [
         ("gc_guard_mode = loud", "ERROR: gc_guard_mode: expected one of fail, warn in the ini file, got 'loud'"),
+        ("gc_guard_trace = lots", "ERROR: gc_guard_trace in the ini file: expected true or false, got 'lots'"),
+        # It took the number of frames until the frames had an ini key of their own: say where they went.
         (
-            "gc_guard_trace = lots",
-            "ERROR: gc_guard_trace in the ini file: expected a number of frames from 1 to 65535, got 'lots'",
+            "gc_guard_trace = 3",
+            "ERROR: gc_guard_trace in the ini file: expected true or false, got '3' "
+            "(the number of frames is now gc_guard_trace_frames = 3)",
         ),
         (
-            "gc_guard_trace = 65536",
-            "ERROR: gc_guard_trace in the ini file: expected a number of frames from 1 to 65535, got '65536'",
+            "gc_guard_trace = true\ngc_guard_trace_frames = 65536",
+            "ERROR: gc_guard_trace_frames in the ini file: expected a number of frames from 1 to 65535, got '65536'",
         ),
     ],
 )
@@ -126,14 +129,17 @@ def test_a_bad_bool_ini_value_names_its_key(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--gc-guard-trace=0",), "ERROR: --gc-guard-trace: expected a number of frames from 1 to 65535, got '0'"),
+        (
+            ("--gc-guard-trace-frames=0",),
+            "ERROR: --gc-guard-trace-frames: expected a number of frames from 1 to 65535, got '0'",
+        ),
         # tracemalloc.start() refuses more than 65535 frames: a usage error, not an INTERNALERROR.
         (
-            ("--gc-guard-trace=70000",),
-            "ERROR: --gc-guard-trace: expected a number of frames from 1 to 65535, got '70000'",
+            ("--gc-guard-trace", "--gc-guard-trace-frames=70000"),
+            "ERROR: --gc-guard-trace-frames: expected a number of frames from 1 to 65535, got '70000'",
         ),
-        # nargs="?": a path right after the flag is taken as its value; say how to write it.
-        (("--gc-guard-trace", "tests/"), "*got 'tests/' (write --gc-guard-trace=N, or put --gc-guard-trace after*"),
+        # The flag takes no value (it used to take the frames: argparse says so).
+        (("--gc-guard-trace=3",), "*argument --gc-guard-trace: ignored explicit argument '3'*"),
     ],
 )
 def test_a_bad_trace_depth_is_rejected(
@@ -144,9 +150,9 @@ def test_a_bad_trace_depth_is_rejected(
     result.stderr.fnmatch_lines([message])
 
 
-def test_the_trace_ini_value_is_read(pytester: pytest.Pytester) -> None:
-    """``gc_guard_trace = 2`` turns tracing on with two frames: the header says so."""
-    pytester.makeini("[pytest]\ngc_guard = true\ngc_guard_trace = 2\n")
+def test_the_trace_ini_values_are_read(pytester: pytest.Pytester) -> None:
+    """``gc_guard_trace = true`` turns tracing on, with ``gc_guard_trace_frames`` frames: the header says so."""
+    pytester.makeini("[pytest]\ngc_guard = true\ngc_guard_trace = true\ngc_guard_trace_frames = 2\n")
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
@@ -185,9 +191,9 @@ def test_options_that_need_the_guard_say_so_when_it_is_off(
 ) -> None:
     """Without --gc-guard, its options would be silently ignored (a bad report path too): one warning names them."""
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
-    result = inprocess("--gc-guard-report=no/such/dir/report.json", "--gc-guard-trace=3")
+    result = inprocess("--gc-guard-report=no/such/dir/report.json", "--gc-guard-trace-frames=3")
     result.assert_outcomes(passed=1, warnings=1)
-    result.stdout.fnmatch_lines([NO_EFFECT.format("--gc-guard-report, --gc-guard-trace", "have")])
+    result.stdout.fnmatch_lines([NO_EFFECT.format("--gc-guard-report, --gc-guard-trace-frames", "have")])
     assert result.stdout.str().count("gc-guard is off") == 1
     # -W error: a usage error, not an INTERNALERROR from pytest_configure.
     strict = inprocess("--gc-guard-update-baseline", "-W", "error")
@@ -219,5 +225,6 @@ def test_every_option_is_known_to_act_with_or_without_the_guard(pytester: pytest
         "--gc-guard-no-annotations",
         "--gc-guard-graph=graphs",
         "--gc-guard-trace",
+        "--gc-guard-trace-frames=3",
     )
     assert [flag for dest, flag, absent in GUARD_ONLY if given.getoption(dest) == absent] == []

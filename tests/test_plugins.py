@@ -135,7 +135,7 @@ def test_randomly_shuffled_runs_fail_the_same_tests_with_the_same_findings(
     in_order = pytester.runpytest_subprocess(*common, "-p", "no:xdist")
     in_order.assert_outcomes(passed=8, failed=1, errors=4)
     assert _gc_guard_summary(in_order)[:2] == [
-        "4 tests created reference cycles: 1 shape (4 failed)",
+        "4 tests created reference cycles: 1 shape, 4 findings (4 failed)",
         "  [4 tests] Node('a') --.other--> Node('b') --.other--> Node('a')",
     ]
     inner_plugins(monkeypatch, "randomly", "xdist")  # (the runs without -n say -p no:xdist themselves)
@@ -227,7 +227,7 @@ def test_rerunfailures_judges_the_attempt_whose_outcome_stands_and_reports_it_on
     }
     summary = _gc_guard_summary(result)
     assert summary[:3] == [
-        "2 tests created reference cycles: 1 shape (2 failed)",
+        "2 tests created reference cycles: 1 shape, 2 findings (2 failed)",
         "  [2 tests] Node('a') --.other--> Node('b') --.other--> Node('a')",
         "test_flaky.py::test_always_ring, test_flaky.py::test_flaky_ring",
     ]
@@ -310,7 +310,7 @@ def test_timeout_signal_keeps_the_timeout_failure_and_the_next_test_is_judged_no
     assert "FAILED test_timeouts.py::test_hangs - Failed: Timeout" in output
     assert "ERROR test_timeouts.py::test_hangs_in_a_fixture_teardown - Failed: Timeout" in output
     # The timed-out tests' rings are counted, not judged: they failed already.
-    assert "3 tests created reference cycles: 1 shape (1 failed, 2 not-judged)" in output
+    assert "3 tests created reference cycles: 1 shape, 3 findings (1 failed, 2 not-judged)" in output
     assert "INTERNALERROR" not in output + result.stderr.str()
     state = json.loads(path.read_text())
     assert state["final"][:4] == state["at_import"][:4]
@@ -530,7 +530,7 @@ def test_asyncio_clean_async_tests_pass_and_an_async_tests_cycle_is_reported(
     }
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_ring*", "gc-guard: test created 1 reference cycle*"])
     assert_cycle(result.stdout.str(), ["Node('a')", "Node('b')"], [".other", ".other"])
-    assert "1 test created reference cycles: 1 shape (1 failed)" in result.stdout.str()
+    assert "1 test created reference cycles: 1 shape, 1 finding (1 failed)" in result.stdout.str()
 
 
 # -- --lf and --sw (the cache provider) ---------------------------------------

@@ -229,3 +229,41 @@ def test_a_head_of_foreign_objects_only_is_left_to_the_whole_check() -> None:
     finally:
         tail.clear()
         KEPT.clear()
+
+
+# A cycle made on the first run only, in a test that also makes more cyclic
+# garbage than a window keeps: the re-run's window keeps part of its garbage.
+LAZY_AND_BIG = """
+import gc
+
+_READY = []
+
+class Lazy:
+    pass
+
+class Node:
+    pass
+
+def test_big_and_lazy():
+    if not _READY:
+        _READY.append(True)
+        lazy = Lazy()
+        lazy.me = lazy
+        del lazy
+        gc.collect()  # found first, before the window's cap is reached
+    for _ in range(6000):
+        node = Node()
+        node.me = node
+"""
+
+
+def test_a_re_run_that_kept_part_of_its_garbage_proves_no_cycle_one_time(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """A shape missing from a capped re-run may be in the part not kept: it is not called one-time."""
+    pytester.makepyfile(test_lazy=LAZY_AND_BIG)
+    result = guarded("--gc-guard-report=report.json", "-p", "no:randomly")
+    result.assert_outcomes(passed=1, errors=1)
+    findings = _tests(pytester)["test_big_and_lazy"]["findings"]
+    [finding] = [f for f in findings if f["shape"].startswith("test_lazy.Lazy")]
+    assert finding["status"] == "failed"

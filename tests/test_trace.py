@@ -88,6 +88,15 @@ def test_a_cycle_names_each_members_allocation_line(traced: Callable[..., pytest
     result.stdout.fnmatch_lines(["*gc-guard summary*", "*", f"      allocated at {sites}"])
 
 
+def test_a_path_after_the_flag_is_a_test_path(traced: Callable[..., pytest.RunResult]) -> None:
+    """``--gc-guard-trace tests/x.py::t``: the flag takes no value, so the path selects the test (issue 18)."""
+    result = traced("--gc-guard-trace", "test_it.py::test_ring")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["gc-guard: mode=fail leaks=on, repeat=3 trace=5 frames*", f"      Graph('one')    lib.py:{line_of('one')} *"]
+    )
+
+
 def test_a_leak_names_the_site_and_how_many_share_it(traced: Callable[..., pytest.RunResult]) -> None:
     result = traced("--gc-guard-trace")
     pattern = r"allocated at lib\.py:(\d+) in register \((\d) of the 4 objects of this kind"
@@ -101,7 +110,7 @@ def test_a_leak_names_the_site_and_how_many_share_it(traced: Callable[..., pytes
 
 def test_sites_reach_the_json_report(pytester: pytest.Pytester, traced: Callable[..., pytest.RunResult]) -> None:
     jsonschema = pytest.importorskip("jsonschema")
-    result = traced("--gc-guard-trace=3", "--gc-guard-report=report.json")
+    result = traced("--gc-guard-trace-frames=3", "--gc-guard-report=report.json")
     result.assert_outcomes(passed=2, errors=2)
     report: dict[str, Any] = json.loads((pytester.path / "report.json").read_text())
     jsonschema.validate(report, json.loads((ROOT / "docs" / "report-schema.json").read_text()))
@@ -150,7 +159,7 @@ def test_tracing_is_stopped_only_when_we_started_it(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     pytester.makeconftest(STATE_CONFTEST)
-    result = traced("--gc-guard-trace=3")
+    result = traced("--gc-guard-trace-frames=3")
     result.assert_outcomes(passed=2, errors=2)
     assert json.loads((pytester.path / "tracing.json").read_text()) == expected
     # Sites are found either way.

@@ -29,5 +29,8 @@ def test_ring(n):
     output = result.stdout.str()
     assert output.count("gc-guard summary") == 1
     result.stdout.fnmatch_lines(
-        ["12 tests created reference cycles: 1 shape (12 failed)", "  [[]12 tests] Graph(*) --.next--> Graph(*)"]
+        [
+            "12 tests created reference cycles: 1 shape, 12 findings (12 failed)",
+            "  [[]12 tests] Graph(*) --.next--> Graph(*)",
+        ]
     )

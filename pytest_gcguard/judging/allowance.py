@@ -14,12 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_gcguard.engine.findings import CLASS_MEMBER
 from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import is_tagged
+from pytest_gcguard.engine.findings import owner_names
 from pytest_gcguard.engine.introspect import is_python_class
 from pytest_gcguard.engine.introspect import type_name
+from pytest_gcguard.judging.allowlist import AllowList
 from pytest_gcguard.judging.allowlist import names_a_builtin
 
 
@@ -128,6 +131,52 @@ def split_by_allowance(cycles: Sequence[Cycle], allowance: CycleAllowance | None
                 exceeded=f"allow_cycles(max_objects={allowance.max_objects}) exceeded: {total} objects in cycles",
             )
     return AllowanceSplit(failing=tuple(failing), allowed=tuple(allowed))
+
+
+def coverage_notes(cycles: Sequence[Cycle], allowance: CycleAllowance | None, allow: AllowList) -> list[str]:
+    """Why failing cycles were not allowed though the marker's ``types`` or the allow list name some of their classes.
+
+    A cycle is allowed only when every member of a Python class is covered:
+    the members left out are what the user has to add (or fix).  The marker's
+    ``types`` are told about every failing cycle of its test; the project-wide
+    allow list only about the cycles it covers in part.
+    """
+    notes = []
+    for cycle in cycles:
+        if allowance is not None and allowance.types is not None:
+            marker = f"allow_cycles(types={sorted(allowance.types)})"
+            instances = [mro for mro in cycle.member_types if not is_tagged(mro)]
+            if not instances:
+                notes.append(f"{marker} cannot cover {_NO_CLASSES}")
+            else:
+                left_out = [mro for mro in instances if not allowance.types.intersection(mro)]
+                if left_out:
+                    notes.append(f"{marker} does not cover {_members(cycle, left_out)}")
+        left_out = [mro for mro in cycle.member_types if not allow.covers_member(mro)]
+        if allow.cycles and 0 < len(left_out) < len(cycle.member_types):
+            notes.append(f"gc_guard_allow does not cover {_members(cycle, left_out)}")
+    return list(dict.fromkeys(notes))
+
+
+_NO_CLASSES = "a cycle with no instance of a Python class (containers, classes, code and interpreter objects only)"
+# Members named in one note before "and N more".
+_MEMBERS_SHOWN = 4
+
+
+def _members(cycle: Cycle, member_types: Sequence[Sequence[str]]) -> str:
+    """``Graph('one') (pkg.Graph), pkg.Node``: a printed member's label, then its class."""
+    labels = {hop.type_token: hop.label for hop in reversed(cycle.path)}
+    named = []
+    for entry in member_types:
+        names = owner_names(entry)
+        name = names[0] if names else "?"
+        if is_tagged(entry):
+            named.append(f"{'class' if entry[0] == CLASS_MEMBER else 'code of'} {name}")
+            continue
+        label = labels.get(name)
+        named.append(f"{label} ({name})" if label else name)
+    more = len(named) - _MEMBERS_SHOWN
+    return ", ".join(named[:_MEMBERS_SHOWN]) + (f" and {more} more" if more > 0 else "")
 
 
 @dataclass(frozen=True)

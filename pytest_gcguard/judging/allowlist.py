@@ -82,10 +82,19 @@ class AllowList:
 
     def covers_cycle(self, member_types: Sequence[Sequence[str]]) -> bool:
         """Every member that has an owner is covered (a cycle of plain containers never is)."""
-        return bool(member_types) and all(self._covers(self.cycles, owner_names(entry)) for entry in member_types)
+        return bool(member_types) and all(self.covers_member(entry) for entry in member_types)
+
+    def covers_member(self, entry: Sequence[str]) -> bool:
+        """A cycle's member (its ``member_types`` entry: an instance's MRO, or a tagged class or code) is covered."""
+        return self._covers(self.cycles, owner_names(entry))
 
     def covers_leak(self, mro_names: Sequence[str]) -> bool:
         return self._covers(self.leaks, mro_names)
+
+
+def is_allow_entry(name: str) -> bool:
+    """Whether a qualified class name can be written as an allow line (``pkg.mod.Class``)."""
+    return bool(_NAME.match(name))
 
 
 def names_a_builtin(entry: str) -> bool:

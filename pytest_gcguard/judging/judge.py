@@ -31,6 +31,7 @@ from pytest_gcguard.engine.introspect import type_mro
 from pytest_gcguard.engine.introspect import type_name
 from pytest_gcguard.judging.allowance import CycleAllowance
 from pytest_gcguard.judging.allowance import LeakAllowance
+from pytest_gcguard.judging.allowance import coverage_notes
 from pytest_gcguard.judging.allowance import split_by_allowance
 from pytest_gcguard.judging.allowlist import AllowList
 from pytest_gcguard.judging.baseline import fingerprint
@@ -78,7 +79,9 @@ class Triage:
     failing: tuple[Cycle, ...]  # cycles that fail unless a re-run shows them one-time
     unsure: tuple[Cycle, ...]  # of those, the ones a re-run must check
     suspects: tuple[type, ...]  # suspect types whose growth is still to be checked
-    exceeded: str | None = None  # the marker's max_objects was exceeded
+    # Why an allowance did not allow failing cycles, one line each: the marker's
+    # max_objects exceeded, members its types or the allow list do not cover.
+    exceeded: str | None = None
 
 
 def triage(
@@ -96,6 +99,8 @@ def triage(
     allowed.update(id(c) for c in marked.failing if policy.allow.covers_cycle(c.member_types))
     known = {id(c) for c in marked.failing if policy.is_known(nodeid, c.kind, c.shape)}
     failing = tuple(c for c in marked.failing if id(c) not in allowed and id(c) not in known)
+    notes = [marked.exceeded] if marked.exceeded else []
+    notes += coverage_notes(failing, cycle_allowance, policy.allow)
     # (Uncollectable garbage stays for good, even made once: no re-run tells it apart.)
     unsure = tuple(c for c in failing if c.kind == CYCLE)
     checked = []
@@ -112,7 +117,7 @@ def triage(
         failing=failing,
         unsure=unsure,
         suspects=tuple(checked),
-        exceeded=marked.exceeded,
+        exceeded="\n".join(notes) or None,
     )
 
 

@@ -22,12 +22,17 @@ from pytest_gcguard.engine.ownership import origin_file
 from pytest_gcguard.judging import baseline as baseline_file
 from pytest_gcguard.options import Settings
 from pytest_gcguard.reporting import html
+from pytest_gcguard.reporting.adoption import adoption_lines
 from pytest_gcguard.reporting.graphs import GraphWriter
 from pytest_gcguard.reporting.hints import finding_hint
 from pytest_gcguard.reporting.json_report import build as build_report
 from pytest_gcguard.reporting.results import Results
 from pytest_gcguard.reporting.summary import Summary
 from pytest_gcguard.reporting.text import plural
+
+
+# The baseline file the adoption hint names when none is configured (as the docs do).
+DEFAULT_BASELINE = "gcguard-baseline.json"
 
 
 class Reporter:
@@ -124,6 +129,7 @@ class Reporter:
         if self._is_worker:
             return  # xdist workers' output is not shown; the controller prints
         lines = self.summary.lines(verbose=self.config.get_verbosity() > 0) + self._file_lines()
+        lines += self._adoption_lines()
         if lines or self.write_errors:
             terminalreporter.write_sep("=", "gc-guard summary", yellow=True, bold=False)
             for line in lines:
@@ -133,6 +139,20 @@ class Reporter:
         if self.settings.annotations:
             for line in self.results.annotations():
                 terminalreporter.write_line(line)
+
+    def _adoption_lines(self) -> list[str]:
+        """How to adopt gc-guard, when many tests fail (not while a baseline is being written)."""
+        if self.settings.update_baseline:
+            return []
+        path = self.settings.baseline
+        if path is None:
+            shown = DEFAULT_BASELINE
+        else:
+            try:
+                shown = str(path.relative_to(self.config.invocation_params.dir))
+            except ValueError:
+                shown = str(path)
+        return adoption_lines(self.summary.payloads, shown)
 
     def _file_lines(self) -> list[str]:
         """What was written where."""

@@ -6,9 +6,12 @@ findings, each with its status, as plain data.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from typing import Any
 
 from pytest_gcguard.engine.findings import CYCLE
@@ -17,17 +20,53 @@ from pytest_gcguard.engine.findings import TEST_LOCAL
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.engine.findings import chain_shape
+from pytest_gcguard.engine.findings import cycle_shape
 from pytest_gcguard.judging.judge import FAILED
 from pytest_gcguard.judging.judge import INFO
 from pytest_gcguard.reporting.text import distinct_sites
 from pytest_gcguard.reporting.text import format_cycle_path
-from pytest_gcguard.reporting.text import plural
 
 
 # Test ids printed per shape before "... and N more".
 MAX_TESTS_SHOWN = 3
 
 PAYLOAD_VERSION = 2  # 2: a hop's type is "type", a leak's class "type", the 12-digit hash "shape_key"
+
+# A class defined in a function: its qualified name's path up to the last <locals>.
+_LOCAL_CLASS_PATH = re.compile(r"[\w.<>]*<locals>\.")
+
+
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """``1 test``, ``1,587 findings``: a count with what it counts (the summary's counts can be large)."""
+    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
+
+
+def summary_shape(cycle: Cycle) -> str:
+    """The shape the summary groups by: a class defined in a function is named ``<locals>.Name``.
+
+    Tests that each define their own ``MySchema`` (in the test function) make
+    the same cycle with classes of different qualified names
+    (``tests.test_a.test_x.<locals>.MySchema``): one shape for the reader.
+    The baseline and the JSON report keep the exact shape.
+    """
+    if "<locals>" not in cycle.shape:
+        return cycle.shape
+    path = tuple(replace(hop, type_token=_LOCAL_CLASS_PATH.sub("<locals>.", hop.type_token)) for hop in cycle.path)
+    return cycle_shape(path) if cycle.traced else chain_shape(path, sampled=cycle.sampled)
+
+
+def summary_leak_shape(leak: Leak) -> str:
+    """The shape the summary groups a leak by: a class defined in a function is named ``<locals>.Name``."""
+    return _LOCAL_CLASS_PATH.sub("<locals>.", leak.shape)
+
+
+def once(lines: Iterable[str]) -> list[str]:
+    """Each line once, in order, a repeated one with its count: ``... (3×)``."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        counts[line] = counts.get(line, 0) + 1
+    return [line if n == 1 else f"{line} ({n}×)" for line, n in counts.items()]
 
 
 def make_payload(
@@ -83,7 +122,25 @@ class ShapeStats:
     kind: str
     exemplar: Cycle
     tests: list[str] = field(default_factory=list)
-    statuses: dict[str, int] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)  # findings (tests with the shape) by status
+    _counted: set[tuple[str, str]] = field(default_factory=set)
+
+    def add(self, nodeid: str, status: str) -> None:
+        """A test's finding of this shape: two exact shapes one entry shows count once per test and status."""
+        if nodeid not in self.tests:
+            self.tests.append(nodeid)
+        if (nodeid, status) not in self._counted:
+            self._counted.add((nodeid, status))
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+
+
+@dataclass
+class AuditShape:
+    """A shape the heap audits found: how many cycles of it, made during which windows of tests."""
+
+    exemplar: Cycle
+    windows: list[str] = field(default_factory=list)
+    cycles: int = 0
 
 
 class Summary:
@@ -99,7 +156,9 @@ class Summary:
 
     def _tally(self) -> None:
         """Count the latest payload of every test, afresh."""
+        # By kind and summary_shape; shapes that print alike share one entry.
         self.shapes: dict[str, ShapeStats] = {}
+        self._printed: dict[str, ShapeStats] = {}  # by kind and printed path: one entry per line shown
         self.leaks: dict[str, LeakStats] = {}
         self.errors: list[tuple[str, str]] = []
         self.notes: list[tuple[str, str]] = []
@@ -115,6 +174,11 @@ class Summary:
     def add(self, nodeid: str, payload: dict[str, Any]) -> None:
         """A test's payload; a later one of the same test replaces it."""
         self._latest[nodeid] = payload
+
+    @property
+    def payloads(self) -> Mapping[str, dict[str, Any]]:
+        """Each test's latest payload, by node id."""
+        return self._latest
 
     def _count(self, nodeid: str, payload: dict[str, Any]) -> None:
         if payload.get("error"):
@@ -134,30 +198,37 @@ class Summary:
             self.rerun_seconds += float(payload.get("rerun_seconds", 0.0))
         for data in payload.get("leaks", ()):
             leak = Leak.from_dict(data)
-            leak_stats = self.leaks.get(leak.shape)
+            key = summary_leak_shape(leak)
+            leak_stats = self.leaks.get(key)
             if leak_stats is None:
-                leak_stats = self.leaks[leak.shape] = LeakStats(leak)
+                leak_stats = self.leaks[key] = LeakStats(leak)
             if nodeid not in leak_stats.tests:
                 leak_stats.tests.append(nodeid)
             status = str(data.get("status", FAILED))
             leak_stats.statuses[status] = leak_stats.statuses.get(status, 0) + 1
         for data in payload.get("cycles", ()):
             cycle = Cycle.from_dict(data)
-            key = f"{cycle.kind}|{cycle.shape}"
-            stats = self.shapes.get(key)
+            self._shape_stats(cycle).add(nodeid, str(data.get("status", INFO)))
+
+    def _shape_stats(self, cycle: Cycle) -> ShapeStats:
+        key = f"{cycle.kind}|{summary_shape(cycle)}"
+        stats = self.shapes.get(key)
+        if stats is None:
+            # Another shape may print as this one (classes of one name in two
+            # test modules): the reader could not tell them apart, so one entry.
+            printed = f"{cycle.kind}|{format_cycle_path(cycle)}"
+            stats = self._printed.get(printed)
             if stats is None:
-                stats = self.shapes[key] = ShapeStats(cycle.kind, cycle)
-            if nodeid not in stats.tests:
-                stats.tests.append(nodeid)
-            status = str(data.get("status", INFO))
-            stats.statuses[status] = stats.statuses.get(status, 0) + 1
+                stats = self._printed[printed] = ShapeStats(cycle.kind, cycle)
+            self.shapes[key] = stats
+        return stats
 
     def add_audit(self, audit: dict[str, Any]) -> None:
         """What a heap audit found, for the window of tests it covers (from any worker)."""
         self.audits.append(audit)
 
     def _of_kind(self, kind: str) -> list[ShapeStats]:
-        found = [s for s in self.shapes.values() if s.kind == kind]
+        found = [s for s in self._printed.values() if s.kind == kind]
         # Shapes that failed tests first, then the most widespread.
         return sorted(found, key=lambda s: (FAILED not in s.statuses, -len(s.tests), s.exemplar.shape))
 
@@ -180,7 +251,7 @@ class Summary:
         lines += self._note_lines()
         if lines and self.tests_rerun:
             lines.append(
-                f"re-ran {plural(self.tests_rerun, 'test')} ({plural(self.reruns, 'run')}, "
+                f"re-ran {counted(self.tests_rerun, 'test')} ({counted(self.reruns, 'run')}, "
                 f"{self.rerun_seconds:.1f} s) to confirm leaks and tell one-time cycles"
             )
         return lines
@@ -193,8 +264,13 @@ class Summary:
         for s in own:
             for status, n in s.statuses.items():
                 statuses[status] = statuses.get(status, 0) + n
-        detail = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
-        lines = [f"{plural(len(own_tests), 'test')} created reference cycles: {plural(len(own), 'shape')} ({detail})"]
+        # A finding is a shape in a test: the statuses count findings, not tests.
+        detail = ", ".join(f"{n:,} {status}" for status, n in sorted(statuses.items()))
+        findings = counted(sum(statuses.values()), "finding")
+        lines = [
+            f"{counted(len(own_tests), 'test')} created reference cycles: "
+            f"{counted(len(own), 'shape')}, {findings} ({detail})"
+        ]
         for stats in own:
             lines.extend(self._shape_lines(stats))
         return lines
@@ -204,8 +280,8 @@ class Summary:
             return []
         tests = {t for s in stuck for t in s.tests}
         lines = [
-            f"{plural(len(tests), 'test')} left objects the collector cannot free (in gc.garbage for good): "
-            f"{plural(len(stuck), 'shape')}"
+            f"{counted(len(tests), 'test')} left objects the collector cannot free (in gc.garbage for good): "
+            f"{counted(len(stuck), 'shape')}"
         ]
         for stats in stuck:
             lines.extend(self._shape_lines(stats))
@@ -216,7 +292,7 @@ class Summary:
             return []
         tests = {t for s in shapes for t in s.tests}
         hint = "" if verbose else "; -v lists them"
-        lines = [f"{plural(len(tests), 'test')} with {what}: {plural(len(shapes), 'shape')}{hint}"]
+        lines = [f"{counted(len(tests), 'test')} with {what}: {counted(len(shapes), 'shape')}{hint}"]
         if verbose:
             for stats in shapes:
                 lines.extend(self._shape_lines(stats))
@@ -227,7 +303,7 @@ class Summary:
             return []
         leaks = sorted(self.leaks.values(), key=lambda s: (-len(s.tests), s.exemplar.shape))
         tests = {t for s in leaks for t in s.tests}
-        lines = [f"{plural(len(tests), 'test')} leaked objects: {plural(len(leaks), 'kind')}"]
+        lines = [f"{counted(len(tests), 'test')} leaked objects: {counted(len(leaks), 'kind')}"]
         for leak_stats in leaks:
             leak = leak_stats.exemplar
             where = leak.chain.root if leak.chain else "?"
@@ -244,7 +320,7 @@ class Summary:
             return []
         tests = {nodeid for nodeid, _ in self.finalizer_warnings}
         lines = [
-            f"{plural(len(tests), 'test')} left garbage whose finalizers raised warnings "
+            f"{counted(len(tests), 'test')} left garbage whose finalizers raised warnings "
             "that the warning filters make errors:"
         ]
         for nodeid, text in self.finalizer_warnings[:MAX_TESTS_SHOWN]:
@@ -254,44 +330,53 @@ class Summary:
         return lines
 
     def _note_lines(self) -> list[str]:
-        lines = [f"{nodeid}: {note}" for nodeid, note in self.notes]
-        lines += [f"could not explain the garbage of {nodeid}: {error}" for nodeid, error in self.errors]
+        lines = once(f"{nodeid}: {note}" for nodeid, note in self.notes)
+        lines += once(f"could not explain the garbage of {nodeid}: {error}" for nodeid, error in self.errors)
         if self.unsaved:
             lines.append(
-                f"{plural(self.unsaved_tests, 'test')} made more cyclic garbage than gc-guard keeps per test: "
-                f"{plural(self.unsaved, 'more object')} were freed without being analysed"
+                f"{counted(self.unsaved_tests, 'test')} made more cyclic garbage than gc-guard keeps per test: "
+                f"{counted(self.unsaved, 'more object')} were freed without being analysed"
             )
         return lines
 
-    def _audit_lines(self, verbose: bool) -> list[str]:
-        """Heap audits' cycles grouped by shape, each with the windows of tests it was made in."""
-        shapes: dict[str, tuple[Cycle, list[str]]] = {}
-        count = 0
+    def _audit_shapes(self) -> list[AuditShape]:
+        """Heap audits' cycles by shape (as ``_shape_stats`` groups them), the most widespread first."""
+        by_shape: dict[str, AuditShape] = {}
+        by_line: dict[str, AuditShape] = {}
         for audit in self.audits:
             window = audit["first"] if audit["tests"] == 1 else f"{audit['first']} ... {audit['last']}"
-            window = f"during {plural(audit['tests'], 'test')}: {window}"
+            window = f"during {counted(audit['tests'], 'test')}: {window}"
             for data in audit["cycles"]:
                 cycle = Cycle.from_dict(data)
-                count += cycle.count
-                _, windows = shapes.setdefault(cycle.shape, (cycle, []))
-                if window not in windows:
-                    windows.append(window)
+                entry = by_shape.get(summary_shape(cycle))
+                if entry is None:
+                    entry = by_line.setdefault(format_cycle_path(cycle), AuditShape(cycle))
+                    by_shape[summary_shape(cycle)] = entry
+                entry.cycles += cycle.count
+                if window not in entry.windows:
+                    entry.windows.append(window)
+        return sorted(by_line.values(), key=lambda entry: -len(entry.windows))
+
+    def _audit_lines(self, verbose: bool) -> list[str]:
+        """Heap audits' cycles grouped by shape, each with the windows of tests it was made in."""
+        ordered = self._audit_shapes()
+        count = sum(entry.cycles for entry in ordered)
         errors = [audit["error"] for audit in self.audits if audit.get("error")]
         lines = [
-            f"heap audit: {plural(count, 'reference cycle')} through objects older than the test that dropped "
-            f"them, in {plural(len(shapes), 'shape')} (not failing; each was made during the tests shown):"
+            f"heap audit: {counted(count, 'reference cycle')} through objects older than the test that dropped "
+            f"them, in {counted(len(ordered), 'shape')} (not failing; each was made during the tests shown):"
         ]
-        ordered = sorted(shapes.values(), key=lambda entry: -len(entry[1]))
         shown = ordered if verbose else ordered[:MAX_TESTS_SHOWN]
-        for cycle, windows in shown:
-            lines.append(f"  {format_cycle_path(cycle)}")
+        for entry in shown:
+            lines.append(f"  [{counted(entry.cycles, 'cycle')}] {format_cycle_path(entry.exemplar)}")
+            windows = entry.windows
             for window in windows if verbose else windows[:MAX_TESTS_SHOWN]:
                 lines.append(f"      {window}")
             if not verbose and len(windows) > MAX_TESTS_SHOWN:
-                lines.append(f"      ... and {len(windows) - MAX_TESTS_SHOWN} more windows")
+                lines.append(f"      ... and {len(windows) - MAX_TESTS_SHOWN:,} more windows")
         if len(shown) < len(ordered):
-            lines.append(f"  ... and {plural(len(ordered) - len(shown), 'more shape')}; -v lists them")
-        lines.extend(f"  could not explain an audit's garbage: {error}" for error in errors)
+            lines.append(f"  ... and {counted(len(ordered) - len(shown), 'more shape')}; -v lists them")
+        lines.extend(once(f"  could not explain an audit's garbage: {error}" for error in errors))
         return lines
 
     def _shape_lines(self, stats: ShapeStats) -> list[str]:
@@ -315,7 +400,7 @@ def _status_tag(statuses: dict[str, int], tests: int) -> str:
     """``3 tests`` when all failed (or are informational), else ``3 tests: 2 failed, 1 one-time``."""
     judged = {status: n for status, n in statuses.items() if status != INFO}
     if not judged or set(judged) == {FAILED}:
-        return plural(tests, "test")
+        return counted(tests, "test")
     if len(judged) == 1:
-        return f"{plural(tests, 'test')}, {next(iter(judged))}"
-    return f"{plural(tests, 'test')}: " + ", ".join(f"{n} {status}" for status, n in sorted(judged.items()))
+        return f"{counted(tests, 'test')}, {next(iter(judged))}"
+    return f"{counted(tests, 'test')}: " + ", ".join(f"{n} {status}" for status, n in sorted(judged.items()))

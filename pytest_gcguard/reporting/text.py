@@ -224,7 +224,7 @@ def failure_text(
     if stuck:
         parts.append(uncollectable_failure_text(stuck))
     if len(stuck) < len(cycles):
-        extra = f"\n  ({exceeded})" if exceeded else ""
+        extra = "".join(f"\n  ({note})" for note in exceeded.splitlines()) if exceeded else ""
         others = [c for c in cycles if c.kind != UNCOLLECTABLE]
         parts.append(cycle_failure_text(others, unsaved=unsaved, sampled=sampled) + extra)
     if leaks:
