@@ -24,12 +24,22 @@ from pytest_gcguard.engine.labels import NameCache
 
 
 def plugin_packages(config: pytest.Config) -> set[str]:
-    """Top-level packages of the pytest plugins installed through entry points: test harness."""
+    """The pytest plugins installed through entry points, as test harness: packages or modules.
+
+    A plugin distribution (``pytest-timeout``, ``pytest-asyncio``) is
+    harness whole: its top-level package.  A library that ships a plugin
+    module (``anyio.pytest_plugin``, faker's, typeguard's) is not: only that
+    module is harness, and a cycle its library code makes is the library's
+    (issue 14).
+    """
     names = set()
-    for plugin, _ in config.pluginmanager.list_plugin_distinfo():
+    for plugin, dist in config.pluginmanager.list_plugin_distinfo():
         name = plain_str(read_attribute(plugin, "__name__"))
-        if name:
-            names.add(name.partition(".")[0])
+        if not name:
+            continue
+        project = plain_str(getattr(dist, "project_name", None)) or ""
+        is_plugin_distribution = project.lower().replace("_", "-").startswith("pytest")
+        names.add(name.partition(".")[0] if is_plugin_distribution else name)
     return names
 
 

@@ -86,6 +86,8 @@ class CodeOwners:
     def __init__(self, test_files: Iterable[str] = (), harness: Iterable[str] = ()) -> None:
         self._test_files = frozenset(os.path.realpath(f) for f in test_files)
         self._harness = frozenset(_HARNESS_PACKAGES) | frozenset(harness)
+        # Plugin modules of libraries (anyio.pytest_plugin): harness themselves, not their package.
+        self._harness_modules = tuple(sorted(name + "." for name in self._harness if "." in name))
         files = [f for f in map(origin_file, sorted(self._harness)) if f is not None]
         # A package is its directory; a single-module plugin (pytest_timeout.py) its file.
         self._harness_dirs = tuple(os.path.dirname(f) + os.sep for f in files if os.path.basename(f) == "__init__.py")
@@ -128,7 +130,7 @@ class CodeOwners:
         if module_name == "builtins":
             return Origin.NEUTRAL
         top = module_name.partition(".")[0]
-        if top in self._harness:
+        if top in self._harness or module_name in self._harness or module_name.startswith(self._harness_modules):
             return Origin.HARNESS
         module = sys.modules.get(module_name)
         if module is None or type(module) is not types.ModuleType:
