@@ -65,3 +65,64 @@ def test_a_library_shipping_a_plugin_owns_its_library_code(
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["    Node --.me--> Node", "ERROR test_lib.py::test_library_code_makes_a_cycle*"])
     result.stdout.no_fnmatch_line("*PluginNode --.me-->*")
+
+
+# The attrs pattern: a helper class per decorated class and an exec-generated
+# __init__; and a library object the decorator drops (not handed back).
+DECORATORS = """
+class Builder:
+    def __init__(self):
+        self.step = self.run  # a bound method on its own instance
+
+    def run(self):
+        pass
+
+
+def define(cls):
+    helper = type(cls.__name__ + "Attributes", (tuple,), {})
+    cls.__attrs_attrs__ = helper((1, 2))
+    namespace = {}
+    exec("def __init__(self, x=0):\\n    self.x = x\\n", namespace)
+    cls.__init__ = namespace["__init__"]
+    return cls
+
+
+def define_with_a_builder(cls):
+    Builder()  # dropped here: the library's own cycle
+    return cls
+"""
+
+DECORATED = """
+import declib
+
+
+def test_defines_a_decorated_class():
+    @declib.define
+    class Point:
+        pass
+
+    Point(1)
+
+
+def test_the_decorator_drops_a_builder():
+    @declib.define_with_a_builder
+    class Other:
+        pass
+"""
+
+
+def test_what_a_decorator_builds_for_a_test_s_class_is_test_local(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """The helper class and the generated __init__ go with the test's class; the library's builder cycle fails."""
+    pytester.makepyfile(declib=DECORATORS, test_decorated=DECORATED)
+    result = guarded("-v")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_the_decorator_drops_a_builder*",
+            "    Builder --.step--> bound method Builder.run --.__self__--> Builder",
+        ]
+    )
+    result.stdout.fnmatch_lines(["*test-local cycles*", "*class declib.PointAttributes*"])
+    result.stdout.no_fnmatch_line("*ERROR at teardown of test_defines_a_decorated_class*")

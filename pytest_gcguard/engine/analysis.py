@@ -159,8 +159,43 @@ def _find_components(objects: Sequence[object], full: list[list[int]], cut: list
         for component in strongly_connected_components(full):
             if is_cycle(component, full) and in_cycle.isdisjoint(component):
                 found.append((TEST_LOCAL, component, full))
+        found = _built_for_the_test(found, objects, full)
     found.sort(key=lambda entry: (_KIND_ORDER[entry[0]], min(entry[1])))
     return found
+
+
+def _built_for_the_test(found: _Found, objects: Sequence[object], full: list[list[int]]) -> _Found:
+    """Classes and functions a library built for a test's own class, dropped with it, are test-local.
+
+    A class decorator (attrs) builds a helper class per class and ``exec``s
+    an ``__init__`` for it; the test's class refers to them, and when the
+    test drops its class everything built for it goes with it: nobody could
+    fix that but the test.  A cycle of such objects -- classes, functions and
+    builtin containers, no instance of a Python class -- reachable from a
+    test-local cycle in the same garbage is test-local too.  A library object
+    the test's class does not refer to (a builder the library dropped) is
+    not reached, and stays the library's.
+    """
+    local = [v for kind, component, _ in found if kind == TEST_LOCAL for v in component]
+    if not local:
+        return found
+    reached, stack = set(local), list(local)
+    while stack:
+        for child in full[stack.pop()]:
+            if child not in reached:
+                reached.add(child)
+                stack.append(child)
+    result: _Found = []
+    for kind, component, children in found:
+        if kind == CYCLE and component[0] in reached and all(_built(objects[v]) for v in component):
+            kind = TEST_LOCAL
+        result.append((kind, component, children))
+    return result
+
+
+def _built(obj: object) -> bool:
+    """A class, a function or a builtin object: what a class decorator builds, never an instance of a Python class."""
+    return is_a(obj, type) or not is_python_class(type(obj))
 
 
 def _describe_components(
