@@ -126,3 +126,54 @@ def test_what_a_decorator_builds_for_a_test_s_class_is_test_local(
     )
     result.stdout.fnmatch_lines(["*test-local cycles*", "*class declib.PointAttributes*"])
     result.stdout.no_fnmatch_line("*ERROR at teardown of test_defines_a_decorated_class*")
+
+
+# A package the tests re-import: a fixture drops its modules from sys.modules first.
+RELOADED = """
+class Widget:
+    def render(self):
+        return "w"
+
+
+def helper():
+    return Widget()
+"""
+
+RELOADING = """
+import importlib
+import sys
+
+import pytest
+
+
+def unload():
+    for name in [n for n in sys.modules if n == "relib" or n.startswith("relib.")]:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def fresh_package():
+    unload()
+    yield importlib.import_module("relib")
+    unload()  # the next test imports it afresh
+
+
+def test_lazy_import(fresh_package):
+    assert fresh_package.helper().render() == "w"
+
+
+def test_again(fresh_package):
+    assert fresh_package.helper().render() == "w"
+"""
+
+
+def test_a_module_the_test_unloads_is_not_a_failure(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """Its classes and functions, dropped with its namespace, are shown as unloaded by the test."""
+    pytester.mkpydir("relib")
+    pytester.path.joinpath("relib", "__init__.py").write_text(RELOADED)
+    pytester.makepyfile(test_reload=RELOADING)
+    result = guarded("-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*cycles of modules unloaded by the test (removed from sys.modules; not failing)*"])

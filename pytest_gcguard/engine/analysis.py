@@ -17,15 +17,18 @@ Nothing returned refers to an analysed object.
 from __future__ import annotations
 
 import dataclasses
+import sys
 import types
 from collections import Counter
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
+from typing import Any
 
 from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import STDLIB
 from pytest_gcguard.engine.findings import TEST_LOCAL
+from pytest_gcguard.engine.findings import UNLOADED
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
 from pytest_gcguard.engine.graph import ObjectGraph
@@ -35,6 +38,7 @@ from pytest_gcguard.engine.graph import shortest_cycle
 from pytest_gcguard.engine.graph import strongly_connected_components
 from pytest_gcguard.engine.introspect import is_a
 from pytest_gcguard.engine.introspect import is_python_class
+from pytest_gcguard.engine.introspect import module_dict
 from pytest_gcguard.engine.introspect import short_type_name
 from pytest_gcguard.engine.introspect import type_flags
 from pytest_gcguard.engine.introspect import type_name
@@ -47,7 +51,7 @@ from pytest_gcguard.engine.ownership import member_owner
 from pytest_gcguard.engine.sites import SiteFinder
 
 
-_KIND_ORDER = {CYCLE: 0, STDLIB: 1, TEST_LOCAL: 2}
+_KIND_ORDER = {CYCLE: 0, STDLIB: 1, TEST_LOCAL: 2, UNLOADED: 3}
 # Types by id: ``tp in (dict, list)`` would call the ``__eq__`` of ``tp``'s
 # metaclass, and a dict or Counter keyed by types its ``__hash__``.
 _PLAIN_CONTAINERS = frozenset(map(id, (dict, list, tuple, set, frozenset)))
@@ -160,6 +164,7 @@ def _find_components(objects: Sequence[object], full: list[list[int]], cut: list
             if is_cycle(component, full) and in_cycle.isdisjoint(component):
                 found.append((TEST_LOCAL, component, full))
         found = _built_for_the_test(found, objects, full)
+    found = _of_unloaded_modules(found, objects, full)
     found.sort(key=lambda entry: (_KIND_ORDER[entry[0]], min(entry[1])))
     return found
 
@@ -177,9 +182,30 @@ def _built_for_the_test(found: _Found, objects: Sequence[object], full: list[lis
     not reached, and stays the library's.
     """
     local = [v for kind, component, _ in found if kind == TEST_LOCAL for v in component]
-    if not local:
+    return _recast(found, objects, full, local, (CYCLE,), TEST_LOCAL)
+
+
+def _of_unloaded_modules(found: _Found, objects: Sequence[object], full: list[list[int]]) -> _Found:
+    """Cycles of classes and functions whose module the test unloaded (removed from ``sys.modules``).
+
+    A fixture that deletes a package's modules to re-import them drops the
+    old modules' namespaces, and with them their classes (``class <->
+    __mro__``) and functions (``function <-> __globals__``).  A namespace in
+    the garbage whose module name now maps to another module (or none) is
+    such a namespace; the cycles of classes, functions and builtin objects
+    it refers to, directly or not, are the unloading's, not bugs.
+    """
+    stale = [v for v, obj in enumerate(objects) if type(obj) is dict and _is_stale_namespace(obj)]
+    return _recast(found, objects, full, stale, (CYCLE, STDLIB), UNLOADED)
+
+
+def _recast(
+    found: _Found, objects: Sequence[object], full: list[list[int]], seeds: list[int], kinds: tuple[str, ...], to: str
+) -> _Found:
+    """Components of ``kinds`` reachable from ``seeds``, made only of what ``_built`` allows, become ``to``."""
+    if not seeds:
         return found
-    reached, stack = set(local), list(local)
+    reached, stack = set(seeds), list(seeds)
     while stack:
         for child in full[stack.pop()]:
             if child not in reached:
@@ -187,10 +213,22 @@ def _built_for_the_test(found: _Found, objects: Sequence[object], full: list[lis
                 stack.append(child)
     result: _Found = []
     for kind, component, children in found:
-        if kind == CYCLE and component[0] in reached and all(_built(objects[v]) for v in component):
-            kind = TEST_LOCAL
+        if kind in kinds and component[0] in reached and all(_built(objects[v]) for v in component):
+            kind = to
         result.append((kind, component, children))
     return result
+
+
+def _is_stale_namespace(namespace: dict[Any, Any]) -> bool:
+    """A module's ``__dict__`` (it has a ``__spec__``) that is not its module's any more."""
+    try:
+        name = namespace.get("__name__")
+        is_module = "__spec__" in namespace and "__loader__" in namespace
+    except Exception:  # a key's __eq__ is code
+        return False
+    if not is_module or type(name) is not str:
+        return False
+    return module_dict(sys.modules.get(name)) is not namespace
 
 
 def _built(obj: object) -> bool:

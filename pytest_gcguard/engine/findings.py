@@ -19,6 +19,9 @@ from typing import Any
 CYCLE = "cycle"  # made by the code under test: fails the gate
 TEST_LOCAL = "test-local"  # only the test's own references close it: never fails
 STDLIB = "stdlib"  # lies wholly inside the standard library: never fails
+# The classes and functions of a module the test removed from sys.modules
+# (to re-import it): dropped with the module's namespace.  Never fails.
+UNLOADED = "unloaded"
 # The collector could not free it (a legacy tp_del finalizer): it stays in
 # gc.garbage for good.  Fails the gate whoever's code made it.
 UNCOLLECTABLE = "uncollectable"

@@ -33,6 +33,7 @@ from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import STDLIB
 from pytest_gcguard.engine.findings import TEST_LOCAL
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
+from pytest_gcguard.engine.findings import UNLOADED
 from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
@@ -55,6 +56,7 @@ KIND_NAMES = {
     UNCOLLECTABLE: "uncollectable",
     TEST_LOCAL: "test-local cycle",
     STDLIB: "standard-library cycle",
+    UNLOADED: "cycle of a module unloaded by the test",
     "leak": "leak",
     "audit": "heap-audit cycle",
 }
@@ -149,6 +151,8 @@ def _place(
     kind = finding["kind"]
     if kind == TEST_LOCAL:
         return (LOCAL, "test-local (the tests' own code; not failing)"), nodeid.split("::", 1)[0]
+    if kind == UNLOADED:
+        return (LOCAL, "unloaded by the test (removed from sys.modules; not failing)"), nodeid.split("::", 1)[0]
     module = modules.of_finding(finding)
     if kind == STDLIB:
         return (LIBRARY, "standard library (not failing)"), module or _label_file(finding) or "builtins"

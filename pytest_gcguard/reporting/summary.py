@@ -18,6 +18,7 @@ from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import STDLIB
 from pytest_gcguard.engine.findings import TEST_LOCAL
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
+from pytest_gcguard.engine.findings import UNLOADED
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Leak
 from pytest_gcguard.engine.findings import chain_shape
@@ -239,12 +240,16 @@ class Summary:
         local = self._of_kind(TEST_LOCAL)
         stdlib = self._of_kind(STDLIB)
         stuck = self._of_kind(UNCOLLECTABLE)
-        found = own or local or stdlib or stuck or self.leaks or self.finalizer_warnings or self.audits
+        unloaded = self._of_kind(UNLOADED)
+        found = own or local or stdlib or stuck or unloaded or self.leaks or self.finalizer_warnings or self.audits
         if not (found or self.errors or self.notes or self.unsaved):
             return []
         lines = self._own_lines(own) + self._stuck_lines(stuck)
         lines += self._not_failing_lines(local, "test-local cycles (made by the test's own code; not failing)", verbose)
         lines += self._not_failing_lines(stdlib, "standard-library cycles (not failing)", verbose)
+        lines += self._not_failing_lines(
+            unloaded, "cycles of modules unloaded by the test (removed from sys.modules; not failing)", verbose
+        )
         lines += self._leak_lines() + self._finalizer_lines()
         if self.audits:
             lines.extend(self._audit_lines(verbose))
