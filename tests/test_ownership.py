@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -177,3 +178,32 @@ def test_a_module_the_test_unloads_is_not_a_failure(
     result = guarded("-v")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*cycles of modules unloaded by the test (removed from sys.modules; not failing)*"])
+
+
+GENERATING = """
+def generate(i):
+    cls = type(f"Generated{i}", (), {})  # a class per call, dropped: class <-> __mro__
+    return cls.__name__
+"""
+
+GENERATED = """
+import pytest
+import genlib
+
+
+@pytest.mark.parametrize("i", range(300))
+def test_generates(i):
+    genlib.generate(i)
+"""
+
+
+def test_generated_classes_of_one_library_are_one_shape(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """300 classes of different names, one per test, make one shape in the summary (the report keeps each)."""
+    pytester.makepyfile(genlib=GENERATING, test_generated=GENERATED)
+    result = guarded("--gc-guard-report=report.json")
+    result.assert_outcomes(passed=300, errors=300)
+    result.stdout.fnmatch_lines(["300 tests created reference cycles: 1 shape, 300 findings (300 failed)"])
+    report = json.loads((pytester.path / "report.json").read_text())
+    assert len({f["shape"] for t in report["tests"] for f in t["findings"]}) == 300
