@@ -115,13 +115,12 @@ class Rerun:
         fresh = self.tracker.track(young)
         self._sibling_ids = {}
         self._type_sites = {}
-        for obj in fresh:
+        for obj in fresh:  # (only objects of followed kinds)
             tp = type(obj)
-            if self.tracker.follows(tp):
-                self._samples[tp] = obj
-                self._sibling_ids.setdefault(tp, []).append(id(obj))
-                if self._sites is not None:
-                    self._type_sites.setdefault(tp, Counter())[self._sites.site(obj)] += 1
+            self._samples[tp] = obj
+            self._sibling_ids.setdefault(tp, []).append(id(obj))
+            if self._sites is not None:
+                self._type_sites.setdefault(tp, Counter())[self._sites.site(obj)] += 1
         fresh.clear()
 
     def report(self, item: pytest.Item, when: str, report: pytest.TestReport, duration: float) -> None:

@@ -17,7 +17,6 @@ Nothing returned refers to an analysed object.
 from __future__ import annotations
 
 import dataclasses
-import sys
 import types
 from collections import Counter
 from collections.abc import Callable
@@ -38,7 +37,6 @@ from pytest_gcguard.engine.graph import shortest_cycle
 from pytest_gcguard.engine.graph import strongly_connected_components
 from pytest_gcguard.engine.introspect import is_a
 from pytest_gcguard.engine.introspect import is_python_class
-from pytest_gcguard.engine.introspect import module_dict
 from pytest_gcguard.engine.introspect import short_type_name
 from pytest_gcguard.engine.introspect import type_flags
 from pytest_gcguard.engine.introspect import type_name
@@ -47,6 +45,7 @@ from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.labels import is_instance_dict
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.ownership import Origin
+from pytest_gcguard.engine.ownership import loaded_module_of
 from pytest_gcguard.engine.ownership import member_owner
 from pytest_gcguard.engine.sites import SiteFinder
 
@@ -220,15 +219,12 @@ def _recast(
 
 
 def _is_stale_namespace(namespace: dict[Any, Any]) -> bool:
-    """A module's ``__dict__`` (it has a ``__spec__``) that is not its module's any more."""
+    """A module's ``__dict__`` (it has a ``__spec__`` and a ``__loader__``) that no loaded module owns any more."""
     try:
-        name = namespace.get("__name__")
         is_module = "__spec__" in namespace and "__loader__" in namespace
     except Exception:  # a key's __eq__ is code
         return False
-    if not is_module or type(name) is not str:
-        return False
-    return module_dict(sys.modules.get(name)) is not namespace
+    return is_module and loaded_module_of(namespace) is None
 
 
 def _built(obj: object) -> bool:

@@ -215,9 +215,9 @@ def member_owner(obj: object) -> tuple[str, ...] | None:
     if is_a(obj, type):
         return (CLASS_MEMBER, *_mro_names(obj))
     if tp is types.FunctionType:
-        module = _module_of(obj.__globals__)  # type: ignore[attr-defined]
+        module = loaded_module_of(obj.__globals__)  # type: ignore[attr-defined]
     elif tp is types.FrameType:
-        module = _module_of(obj.f_globals)  # type: ignore[attr-defined]
+        module = loaded_module_of(obj.f_globals)  # type: ignore[attr-defined]
     elif is_python_class(tp):
         return _mro_names(tp)
     else:
@@ -229,7 +229,7 @@ def _mro_names(tp: type) -> tuple[str, ...]:
     return tuple(type_name(klass) for klass in type_mro(tp) if klass is not object)
 
 
-def _module_of(namespace: object) -> str | None:
+def loaded_module_of(namespace: object) -> str | None:
     """The name of the loaded module whose ``__dict__`` is ``namespace``, read by C code only."""
     if not is_a(namespace, dict):
         return None
@@ -260,4 +260,4 @@ def _code_of(obj: object) -> types.CodeType | None:
     return None
 
 
-__all__ = ["CodeOwners", "Origin", "member_owner"]
+__all__ = ["CodeOwners", "Origin", "loaded_module_of", "member_owner"]

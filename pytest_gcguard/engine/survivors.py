@@ -245,18 +245,15 @@ class LiveTracker:
     """
 
     def __init__(self, kinds: Iterable[type]) -> None:
-        self._kinds: dict[int, type] = {id(k): k for k in kinds}
-        self._refs: dict[int, list[weakref.ref[object]]] = {key: [] for key in self._kinds}
+        keys = [id(k) for k in kinds]  # by id: the kinds themselves (a test's own classes) are not kept
+        self._refs: dict[int, list[weakref.ref[object]]] = {key: [] for key in keys}
         # Per kind, which run (0: the first, 1: the first re-run, ...) each reference is of.
-        self._runs: dict[int, list[int]] = {key: [] for key in self._kinds}
+        self._runs: dict[int, list[int]] = {key: [] for key in keys}
         # Each object followed once, by id (never by hash: a class's __hash__ is code):
         # a re-run that does not freeze the heap sees the earlier runs' survivors again.
         self._followed: dict[int, weakref.ref[object]] = {}
         self._tracked = 0  # how many runs' survivors were tracked
         self._by_heap: set[int] = set()
-
-    def follows(self, kind: type) -> bool:
-        return id(kind) in self._kinds and self._kinds[id(kind)] is kind
 
     def track(self, survivors: Iterable[object]) -> list[object]:
         """Follow one run's survivors (each call is the next run's); returns the run's own, of followed kinds.
