@@ -162,7 +162,7 @@ def bigheap(options: argparse.Namespace) -> int:
 
 NO_AUDITS = """
 import pytest_gcguard.audits
-pytest_gcguard.audits.AUDIT_MIN_INTERVAL = 1e9  # audits are timed: valgrind would run one every few tests
+pytest_gcguard.audits.AUDIT_MIN_GROWTH = 10**12  # idle tests grow nothing; this keeps it so
 """
 
 

@@ -3,12 +3,17 @@
 What an audit finds became garbage while the tests since the last audit ran
 (or between them): cycles through objects older than a test, which the
 frozen heap kept.  It is reported for that span of tests, never failing one
-of them.  An audit costs a full collection, so audits are spaced to take at
-most ``AUDIT_SHARE`` of the run's time; one more runs at the end.
+of them.  An audit costs a full collection of the heap, so one runs when
+something may hide there: when the frozen heap has grown by a quarter since
+the last audit (and by at least ``AUDIT_MIN_GROWTH`` objects), and once more
+at the end.  Counting objects, not seconds, keeps the audits -- and the spans
+of tests they report -- the same on every run of the same suite: a clock made
+them depend on how fast the machine was (issue 17).
 """
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from collections.abc import Sequence
@@ -24,8 +29,11 @@ from pytest_gcguard.engine.survivors import LiveTracker
 from pytest_gcguard.engine.window import GarbageWindow
 
 
-AUDIT_SHARE = 0.01
-AUDIT_MIN_INTERVAL = 2.0
+# The same rule as CPython's own full collections (Modules/gcmodule.c, "long_lived_pending
+# < long_lived_total / 4"): auditing when the frozen heap grew by a quarter makes the audits'
+# total cost proportional to what the tests left frozen, not to their number.
+AUDIT_GROWTH = 0.25
+AUDIT_MIN_GROWTH = 100_000
 
 
 class HeapAudits:
@@ -37,14 +45,27 @@ class HeapAudits:
         self._resume = resume
         self.found: list[dict[str, Any]] = []
         self._span: tuple[str, str, int] | None = None  # first and last test since the last audit, how many
-        self._next = time.monotonic() + AUDIT_MIN_INTERVAL
+        # Set by the first test: what collection imported is frozen by then, and no audit's business.
+        self._due_at: int | None = None
         self.last_took = 0.0
 
+    @staticmethod
+    def _due(frozen: int) -> int:
+        """The frozen heap's size at which the next audit falls due."""
+        return frozen + max(AUDIT_MIN_GROWTH, int(frozen * AUDIT_GROWTH))
+
     def test_done(self, nodeid: str) -> bool:
-        """Count a test's window; whether an audit is due now."""
+        """Count a test's window; whether an audit is due now (the frozen heap grew enough).
+
+        What a test leaves alive is frozen when the next window opens: the
+        growth seen here is that of the tests before this one.
+        """
         first, _, count = self._span or (nodeid, nodeid, 0)
         self._span = (first, nodeid, count + 1)
-        return time.monotonic() >= self._next
+        frozen = gc.get_freeze_count()
+        if self._due_at is None:
+            self._due_at = self._due(frozen)
+        return frozen >= self._due_at
 
     def run(
         self,
@@ -86,8 +107,8 @@ class HeapAudits:
                 audit["error"] = error
             self.found.append(audit)
         del result, cycles
-        took = self.last_took = time.monotonic() - start
-        self._next = time.monotonic() + max(took / AUDIT_SHARE, AUDIT_MIN_INTERVAL)
+        self.last_took = time.monotonic() - start
+        self._due_at = self._due(gc.get_freeze_count())
 
     def cheaper_than_a_rerun(self, duration: float) -> bool:
         """Whether an audit costs less than running a test of this duration again."""

@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 LIB = NODE_LIB
 
 THROUGH_OLD = """
-import time
 import lib
 
 OLD = [lib.Node("old")]  # made at import: frozen before any test runs
@@ -33,11 +32,18 @@ def test_links_into_old():
     node.other, old.other = old, node
 
 
-def test_slow():
-    time.sleep({sleep})
+KEPT = []
+
+
+def test_grows():
+    KEPT.extend([] for _ in range({grow}))  # frozen when the next window opens
 
 
 def test_after():
+    pass
+
+
+def test_last():
     pass
 """
 
@@ -46,15 +52,15 @@ def test_a_cycle_through_an_older_object_is_reported_by_the_audit_with_its_windo
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
 ) -> None:
     jsonschema = pytest.importorskip("jsonschema")
-    pytester.makepyfile(lib=LIB, test_old=THROUGH_OLD.replace("{sleep}", "0"))
+    pytester.makepyfile(lib=LIB, test_old=THROUGH_OLD.replace("{grow}", "0"))
     result = guarded("--gc-guard-report=report.json", "--gc-guard-leaks=off")
     # Reported, never failing: no single test can be blamed.
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(
         [
             "heap audit: 1 reference cycle through objects older than the test that dropped them, in 1 shape*",
             "  [[]1 cycle] Node('old') --.other--> Node('new') --.other--> Node('old')",
-            "      during 3 tests: test_old.py::test_links_into_old ... test_old.py::test_after",
+            "      during 4 tests: test_old.py::test_links_into_old ... test_old.py::test_last",
         ]
     )
     report = json.loads((pytester.path / "report.json").read_text())
@@ -62,8 +68,8 @@ def test_a_cycle_through_an_older_object_is_reported_by_the_audit_with_its_windo
     (audit,) = report["audits"]
     assert (audit["first"], audit["last"], audit["tests"]) == (
         "test_old.py::test_links_into_old",
-        "test_old.py::test_after",
-        3,
+        "test_old.py::test_last",
+        4,
     )
     (finding,) = audit["findings"]
     assert finding["kind"] == "audit" and finding["objects"] == 2
@@ -74,11 +80,15 @@ def test_a_cycle_through_an_older_object_is_reported_by_the_audit_with_its_windo
 def test_a_periodic_audit_covers_the_tests_since_the_last_one(
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
 ) -> None:
-    """Audits are at least two seconds apart: after a slow test, one runs and covers the tests so far."""
-    pytester.makepyfile(lib=LIB, test_old=THROUGH_OLD.replace("{sleep}", "2.2"))
-    result = guarded("--gc-guard-leaks=off")
-    result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(["      during 2 tests: test_old.py::test_links_into_old ... test_old.py::test_slow"])
+    """An audit runs once the frozen heap has grown enough, and covers the tests so far; the final one the rest.
+
+    (It ran on a clock: the spans it reported depended on the machine's speed.)
+    """
+    pytester.makepyfile(lib=LIB, test_old=THROUGH_OLD.replace("{grow}", "300_000"))
+    result = guarded("--gc-guard-leaks=off", "-p", "no:randomly")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["      during 3 tests: test_old.py::test_links_into_old ... test_old.py::test_after"])
+    result.stdout.no_fnmatch_line("*test_old.py::test_last*")
 
 
 def test_the_audit_finds_nothing_on_a_clean_suite(
@@ -105,16 +115,20 @@ def test_the_audit_finds_nothing_on_a_clean_suite(
         def test_xfails():
             raise KeyError
 
-        def test_slow():
-            import time
-            time.sleep(2.2)
+        KEPT = []
+
+        def test_grows():
+            KEPT.extend([] for _ in range(300_000))  # an audit after the next test: the heap grew
+
+        def test_after():
+            pass
 
         def test_last(shared):
             pass
         """
     )
     result = guarded()
-    result.assert_outcomes(passed=3, failed=1, xfailed=1)
+    result.assert_outcomes(passed=4, failed=1, xfailed=1)
     assert "heap audit" not in result.stdout.str()
 
 
@@ -130,19 +144,22 @@ def test_the_audit_does_not_report_the_last_tests_own_cycles_again(
     pytester.makepyfile(
         lib=LIB,
         test_last="""
-        import time
         import lib
 
+        KEPT = []
+
+        def test_grows():
+            KEPT.extend([] for _ in range(300_000))  # frozen when the next window opens
+
         def test_slow_ring():
-            time.sleep(2.2)  # a periodic audit runs right after this test's window
-            lib.ring()
+            lib.ring()  # an audit falls due right after this test's window: the heap grew
 
         def test_last_ring():
             lib.ring()
         """,
     )
-    result = guarded("--gc-guard-leaks=off")
-    result.assert_outcomes(passed=2, errors=2)
+    result = guarded("--gc-guard-leaks=off", "-p", "no:randomly")
+    result.assert_outcomes(passed=3, errors=2)
     result.stdout.fnmatch_lines(["2 tests created reference cycles: 1 shape, 2 findings (2 failed)"])
     assert "heap audit" not in result.stdout.str()
 
@@ -152,11 +169,11 @@ def test_audits_of_xdist_workers_reach_the_controller(
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
 ) -> None:
     pytest.importorskip("xdist")
-    pytester.makepyfile(lib=LIB, test_old=THROUGH_OLD.replace("{sleep}", "0"))
+    pytester.makepyfile(lib=LIB, test_old=THROUGH_OLD.replace("{grow}", "0"))
     result = pytester.runpytest_subprocess(
         "--gc-guard", "-p", "no:cacheprovider", "--gc-guard-leaks=off", "-n", "2", "--dist", "loadfile"
     )
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["  [[]1 cycle] Node('old') --.other--> Node('new') --.other--> Node('old')"])
 
 
@@ -310,15 +327,19 @@ def test_uses_a_module_fixture(shared):
     pass
 """
 
-SLOW_THEN_MORE = """
-import time
+GROWS_THEN_MORE = """
+KEPT = []
 
 
-def test_slow():
-    time.sleep(2.2)  # a periodic audit after it
+def test_grows():
+    KEPT.extend([] for _ in range(300_000))  # frozen when the next window opens
 
 
 def test_after():
+    pass  # an audit after it: the heap grew
+
+
+def test_last():
     pass
 """
 
@@ -333,18 +354,18 @@ def test_what_an_audit_freed_and_its_finalizers_bred_is_never_reported_by_the_ne
     audit ("during 1 test: test_2.py::test_after"), and so was the cycle its
     finalizer bred during the first audit (Hardening II, 20b).
     """
-    pytester.makepyfile(breeding=BREEDING_LIB, test_1=BREEDING_FIXTURE, test_2=SLOW_THEN_MORE)
+    pytester.makepyfile(breeding=BREEDING_LIB, test_1=BREEDING_FIXTURE, test_2=GROWS_THEN_MORE)
     result = guarded("--gc-guard-leaks=off", "-p", "no:randomly")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(
         [
             "heap audit: 1 reference cycle through objects older than the test that dropped them, in 1 shape*",
             "  [[]1 cycle] Breeder --.me--> Breeder",
-            "      during 2 tests: test_1.py::test_uses_a_module_fixture ... test_2.py::test_slow",
+            "      during 3 tests: test_1.py::test_uses_a_module_fixture ... test_2.py::test_after",
         ]
     )
     result.stdout.no_fnmatch_line("*Bred --.me--> Bred*")
-    result.stdout.no_fnmatch_line("*test_2.py::test_after*")
+    result.stdout.no_fnmatch_line("*test_2.py::test_last*")
 
 
 def test_a_cycle_the_tests_finalizer_bred_in_the_window_s_last_collection_is_the_test_s(

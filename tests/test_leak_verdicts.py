@@ -84,21 +84,19 @@ def test_a_registry_that_only_grows_still_leaks_with_its_chain(pytester: pytest.
     )
 
 
-# The first run outlasts the heap audits' minimum spacing (audits.AUDIT_MIN_INTERVAL,
-# 2 s): an audit falls due when it ends.
+# The first test grows the frozen heap past audits.AUDIT_MIN_GROWTH: an audit falls
+# due when the second one, which leaks, ends.
 SLOW_LEAK = """
-import time
-
 class Entry:
     pass
 
+KEPT = []
 GROWING = []
-RUNS = []
 
-def test_slow_and_growing():
-    if not RUNS:
-        time.sleep(2.2)
-    RUNS.append(1)
+def test_grows_the_heap():
+    KEPT.extend([] for _ in range(300_000))
+
+def test_growing():
     GROWING.append(Entry())
 """
 
@@ -106,8 +104,8 @@ def test_slow_and_growing():
 def test_a_heap_audit_that_falls_due_does_not_hide_a_leak(pytester: pytest.Pytester) -> None:
     """The audit waits until the test is judged: it freezes the heap again, and what the test left alive with it."""
     pytester.makepyfile(test_slow=SLOW_LEAK)
-    result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1, errors=1)
+    result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*test leaks 1 Entry object per run*"])
 
 
