@@ -34,37 +34,66 @@ from pytest_gcguard.engine.window import GarbageWindow
 # total cost proportional to what the tests left frozen, not to their number.
 AUDIT_GROWTH = 0.25
 AUDIT_MIN_GROWTH = 100_000
+# gc.get_freeze_count() walks the frozen heap (a list walk on CPython 3.9-3.13: 10 ms for a
+# suite's million objects), far too slow for every test.  Between counts, the growth is
+# estimated from the objects the tests' windows left alive (counted anyway when survivors
+# are scanned); the frozen heap is counted again every AUDIT_RECOUNT tests.
+AUDIT_RECOUNT = 1_000
 
 
 class HeapAudits:
     """When to audit, and what the audits found (plain data only)."""
 
-    def __init__(self, window: GarbageWindow, pause: Callable[[], None], resume: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        window: GarbageWindow,
+        pause: Callable[[], None],
+        resume: Callable[[], None],
+        left_alive: Callable[[], int] = lambda: 0,
+    ) -> None:
         self._window = window
         self._pause = pause  # --gc-guard-stats counts the tests' collections, not ours
         self._resume = resume
+        self._left_alive = left_alive  # a running count of what windows left alive (frozen at the next window)
         self.found: list[dict[str, Any]] = []
         self._span: tuple[str, str, int] | None = None  # first and last test since the last audit, how many
         # Set by the first test: what collection imported is frozen by then, and no audit's business.
         self._due_at: int | None = None
+        self._counted = (0, 0)  # the frozen heap's size when last counted, and left_alive() then
+        self._uncounted = 0  # tests since
         self.last_took = 0.0
+
+    def _count(self) -> int:
+        frozen = gc.get_freeze_count()
+        self._counted, self._uncounted = (frozen, self._left_alive()), 0
+        return frozen
 
     @staticmethod
     def _due(frozen: int) -> int:
         """The frozen heap's size at which the next audit falls due."""
         return frozen + max(AUDIT_MIN_GROWTH, int(frozen * AUDIT_GROWTH))
 
-    def test_done(self, nodeid: str) -> bool:
-        """Count a test's window; whether an audit is due now (the frozen heap grew enough).
-
-        What a test leaves alive is frozen when the next window opens: the
-        growth seen here is that of the tests before this one.
-        """
+    def count_test(self, nodeid: str) -> None:
+        """Add a test to the span of tests the next audit covers (before it is judged: a re-run may audit)."""
         first, _, count = self._span or (nodeid, nodeid, 0)
         self._span = (first, nodeid, count + 1)
-        frozen = gc.get_freeze_count()
+
+    def due(self) -> bool:
+        """Whether an audit is due now: the frozen heap grew enough since the last one.
+
+        What a test leaves alive is frozen when the next window opens; the
+        estimate counts it from the scan of its survivors (leaks on), the
+        recount only once the next window froze it.
+        """
         if self._due_at is None:
-            self._due_at = self._due(frozen)
+            self._due_at = self._due(self._count())
+            return False
+        self._uncounted += 1
+        if self._uncounted >= AUDIT_RECOUNT:
+            frozen = self._count()
+        else:
+            counted, alive = self._counted
+            frozen = counted + self._left_alive() - alive
         return frozen >= self._due_at
 
     def run(
@@ -108,7 +137,7 @@ class HeapAudits:
             self.found.append(audit)
         del result, cycles
         self.last_took = time.monotonic() - start
-        self._due_at = self._due(gc.get_freeze_count())
+        self._due_at = self._due(self._count())
 
     def cheaper_than_a_rerun(self, duration: float) -> bool:
         """Whether an audit costs less than running a test of this duration again."""

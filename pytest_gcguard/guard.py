@@ -56,7 +56,7 @@ class GcGuard:
         self.judgement = Judgement(
             Policy(settings.mode, settings.allow, frozenset(reporter.known), settings.update_baseline),
             self.allowances,
-            HeapAudits(self.window, self.windows.pause_stats, self.windows.resume_stats),
+            HeapAudits(self.window, self.windows.pause_stats, self.windows.resume_stats, self.windows.left_alive),
             repeat=settings.repeat,
             explainers=self.windows.explainers,
             running=self._running,

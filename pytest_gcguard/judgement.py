@@ -265,6 +265,9 @@ class FirstRun:
         findings, self.pending = self.pending, None
         if findings is None:
             return
+        # In the audits' span before it is judged: an audit before its re-run covers it.
+        audits = self._judgement.audits
+        audits.count_test(item.nodeid)
         if findings.is_clean():
             report.gc_guard = CLEAN_PAYLOAD  # type: ignore[attr-defined]
         else:
@@ -277,5 +280,5 @@ class FirstRun:
         # A heap audit freezes the heap again when it ends, and with it what
         # the test left alive: only once the test is judged, or a test whose
         # audit fell due (after a slow test) would have no survivors to scan.
-        if self._judgement.audits.test_done(item.nodeid):
+        if audits.due():
             self._judgement.audit()

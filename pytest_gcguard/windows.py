@@ -64,6 +64,7 @@ class TestWindows:
         # (by a higher-scoped fixture): the next window frees it first.
         self.between_windows = True
         self._unscanned: WindowFindings | None = None  # the latest window's, until its survivors are looked at
+        self._left_alive = 0  # objects the scanned windows left alive, all told (the heap audits' growth estimate)
         self._type_verdicts = ClassVerdicts()  # whether a class's instances can be suspects, decided once per class
 
     def set_owners(self, owners: CodeOwners, rootpath: Path) -> None:
@@ -158,6 +159,7 @@ class TestWindows:
                 self.resume_stats()
             self.between_windows = False
         young = gc.get_objects()
+        self._left_alive += len(young)
         try:
             # Nearly always, every survivor is an instance of a class that
             # is never a suspect (builtins, pytest's): one C-level subset test.
@@ -185,6 +187,10 @@ class TestWindows:
             extensions.ignorer(self.config, item),
             self.sites,
         )
+
+    def left_alive(self) -> int:
+        """How many objects the windows whose survivors were scanned left alive, all told."""
+        return self._left_alive
 
     def pause_stats(self) -> None:
         if self._stats is not None:

@@ -77,17 +77,62 @@ def test_a_cycle_through_an_older_object_is_reported_by_the_audit_with_its_windo
     assert all(test["findings"] == [] for test in report["tests"])
 
 
-def test_a_periodic_audit_covers_the_tests_since_the_last_one(
+def test_the_audit_before_a_re_run_reports_what_it_found_for_the_test_it_ran_for(
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """With leaks on, the new Node is a suspect survivor, and an audit runs before its re-run.
+
+    That audit ran before the test was added to the audits' span: as the
+    first test, or the first after an audit, its cycle was found and dropped.
+    """
+    pytester.makepyfile(lib=LIB, test_old=THROUGH_OLD.replace("{grow}", "0"))
+    result = guarded("-p", "no:randomly")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(
+        [
+            "  [[]1 cycle] Node('new') --.other--> Node('old') --.other--> Node('new')",
+            "      during 1 test: test_old.py::test_links_into_old",
+        ]
+    )
+
+
+# A cycle through an older object of builtin containers only: never a leak suspect,
+# so no audit runs before a re-run (with leaks on) and the periodic audit is the first.
+# (A list in it, or the old dict would not be tracked, nor frozen: CPython untracks a dict
+# that holds only atomic values until it holds a container.)
+THROUGH_OLD_DICTS = THROUGH_OLD.replace('lib.Node("old")', '{"name": "old", "tags": []}').replace(
+    """    node = lib.Node("new")
+    old = OLD.pop()
+    node.other, old.other = old, node""",
+    """    new = {"name": "new"}
+    old = OLD.pop()
+    new["other"], old["other"] = old, new""",
+)
+
+
+@pytest.mark.parametrize(
+    ("leaks", "span"),
+    [
+        # The scan of a test's survivors counts what it leaves alive: the audit follows that test.
+        ("on", "during 2 tests: test_old.py::test_links_into_old ... test_old.py::test_grows"),
+        # Without the scan, the frozen heap is counted (every 1,000 tests; every test here):
+        # the next window froze the growth.
+        ("off", "during 3 tests: test_old.py::test_links_into_old ... test_old.py::test_after"),
+    ],
+)
+def test_a_periodic_audit_covers_the_tests_since_the_last_one(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult], leaks: str, span: str
 ) -> None:
     """An audit runs once the frozen heap has grown enough, and covers the tests so far; the final one the rest.
 
     (It ran on a clock: the spans it reported depended on the machine's speed.)
     """
-    pytester.makepyfile(lib=LIB, test_old=THROUGH_OLD.replace("{grow}", "300_000"))
-    result = guarded("--gc-guard-leaks=off", "-p", "no:randomly")
+    if leaks == "off":
+        pytester.makeconftest("import pytest_gcguard.audits\npytest_gcguard.audits.AUDIT_RECOUNT = 1\n")
+    pytester.makepyfile(lib=LIB, test_old=THROUGH_OLD_DICTS.replace("{grow}", "300_000"))
+    result = guarded("-p", "no:randomly", f"--gc-guard-leaks={leaks}")
     result.assert_outcomes(passed=4)
-    result.stdout.fnmatch_lines(["      during 3 tests: test_old.py::test_links_into_old ... test_old.py::test_after"])
+    result.stdout.fnmatch_lines([f"      {span}"])
     result.stdout.no_fnmatch_line("*test_old.py::test_last*")
 
 
@@ -158,7 +203,7 @@ def test_the_audit_does_not_report_the_last_tests_own_cycles_again(
             lib.ring()
         """,
     )
-    result = guarded("--gc-guard-leaks=off", "-p", "no:randomly")
+    result = guarded("-p", "no:randomly")
     result.assert_outcomes(passed=3, errors=2)
     result.stdout.fnmatch_lines(["2 tests created reference cycles: 1 shape, 2 findings (2 failed)"])
     assert "heap audit" not in result.stdout.str()
@@ -354,6 +399,7 @@ def test_what_an_audit_freed_and_its_finalizers_bred_is_never_reported_by_the_ne
     audit ("during 1 test: test_2.py::test_after"), and so was the cycle its
     finalizer bred during the first audit (Hardening II, 20b).
     """
+    pytester.makeconftest("import pytest_gcguard.audits\npytest_gcguard.audits.AUDIT_RECOUNT = 1\n")
     pytester.makepyfile(breeding=BREEDING_LIB, test_1=BREEDING_FIXTURE, test_2=GROWS_THEN_MORE)
     result = guarded("--gc-guard-leaks=off", "-p", "no:randomly")
     result.assert_outcomes(passed=4)
