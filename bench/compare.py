@@ -4,13 +4,17 @@ and the no-regression check (every test has the same outcome, nothing crashes).
     python bench/compare.py --pyargs networkx.algorithms --rounds 3
     python bench/compare.py path/to/tests --rounds 5 -- -k "not slow"
     python bench/compare.py --pyargs networkx.classes --trace   # also --gc-guard-trace
+    python bench/compare.py --pyargs networkx.algorithms --nogarbage   # also pytest-nogarbage
 
 Each run is a fresh interpreter that runs ``pytest.main`` and reports its own
 wall time, peak RSS (``resource.getrusage``) and the outcome of every test
 (by node id), so runs do not share a heap and the ratios come from one
 sitting: plain and guarded alternate, round after round, and the medians are
 compared (the machines are noisy). Guarded runs use warn mode, so outcomes
-stay comparable with plain runs.
+stay comparable with plain runs. ``--nogarbage`` adds pytest-nogarbage, the
+closest peer (its ``nogarbage`` fixture on every test, ``-o
+usefixtures=nogarbage``); it errors tests by design, so its outcomes are not
+compared.
 
 The exit code is 0 only when every run gave every test the same outcome as
 the first plain run (the same node ids passed, failed, errored, were skipped,
@@ -129,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--trace", action="store_true", help="also run guarded with --gc-guard-trace (tracemalloc)")
+    parser.add_argument("--nogarbage", action="store_true", help="also run pytest-nogarbage on every test")
     # Everything after "--" goes to pytest as is (argparse would take "-k" or "-W" for its own options).
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
@@ -148,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     modes = {"plain": common, "guarded": [*common, "--gc-guard", "--gc-guard-mode=warn"]}
     if options.trace:
         modes["traced"] = [*modes["guarded"], "--gc-guard-trace"]
+    if options.nogarbage:
+        modes["nogarbage"] = [*common, "-o", "usefixtures=nogarbage"]
     results: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
     for round_ in range(options.rounds):
         for mode, args in modes.items():
@@ -173,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     reference = results["plain"][0]
     same = True
     for mode, rs in results.items():
+        if mode == "nogarbage":
+            continue  # it fails tests by design
         for round_, result in enumerate(rs, 1):
             diff = differences(reference["tests"], result["tests"])
             if diff or result["exit"] != reference["exit"]:

@@ -192,3 +192,29 @@ def test_synthetic_instructions_needs_valgrind(tmp_path: Path) -> None:
     )
     assert run.returncode == 2
     assert "valgrind not found" in run.stdout
+
+
+def test_breakdown_times_each_part_of_a_guarded_run(pytester: pytest.Pytester) -> None:
+    """bench/breakdown.py: a test that drops a ring is explained and re-run; the parts say so."""
+    pytester.makepyfile(
+        test_tiny="class Ring:\n    def __init__(self):\n        self.me = self\n\ndef test_ring():\n    Ring()\n"
+    )
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "breakdown.py"), str(pytester.path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=pytester.path,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    calls = {
+        line.split("  ")[1].strip(): line.rsplit("(", 1)[1]
+        for line in run.stdout.splitlines()
+        if line.startswith("  ") and line.endswith(" calls)")
+    }
+    assert calls == {
+        "explain (first runs)": "1 calls)",
+        "survivors": "1 calls)",
+        "re-runs": "1 calls)",
+        "audits": "1 calls)",
+    }, run.stdout
