@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
 
     timers = Timers()
     timers.install()
-    args = [*target, "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "--gc-guard", "--gc-guard-mode=warn", *extra]
+    args = [*target, "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "-W", "ignore::pytest.PytestWarning"]
+    args += ["--gc-guard", "--gc-guard-mode=warn", *extra]
     start = time.perf_counter()
     pytest.main(args)
     wall = time.perf_counter() - start
