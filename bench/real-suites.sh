@@ -22,6 +22,8 @@ SUITES=(
     "attrs|attrs==25.4.0|hypothesis pympler cloudpickle zope.interface|tests|"
     # Cycle-heavy (templates, environments, error paths that rewrite tracebacks); async rendering.
     "jinja2|jinja2==3.1.6|trio==0.32.0|tests|"
+    # Async-heavy: an event loop, its own test plugin, many tasks and exceptions per test.
+    "trio|trio==0.32.0|trustme pyopenssl|src/trio/_tests src/trio/_core/_tests|--ignore=src/trio/_tests/tools"
 )
 
 run_suite() {
