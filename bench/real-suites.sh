@@ -2,6 +2,7 @@
 # Real third-party suites, pinned, their tests from the sdist: plain, then --gc-guard (fail mode).
 # Prints each run's last line, the wall times and the gc-guard summary's headline counts.
 # Usage: bash bench/real-suites.sh [NAME ...]   (default: every suite below)
+# INSTALL_ONLY=1 only makes the venvs and unpacks the sdists.
 # Results are recorded in docs/real-suites.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,13 +11,23 @@ work="$root/bench/.suites"
 mkdir -p "$work"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# name | requirement | extra test requirements | test path inside the sdist
+# name | requirement | extra test requirements | test paths inside the sdist | extra pytest args
+# Every suite runs with -n 0 -p no:randomly when those plugins are installed (one core, a fixed order).
 SUITES=(
-    "marshmallow|marshmallow==4.4.0|simplejson|tests"
+    "marshmallow|marshmallow==4.4.0|simplejson|tests|"
+    # Ships its own pytest plugin (the pytest11 entry point anyio.pytest_plugin), async on
+    # asyncio and trio. Network tests that need the internet (or IPv6 here) are deselected.
+    "anyio|anyio==4.12.0|trio==0.32.0 pytest-mock hypothesis psutil trustme truststore exceptiongroup uvloop|tests|-m not\\ network"
+    # Defines hundreds of attrs classes inside its tests (hypothesis-heavy).
+    "attrs|attrs==25.4.0|hypothesis pympler cloudpickle zope.interface|tests|"
+    # Cycle-heavy (templates, environments, error paths that rewrite tracebacks); async rendering.
+    "jinja2|jinja2==3.1.6|trio==0.32.0|tests|"
+    # Async-heavy: an event loop, its own test plugin, many tasks and exceptions per test.
+    "trio|trio==0.32.0|trustme pyopenssl|src/trio/_tests src/trio/_core/_tests|--ignore=src/trio/_tests/tools"
 )
 
 run_suite() {
-    local name=$1 requirement=$2 extras=$3 tests=$4
+    local name=$1 requirement=$2 extras=$3 tests=$4 pytest_args=$5
     local venv="$work/$name-venv"
     if [ ! -x "$venv/bin/python" ]; then
         python3 -m venv "$venv"
@@ -31,22 +42,27 @@ run_suite() {
         mkdir -p "$src"
         tar xzf "$work"/sdist/"${requirement/==/-}".tar.gz -C "$src" --strip-components 1
     fi
+    [ -n "${INSTALL_ONLY:-}" ] && return 0
     cd "$src"
     echo "== $requirement"
     for mode in plain guarded; do
-        local args=(-q -p no:cacheprovider "$tests")
+        # shellcheck disable=SC2206
+        local args=(-q -p no:cacheprovider $tests)
+        [ -n "$pytest_args" ] && eval "args+=($pytest_args)"
+        "$venv/bin/python" -c "import xdist" 2>/dev/null && args+=(-n 0)
+        "$venv/bin/python" -c "import pytest_randomly" 2>/dev/null && args+=(-p no:randomly)
         [ "$mode" = guarded ] && args+=(--gc-guard --gc-guard-report="$work/$name-report.json")
         local start=$SECONDS
         "$venv/bin/python" -m pytest "${args[@]}" >"$work/$name-$mode.txt" 2>&1 || true
         echo "$mode: $(tail -n 1 "$work/$name-$mode.txt") (wall $((SECONDS - start)) s)"
     done
-    grep -E "^[0-9]+ tests? (created|leaked|with|left)|^re-ran" "$work/$name-guarded.txt" || true
+    grep -E "^[0-9]+ tests? (created|leaked|with|left|made more)|^re-ran|^heap audit" "$work/$name-guarded.txt" || true
     cd "$root"
 }
 
 for entry in "${SUITES[@]}"; do
-    IFS='|' read -r name requirement extras tests <<<"$entry"
+    IFS='|' read -r name requirement extras tests pytest_args <<<"$entry"
     if [ $# -eq 0 ] || [[ " $* " == *" $name "* ]]; then
-        run_suite "$name" "$requirement" "$extras" "$tests"
+        run_suite "$name" "$requirement" "$extras" "$tests" "$pytest_args"
     fi
 done
