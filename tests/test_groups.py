@@ -28,21 +28,29 @@ def headers(lines: list[str]) -> list[str]:
 
 
 def test_twelve_modules_show_ten_and_fold_the_rest() -> None:
-    """Shapes of 12 modules: the 10 most tests share are listed, the other 2 in one line; -v lists all 12."""
+    """Shapes of 12 modules: the 9 most tests share are listed, the other 3 in one line (10 in all); -v lists all 12."""
     summary = Summary()
     for m in range(12):
         for n in range(20 - m):  # module m's shapes are in 20 - m tests: mod0 the most
             summary.add(f"t.py::test_{m}_{n}", make_payload([(ring(f"Node{m}", (f"lib.mod{m}.Node",)), FAILED)]))
     lines = summary.lines(verbose=False)
     assert headers(lines) == [
-        *(f"lib.mod{m} — {20 - m} tests, 1 shape" for m in range(10)),
-        "… 2 more modules (19 tests, 2 shapes); -v lists them",
+        *(f"lib.mod{m} — {20 - m} tests, 1 shape" for m in range(9)),
+        "… 3 more modules (30 tests, 3 shapes); -v lists them",
     ]
     assert "  [20 tests] Node0 --.me--> Node0" in lines
-    assert not any("Node11" in line for line in lines)
+    assert not any("Node9" in line for line in lines)
     verbose = summary.lines(verbose=True)
     assert headers(verbose) == [f"lib.mod{m} — {20 - m} tests, 1 shape" for m in range(12)]
     assert "  [9 tests] Node11 --.me--> Node11" in verbose
+
+
+def test_ten_modules_are_all_listed() -> None:
+    """Shapes of exactly 10 modules: 10 lines, none folded."""
+    summary = Summary()
+    for m in range(10):
+        summary.add(f"t.py::test_{m}", make_payload([(ring(f"Node{m}", (f"lib.mod{m}.Node",)), FAILED)]))
+    assert headers(summary.lines(verbose=False)) == [f"lib.mod{m} — 1 test, 1 shape" for m in range(10)]
 
 
 def test_shapes_of_one_module_are_listed_under_it() -> None:

@@ -35,9 +35,10 @@ from pytest_gcguard.reporting.text import format_cycle_path
 
 # Test ids printed per shape before "... and N more".
 MAX_TESTS_SHOWN = 3
-# Origin modules a section lists (-v: all) before one line for the rest: a
-# large suite's cycles come from dozens of modules, and the reader wants the
-# few that most tests share (networkx.algorithms: 4,000 tests).
+# The most top-level lines (one per origin module) a section has without -v:
+# past it, the first modules and one line for the rest.  A large suite's
+# cycles come from dozens of modules, and the reader wants the few that most
+# tests share first (networkx.algorithms: 4,000 tests, 22 modules).
 MAX_GROUPS_SHOWN = 10
 # The group of shapes no member of which has an owner (lists, dicts, builtin
 # exceptions, cells...): no module to name.
@@ -333,7 +334,7 @@ class Summary:
         return lines + self._grouped_lines(shapes, verbose) if verbose else lines
 
     def _grouped_lines(self, shapes: list[ShapeStats], verbose: bool) -> list[str]:
-        """Shapes under a line for their origin module; past ``MAX_GROUPS_SHOWN`` modules (-v: all), one line.
+        """Shapes under their origin module; past ``MAX_GROUPS_SHOWN`` lines (-v: any number), one for the rest.
 
         The modules with failing shapes come first, then those most tests
         share; a module's shapes keep the order they come in.
@@ -345,7 +346,7 @@ class Summary:
             groups.items(),
             key=lambda item: (all(FAILED not in s.statuses for s in item[1]), -len(_tests_of(item[1])), item[0]),
         )
-        shown = ordered if verbose else ordered[:MAX_GROUPS_SHOWN]
+        shown = ordered if verbose or len(ordered) <= MAX_GROUPS_SHOWN else ordered[: MAX_GROUPS_SHOWN - 1]
         lines: list[str] = []
         for module, group in shown:
             lines.append(f"{module} — {_tests_and_shapes(group)}")
@@ -471,4 +472,4 @@ def _status_tag(statuses: dict[str, int], tests: int) -> str:
         return counted(tests, "test")
     if len(judged) == 1:
         return f"{counted(tests, 'test')}, {next(iter(judged))}"
-    return f"{counted(tests, 'test')}: " + ", ".join(f"{n} {status}" for status, n in sorted(judged.items()))
+    return f"{counted(tests, 'test')}: " + ", ".join(f"{n:,} {status}" for status, n in sorted(judged.items()))
