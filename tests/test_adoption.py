@@ -44,7 +44,7 @@ def test_the_headline_says_what_each_count_counts() -> None:
         summary.add(f"test_x.py::test_{n}", make_payload(entries))
     lines = summary.lines(verbose=False)
     assert lines[0] == "1,200 tests created reference cycles: 3 shapes, 1,600 findings (400 allowed, 1,200 failed)"
-    assert lines[1] == "  [600 tests] Graph0 --.me--> Graph0"
+    assert lines[1:3] == ["lib — 1,200 tests, 3 shapes", "  [600 tests] Graph0 --.me--> Graph0"]
 
 
 def test_classes_defined_in_test_functions_are_one_shape_by_name() -> None:
@@ -55,7 +55,11 @@ def test_classes_defined_in_test_functions_are_one_shape_by_name() -> None:
     summary.add("t.py::test_c", make_payload([(ring("t.test_c.<locals>.Other"), FAILED)]))
     lines = summary.lines(verbose=False)
     assert lines[0] == "3 tests created reference cycles: 2 shapes, 3 findings (3 failed)"
-    assert lines[1:3] == ["  [2 tests] MySchema --.me--> MySchema", "      t.py::test_a, t.py::TestB::test_b"]
+    assert lines[1:4] == [
+        "t — 3 tests, 2 shapes",
+        "  [2 tests] MySchema --.me--> MySchema",
+        "      t.py::test_a, t.py::TestB::test_b",
+    ]
 
 
 def test_a_repeated_line_prints_once_with_its_count() -> None:

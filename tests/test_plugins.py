@@ -134,8 +134,9 @@ def test_randomly_shuffled_runs_fail_the_same_tests_with_the_same_findings(
     common = ("--gc-guard", "-p", "no:cacheprovider", "-rA", "-v")
     in_order = pytester.runpytest_subprocess(*common, "-p", "no:xdist")
     in_order.assert_outcomes(passed=8, failed=1, errors=4)
-    assert _gc_guard_summary(in_order)[:2] == [
+    assert _gc_guard_summary(in_order)[:3] == [
         "4 tests created reference cycles: 1 shape, 4 findings (4 failed)",
+        "lib — 4 tests, 1 shape",
         "  [4 tests] Node('a') --.other--> Node('b') --.other--> Node('a')",
     ]
     inner_plugins(monkeypatch, "randomly", "xdist")  # (the runs without -n say -p no:xdist themselves)
@@ -226,13 +227,14 @@ def test_rerunfailures_judges_the_attempt_whose_outcome_stands_and_reports_it_on
         "ERROR test_flaky.py::test_always_ring",
     }
     summary = _gc_guard_summary(result)
-    assert summary[:3] == [
+    assert summary[:4] == [
         "2 tests created reference cycles: 1 shape, 2 findings (2 failed)",
+        "lib — 2 tests, 1 shape",
         "  [2 tests] Node('a') --.other--> Node('b') --.other--> Node('a')",
         "test_flaky.py::test_always_ring, test_flaky.py::test_flaky_ring",
     ]
     # Each judged attempt re-runs once (what one test showed is not remembered for the next).
-    assert summary[3].startswith("re-ran 2 tests (2 runs, ") and len(summary) == 4
+    assert summary[4].startswith("re-ran 2 tests (2 runs, ") and len(summary) == 5
     assert "leaked objects" not in result.stdout.str()
 
 

@@ -14,6 +14,7 @@ from dataclasses import field
 from dataclasses import replace
 from typing import Any
 
+from pytest_gcguard.engine.findings import CLASS_MEMBER
 from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import STDLIB
 from pytest_gcguard.engine.findings import TEST_LOCAL
@@ -23,14 +24,25 @@ from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Leak
 from pytest_gcguard.engine.findings import chain_shape
 from pytest_gcguard.engine.findings import cycle_shape
+from pytest_gcguard.engine.findings import is_tagged
+from pytest_gcguard.engine.findings import owner_names
 from pytest_gcguard.judging.judge import FAILED
 from pytest_gcguard.judging.judge import INFO
+from pytest_gcguard.reporting.html import type_module
 from pytest_gcguard.reporting.text import distinct_sites
 from pytest_gcguard.reporting.text import format_cycle_path
 
 
 # Test ids printed per shape before "... and N more".
 MAX_TESTS_SHOWN = 3
+# The most top-level lines (one per origin module) a section has without -v:
+# past it, the first modules and one line for the rest.  A large suite's
+# cycles come from dozens of modules, and the reader wants the few that most
+# tests share first (networkx.algorithms: 4,000 tests, 22 modules).
+MAX_GROUPS_SHOWN = 10
+# The group of shapes no member of which has an owner (lists, dicts, builtin
+# exceptions, cells...): no module to name.
+NO_OWNER = "(plain containers)"
 
 PAYLOAD_VERSION = 2  # 2: a hop's type is "type", a leak's class "type", the 12-digit hash "shape_key"
 
@@ -65,6 +77,24 @@ def summary_shape(cycle: Cycle) -> str:
 
 def _summary_token(token: str) -> str:
     return _CLASS_NAME.sub(r"\1*", _LOCAL_CLASS_PATH.sub("<locals>.", token))
+
+
+def origin_module(cycle: Cycle) -> str:
+    """The module the summary groups a shape under: its first owner's (``Cycle.member_types``, which is sorted).
+
+    An instance's or a class's owner is a qualified name, whose module part
+    is taken (``lib.graph.Node`` -> ``lib.graph``, ``lib.make.<locals>.C`` ->
+    ``lib``); any other tagged owner (code, an allocating module) is a module
+    name already.  A shape with no owner is ``NO_OWNER``'s.
+    """
+    for entry in cycle.member_types:
+        names = owner_names(entry)
+        if not names:
+            continue
+        module = names[0] if is_tagged(entry) and entry[0] != CLASS_MEMBER else type_module(names[0])
+        if module:
+            return module
+    return NO_OWNER
 
 
 def summary_leak_shape(leak: Leak) -> str:
@@ -254,7 +284,7 @@ class Summary:
         found = own or local or stdlib or stuck or unloaded or self.leaks or self.finalizer_warnings or self.audits
         if not (found or self.errors or self.notes or self.unsaved):
             return []
-        lines = self._own_lines(own) + self._stuck_lines(stuck)
+        lines = self._own_lines(own, verbose) + self._stuck_lines(stuck, verbose)
         lines += self._not_failing_lines(local, "test-local cycles (made by the test's own code; not failing)", verbose)
         lines += self._not_failing_lines(stdlib, "standard-library cycles (not failing)", verbose)
         lines += self._not_failing_lines(
@@ -271,10 +301,9 @@ class Summary:
             )
         return lines
 
-    def _own_lines(self, own: list[ShapeStats]) -> list[str]:
+    def _own_lines(self, own: list[ShapeStats], verbose: bool) -> list[str]:
         if not own:
             return []
-        own_tests = {t for s in own for t in s.tests}
         statuses: dict[str, int] = {}
         for s in own:
             for status, n in s.statuses.items():
@@ -283,34 +312,50 @@ class Summary:
         detail = ", ".join(f"{n:,} {status}" for status, n in sorted(statuses.items()))
         findings = counted(sum(statuses.values()), "finding")
         lines = [
-            f"{counted(len(own_tests), 'test')} created reference cycles: "
+            f"{counted(len(_tests_of(own)), 'test')} created reference cycles: "
             f"{counted(len(own), 'shape')}, {findings} ({detail})"
         ]
-        for stats in own:
-            lines.extend(self._shape_lines(stats))
-        return lines
+        return lines + self._grouped_lines(own, verbose)
 
-    def _stuck_lines(self, stuck: list[ShapeStats]) -> list[str]:
+    def _stuck_lines(self, stuck: list[ShapeStats], verbose: bool) -> list[str]:
         if not stuck:
             return []
-        tests = {t for s in stuck for t in s.tests}
         lines = [
-            f"{counted(len(tests), 'test')} left objects the collector cannot free (in gc.garbage for good): "
-            f"{counted(len(stuck), 'shape')}"
+            f"{counted(len(_tests_of(stuck)), 'test')} left objects the collector cannot free "
+            f"(in gc.garbage for good): {counted(len(stuck), 'shape')}"
         ]
-        for stats in stuck:
-            lines.extend(self._shape_lines(stats))
-        return lines
+        return lines + self._grouped_lines(stuck, verbose)
 
     def _not_failing_lines(self, shapes: list[ShapeStats], what: str, verbose: bool) -> list[str]:
         if not shapes:
             return []
-        tests = {t for s in shapes for t in s.tests}
         hint = "" if verbose else "; -v lists them"
-        lines = [f"{counted(len(tests), 'test')} with {what}: {counted(len(shapes), 'shape')}{hint}"]
-        if verbose:
-            for stats in shapes:
+        lines = [f"{counted(len(_tests_of(shapes)), 'test')} with {what}: {counted(len(shapes), 'shape')}{hint}"]
+        return lines + self._grouped_lines(shapes, verbose) if verbose else lines
+
+    def _grouped_lines(self, shapes: list[ShapeStats], verbose: bool) -> list[str]:
+        """Shapes under their origin module; past ``MAX_GROUPS_SHOWN`` lines (-v: any number), one for the rest.
+
+        The modules with failing shapes come first, then those most tests
+        share; a module's shapes keep the order they come in.
+        """
+        groups: dict[str, list[ShapeStats]] = {}
+        for stats in shapes:
+            groups.setdefault(origin_module(stats.exemplar), []).append(stats)
+        ordered = sorted(
+            groups.items(),
+            key=lambda item: (all(FAILED not in s.statuses for s in item[1]), -len(_tests_of(item[1])), item[0]),
+        )
+        shown = ordered if verbose or len(ordered) <= MAX_GROUPS_SHOWN else ordered[: MAX_GROUPS_SHOWN - 1]
+        lines: list[str] = []
+        for module, group in shown:
+            lines.append(f"{module} — {_tests_and_shapes(group)}")
+            for stats in group:
                 lines.extend(self._shape_lines(stats))
+        if len(shown) < len(ordered):
+            rest = [stats for _, group in ordered[len(shown) :] for stats in group]
+            more = counted(len(ordered) - len(shown), "more module")
+            lines.append(f"… {more} ({_tests_and_shapes(rest)}); -v lists them")
         return lines
 
     def _leak_lines(self) -> list[str]:
@@ -405,6 +450,15 @@ class Summary:
         return lines
 
 
+def _tests_of(shapes: Iterable[ShapeStats]) -> set[str]:
+    return {t for s in shapes for t in s.tests}
+
+
+def _tests_and_shapes(shapes: list[ShapeStats]) -> str:
+    """``2,650 tests, 16 shapes``."""
+    return f"{counted(len(_tests_of(shapes)), 'test')}, {counted(len(shapes), 'shape')}"
+
+
 def _test_ids(tests: list[str]) -> str:
     shown = ", ".join(tests[:MAX_TESTS_SHOWN])
     more = f", ... and {len(tests) - MAX_TESTS_SHOWN} more" if len(tests) > MAX_TESTS_SHOWN else ""
@@ -418,4 +472,4 @@ def _status_tag(statuses: dict[str, int], tests: int) -> str:
         return counted(tests, "test")
     if len(judged) == 1:
         return f"{counted(tests, 'test')}, {next(iter(judged))}"
-    return f"{counted(tests, 'test')}: " + ", ".join(f"{n} {status}" for status, n in sorted(judged.items()))
+    return f"{counted(tests, 'test')}: " + ", ".join(f"{n:,} {status}" for status, n in sorted(judged.items()))
