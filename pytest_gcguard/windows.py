@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Union
 
@@ -24,6 +26,7 @@ from pytest_gcguard.engine.introspect import describe_error
 from pytest_gcguard.engine.labels import NameCache
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.sites import SiteFinder
+from pytest_gcguard.engine.sites import traced
 from pytest_gcguard.engine.survivors import MAX_SURVIVORS
 from pytest_gcguard.engine.survivors import ClassVerdicts
 from pytest_gcguard.engine.survivors import cut_short
@@ -56,6 +59,8 @@ class TestWindows:
         self.window = window
         self.owners = CodeOwners()
         self.sites: SiteFinder | None = None  # --gc-guard-trace
+        self._owner_sites: SiteFinder | None = None  # for a re-run traced to find owners (traced)
+        self._rootpath = config.rootpath
         self._names = NameCache()
         self._leaks = leaks
         self._stats = pressure.stats if pressure is not None else None  # --gc-guard-stats: the tests' collections
@@ -68,8 +73,30 @@ class TestWindows:
 
     def set_owners(self, owners: CodeOwners, rootpath: Path) -> None:
         self.owners = owners
+        self._rootpath = rootpath
+        self._owner_sites = None
         if self.sites is not None:
             self.sites = SiteFinder(owners, rootpath)
+
+    @contextmanager
+    def traced(self) -> Iterator[None]:
+        """Allocation sites for the windows of a block: tracemalloc runs, the findings name who allocated.
+
+        For one re-run of a test whose cycle has no owner (``rerun.py``).
+        With ``--gc-guard-trace`` every window has them already; tracemalloc
+        the user runs is used as it is, and left running.
+        """
+        if self.sites is not None:
+            yield
+            return
+        if self._owner_sites is None:
+            self._owner_sites = SiteFinder(self.owners, self._rootpath)
+        self.sites = self._owner_sites
+        try:
+            with traced():
+                yield
+        finally:
+            self.sites = None
 
     @property
     def unscanned(self) -> bool:

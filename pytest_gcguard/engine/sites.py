@@ -29,13 +29,22 @@ import sys
 import tracemalloc
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from pytest_gcguard.engine.introspect import module_dict
+from pytest_gcguard.engine.introspect import plain_str
 from pytest_gcguard.engine.introspect import type_flags
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.ownership import Origin
 
 
 DEFAULT_FRAMES = 5
+# Frames kept when a re-run traces allocations only to name the module that
+# made a cycle of plain containers (``traced``): enough to get past the
+# standard library's and the harness's frames to the code that called them
+# (``copy.deepcopy``, ``json.loads``), few enough to keep the re-run cheap.
+OWNER_FRAMES = 8
 # tracemalloc.start() refuses more (ValueError "the number of frames must be in
 # range [1; 65535]"): CPython keeps a traceback's length in 16 bits.
 MAX_FRAMES = 65535
@@ -110,14 +119,48 @@ class Tracing:
         self.started = False
 
 
+@contextmanager
+def traced(frames: int = OWNER_FRAMES) -> Iterator[None]:
+    """tracemalloc on for the block: one that already runs (the user's, ``--gc-guard-trace``) is used as it is.
+
+    Only what this started is stopped, so the user's tracing keeps running
+    with its own frame limit.
+    """
+    if tracemalloc.is_tracing():
+        yield
+        return
+    tracemalloc.start(frames)
+    try:
+        yield
+    finally:
+        if tracemalloc.is_tracing():  # (code in the block may have stopped it)
+            tracemalloc.stop()
+
+
 class SiteFinder:
-    """Tells allocation sites in words, with file names relative to ``base``."""
+    """Tells allocation sites in words, with file names relative to ``base``; and the modules that allocated."""
 
     def __init__(self, owners: CodeOwners | None = None, base: str | os.PathLike[str] | None = None) -> None:
         self._owners = owners or CodeOwners()
         self._base = os.path.realpath(base) + os.sep if base is not None else None
         self._functions: dict[str, _FunctionIndex] = {}
         self._paths: dict[str, str] = {}
+        self._modules = _ModuleFiles()
+
+    def module(self, obj: object) -> str | None:
+        """The module whose code allocated ``obj``: of the kept frames, the innermost outside
+        the standard library and the harness that runs a loaded module's file (test modules
+        too); None when tracemalloc kept no such frame.
+
+        A frame of generated code (``<string>``) names no module: the frame
+        that called it does.
+        """
+        for name, _ in allocation_frames(obj):
+            if self._owners.file_origin(name) in (Origin.USER, Origin.TEST):
+                module = self._modules.of(name)
+                if module is not None:
+                    return module
+        return None
 
     def frames(self, obj: object) -> list[str]:
         """Every kept frame in words, the site first, then the others innermost first."""
@@ -155,6 +198,38 @@ class SiteFinder:
         if shown is None:
             shown = self._paths[filename] = _display_path(filename, self._base)
         return shown
+
+
+class _ModuleFiles:
+    """Which loaded module a source file is (``__file__`` to ``__name__``); read again once more modules are loaded."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+        self._loaded = -1  # len(sys.modules) when read
+
+    def of(self, filename: str) -> str | None:
+        name = self._names.get(filename)
+        if name is None and len(sys.modules) != self._loaded:
+            self._read()
+            name = self._names.get(filename)
+        return name
+
+    def _read(self) -> None:
+        names: dict[str, str] = {}
+        for name, module in list(sys.modules.items()):
+            namespace = module_dict(module)
+            filename = plain_str(namespace.get("__file__")) if namespace is not None else None
+            # A file loaded under two names (a script and __main__, a test
+            # module under two import modes): the same name whatever the
+            # order of sys.modules -- not __main__, then the shortest.
+            if filename is not None and (filename not in names or _preferred(name, names[filename])):
+                names[filename] = name
+        self._names = names
+        self._loaded = len(sys.modules)
+
+
+def _preferred(name: str, other: str) -> bool:
+    return (name == "__main__", len(name), name) < (other == "__main__", len(other), other)
 
 
 def _display_path(filename: str, base: str | None) -> str:
@@ -217,4 +292,4 @@ def _spans(nodes: Iterable[ast.AST], prefix: str) -> Iterable[tuple[int, int, st
             yield from _spans(ast.iter_child_nodes(node), prefix)
 
 
-__all__ = ["DEFAULT_FRAMES", "MAX_FRAMES", "SiteFinder", "Tracing", "allocation_frames"]
+__all__ = ["DEFAULT_FRAMES", "MAX_FRAMES", "OWNER_FRAMES", "SiteFinder", "Tracing", "allocation_frames", "traced"]
