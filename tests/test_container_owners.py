@@ -9,14 +9,11 @@ and names the allocating module, without ``--gc-guard-trace``.
 from __future__ import annotations
 
 import json
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from pytest_gcguard.engine.sites import traced
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,21 +170,3 @@ def test_a_container_cycle_the_test_makes_is_owned_by_the_test_module_and_still_
     result.stdout.fnmatch_lines(
         ["    list (len=1) --[[]0]--> list (len=1) --[[]0]--> list (len=1)", "    allocated in test_own"]
     )
-
-
-@pytest.mark.parametrize("frames", [0, 3])
-def test_traced_stops_only_what_it_started(frames: int) -> None:
-    if tracemalloc.is_tracing():
-        pytest.skip("this process traces already")
-    if frames:
-        tracemalloc.start(frames)  # the user's
-    try:
-        with traced(8):
-            assert tracemalloc.is_tracing()
-            assert tracemalloc.get_traceback_limit() == (frames or 8)
-        assert tracemalloc.is_tracing() is bool(frames)
-        if frames:
-            assert tracemalloc.get_traceback_limit() == frames
-    finally:
-        if frames:
-            tracemalloc.stop()

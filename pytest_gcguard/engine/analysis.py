@@ -48,7 +48,7 @@ from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.ownership import Origin
 from pytest_gcguard.engine.ownership import loaded_module_of
 from pytest_gcguard.engine.ownership import member_owner
-from pytest_gcguard.engine.sites import SiteFinder
+from pytest_gcguard.engine.sites import Sites
 
 
 _KIND_ORDER = {CYCLE: 0, STDLIB: 1, TEST_LOCAL: 2, UNLOADED: 3}
@@ -77,7 +77,7 @@ def explain_garbage(
     garbage: Sequence[object],
     owners: CodeOwners | None = None,
     labeller: Labeller | None = None,
-    sites: SiteFinder | None = None,
+    sites: Sites | None = None,
     ignore: Callable[[object], bool] | None = None,
     observe: Observer | None = None,
     *,
@@ -415,7 +415,7 @@ def _no_module(obj: object) -> str | None:
     return None
 
 
-# An object's allocation site in words, and the module that allocated it (tracemalloc: ``SiteFinder``).
+# An object's allocation site in words, and the module that allocated it (tracemalloc: ``sites.Sites``).
 _Sites = tuple[Callable[[object], str], Callable[[object], "str | None"]]
 
 

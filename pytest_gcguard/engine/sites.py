@@ -29,8 +29,7 @@ import sys
 import tracemalloc
 from collections.abc import Callable
 from collections.abc import Iterable
-from collections.abc import Iterator
-from contextlib import contextmanager
+from typing import Union
 
 from pytest_gcguard.engine.introspect import module_dict
 from pytest_gcguard.engine.introspect import plain_str
@@ -41,10 +40,12 @@ from pytest_gcguard.engine.ownership import Origin
 
 DEFAULT_FRAMES = 5
 # Frames kept when a re-run traces allocations only to name the module that
-# made a cycle of plain containers (``traced``): enough to get past the
-# standard library's and the harness's frames to the code that called them
-# (``copy.deepcopy``, ``json.loads``), few enough to keep the re-run cheap.
-OWNER_FRAMES = 8
+# made a cycle of plain containers (``windows.TestWindows.traced``): enough
+# to get past a frame or two of the standard library (``copy.deepcopy``) to
+# the code that called it, few enough to keep the re-run cheap -- every
+# allocation walks them, and pytest's stack is deep (on marshmallow's
+# test_schema.py the suite's CPU time was +45 % with 3 frames, +230 % with 8).
+OWNER_FRAMES = 3
 # tracemalloc.start() refuses more (ValueError "the number of frames must be in
 # range [1; 65535]"): CPython keeps a traceback's length in 16 bits.
 MAX_FRAMES = 65535
@@ -119,24 +120,6 @@ class Tracing:
         self.started = False
 
 
-@contextmanager
-def traced(frames: int = OWNER_FRAMES) -> Iterator[None]:
-    """tracemalloc on for the block: one that already runs (the user's, ``--gc-guard-trace``) is used as it is.
-
-    Only what this started is stopped, so the user's tracing keeps running
-    with its own frame limit.
-    """
-    if tracemalloc.is_tracing():
-        yield
-        return
-    tracemalloc.start(frames)
-    try:
-        yield
-    finally:
-        if tracemalloc.is_tracing():  # (code in the block may have stopped it)
-            tracemalloc.stop()
-
-
 class SiteFinder:
     """Tells allocation sites in words, with file names relative to ``base``; and the modules that allocated."""
 
@@ -198,6 +181,27 @@ class SiteFinder:
         if shown is None:
             shown = self._paths[filename] = _display_path(filename, self._base)
         return shown
+
+
+class KnownAllocations:
+    """The allocating modules of a window's garbage, read while tracemalloc ran, for an analysis run untraced.
+
+    Tracing every allocation the analysis makes would cost more than the
+    test did; the garbage's own allocations are all it needs.  Keyed by
+    ``id()``: the caller keeps the objects alive while the analysis runs.
+    """
+
+    def __init__(self, finder: SiteFinder, objects: Iterable[object]) -> None:
+        self._modules = {id(obj): finder.module(obj) for obj in objects}
+
+    def site(self, obj: object) -> str:
+        return ""  # (the printed path is the first run's: no site is shown)
+
+    def module(self, obj: object) -> str | None:
+        return self._modules.get(id(obj))
+
+
+Sites = Union[SiteFinder, KnownAllocations]
 
 
 class _ModuleFiles:
@@ -292,4 +296,13 @@ def _spans(nodes: Iterable[ast.AST], prefix: str) -> Iterable[tuple[int, int, st
             yield from _spans(ast.iter_child_nodes(node), prefix)
 
 
-__all__ = ["DEFAULT_FRAMES", "MAX_FRAMES", "OWNER_FRAMES", "SiteFinder", "Tracing", "allocation_frames", "traced"]
+__all__ = [
+    "DEFAULT_FRAMES",
+    "MAX_FRAMES",
+    "OWNER_FRAMES",
+    "KnownAllocations",
+    "SiteFinder",
+    "Sites",
+    "Tracing",
+    "allocation_frames",
+]
