@@ -20,6 +20,7 @@ Two limits of tracemalloc shape what can be told:
 
 from __future__ import annotations
 
+import _tracemalloc
 import ast
 import bisect
 import ctypes
@@ -29,8 +30,11 @@ import sys
 import tracemalloc
 from collections.abc import Callable
 from collections.abc import Iterable
+from types import FrameType
+from types import FunctionType
 from typing import Union
 
+from pytest_gcguard.engine.introspect import is_python_class
 from pytest_gcguard.engine.introspect import module_dict
 from pytest_gcguard.engine.introspect import plain_str
 from pytest_gcguard.engine.introspect import type_flags
@@ -54,6 +58,7 @@ Frame = tuple[str, int]  # file name, line number
 _PTR = ctypes.sizeof(ctypes.c_void_p)
 _MANAGED_DICT = 1 << 4  # Py_TPFLAGS_MANAGED_DICT (3.11)
 _GC_TRACKED_TYPE = 1 << 14  # Py_TPFLAGS_HAVE_GC
+_TYPE_SUBCLASS = 1 << 31  # Py_TPFLAGS_TYPE_SUBCLASS: the object is a class
 
 
 def _preheader_lookup(version: tuple[int, int]) -> Callable[[object], tuple[Frame, ...] | None] | None:
@@ -83,16 +88,28 @@ def _preheader_lookup(version: tuple[int, int]) -> Callable[[object], tuple[Fram
 
 
 _lookup_preheader = _preheader_lookup((sys.version_info[0], sys.version_info[1]))
+# What tracemalloc.get_object_traceback() wraps in a Traceback of Frame
+# objects: a tuple of (file name, line) pairs, innermost first (3.9-3.13).
+# A re-run reads the traceback of each object of its garbage, thousands of
+# them; the wrapping was most of that cost.
+_raw_traceback: Callable[[object], tuple[Frame, ...] | None] | None = getattr(
+    _tracemalloc, "_get_object_traceback", None
+)
 
 
 def allocation_frames(obj: object) -> tuple[Frame, ...]:
     """The frames kept for ``obj``'s allocation, innermost first; empty when unknown."""
     if not tracemalloc.is_tracing():
         return ()
-    traceback = tracemalloc.get_object_traceback(obj)
-    if traceback is not None:
-        # tracemalloc.Traceback is sorted oldest first (3.7+).
-        return tuple((frame.filename, frame.lineno) for frame in reversed(traceback))
+    if _raw_traceback is not None:
+        frames = _raw_traceback(obj)
+        if frames is not None:
+            return tuple(frames)
+    else:  # pragma: no cover - an interpreter without the C function
+        traceback = tracemalloc.get_object_traceback(obj)
+        if traceback is not None:
+            # tracemalloc.Traceback is sorted oldest first (3.7+).
+            return tuple((frame.filename, frame.lineno) for frame in reversed(traceback))
     if _lookup_preheader is not None:
         return _lookup_preheader(obj) or ()
     return ()
@@ -192,7 +209,9 @@ class KnownAllocations:
     """
 
     def __init__(self, finder: SiteFinder, objects: Iterable[object]) -> None:
-        self._modules = {id(obj): finder.module(obj) for obj in objects}
+        # Only members with no owner of their own can need one (analysis._member_types):
+        # not instances of Python classes, classes, functions or frames.
+        self._modules = {id(obj): finder.module(obj) for obj in objects if _has_no_owner(type(obj))}
 
     def site(self, obj: object) -> str:
         return ""  # (the printed path is the first run's: no site is shown)
@@ -202,6 +221,11 @@ class KnownAllocations:
 
 
 Sites = Union[SiteFinder, KnownAllocations]
+
+
+def _has_no_owner(tp: type) -> bool:
+    """Whether instances of ``tp`` are owned by nobody (``ownership.member_owner``), read from the type alone."""
+    return not (is_python_class(tp) or type_flags(tp) & _TYPE_SUBCLASS or tp is FunctionType or tp is FrameType)
 
 
 class _ModuleFiles:
