@@ -100,7 +100,10 @@ class Judgement:
         cycles = findings.cycles
         if not not_judged and (plan.unsure or suspects):
             started = time.perf_counter()
-            observation = self._rerun(item, nextitem, plan, suspects, tracker)
+            # More garbage than a window keeps: tracing the re-run would hold a
+            # trace for each of its objects, doubling the test's peak memory.
+            huge = bool(findings.sampled or findings.unsaved)
+            observation = self._rerun(item, nextitem, plan, suspects, tracker, trace=not huge)
             rerun_seconds = time.perf_counter() - started  # the summary says what re-runs cost
             if observation.owners:  # cycles of plain containers, now with the module that made them
                 cycles = with_owners(cycles, observation)
@@ -134,11 +137,18 @@ class Judgement:
         plan: Triage,
         suspects: list[type],
         tracker: LiveTracker | None,
+        *,
+        trace: bool,
     ) -> Observation:
         rerun = Rerun(plan.unsure, suspects, tracker)
         with self._running(rerun):
             return rerun.run(
-                item, nextitem, self._repeat if suspects else 1, self._explainers(item), self.audit, self._traced
+                item,
+                nextitem,
+                self._repeat if suspects else 1,
+                self._explainers(item),
+                self.audit,
+                self._traced if trace else None,
             )
 
 
