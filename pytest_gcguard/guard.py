@@ -60,6 +60,7 @@ class GcGuard:
             repeat=settings.repeat,
             explainers=self.windows.explainers,
             running=self._running,
+            traced=self.windows.traced,
         )
         self.windows.run = FirstRun(self.judgement)
         self._item: pytest.Item | None = None  # the running test (also during re-runs)

@@ -20,6 +20,7 @@ import pytest
 from pytest_gcguard import extensions
 from pytest_gcguard.audits import HeapAudits
 from pytest_gcguard.audits import still_alive
+from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.survivors import LiveTracker
 from pytest_gcguard.judging.judge import Observation
 from pytest_gcguard.judging.judge import Policy
@@ -27,6 +28,7 @@ from pytest_gcguard.judging.judge import Triage
 from pytest_gcguard.judging.judge import Verdict
 from pytest_gcguard.judging.judge import decide
 from pytest_gcguard.judging.judge import triage
+from pytest_gcguard.judging.judge import with_owners
 from pytest_gcguard.markers import Allowances
 from pytest_gcguard.observe import CLEAN
 from pytest_gcguard.observe import WindowFindings
@@ -55,6 +57,7 @@ class Judgement:
         repeat: int,
         explainers: Callable[[pytest.Item | None], Explainers],
         running: Callable[[Rerun], AbstractContextManager[None]],
+        traced: Callable[[], AbstractContextManager[None]] | None = None,
     ) -> None:
         self.policy = policy
         self.allowances = allowances
@@ -62,6 +65,7 @@ class Judgement:
         self._repeat = repeat
         self._explainers = explainers  # owners, labeller, hooks and sites for a test
         self._running = running  # makes a Rerun the guard's current run, for its duration
+        self._traced = traced  # tracemalloc and allocation sites for one re-run (the owners of plain containers)
 
     def audit(self, *, final: bool = False) -> None:
         explain = self._explainers(None)
@@ -81,14 +85,7 @@ class Judgement:
         # unfroze the heap let older garbage into its window.
         not_judged = failed or findings.not_judged is not None or report.failed
         nodeid = item.nodeid
-        plan = triage(
-            nodeid,
-            findings.cycles,
-            list(findings.suspects),
-            policy=self.policy,
-            cycle_allowance=self.allowances.cycles.get(nodeid),
-            leak_allowance=self.allowances.leaks.get(nodeid),
-        )
+        plan = self._triage(nodeid, findings.cycles, list(findings.suspects))
         suspects = list(plan.suspects)
         tracker = findings.tracker
         if not not_judged and suspects and tracker is not None and self.audits.cheaper_than_a_rerun(duration):
@@ -100,13 +97,20 @@ class Judgement:
             suspects = still_alive(suspects, tracker)
         observation = None
         rerun_seconds = 0.0
+        cycles = findings.cycles
         if not not_judged and (plan.unsure or suspects):
             started = time.perf_counter()
-            observation = self._rerun(item, nextitem, plan, suspects, tracker)
+            # More garbage than a window keeps: tracing the re-run would hold a
+            # trace for each of its objects, doubling the test's peak memory.
+            huge = bool(findings.sampled or findings.unsaved)
+            observation = self._rerun(item, nextitem, plan, suspects, tracker, trace=not huge)
             rerun_seconds = time.perf_counter() - started  # the summary says what re-runs cost
+            if observation.owners:  # cycles of plain containers, now with the module that made them
+                cycles = with_owners(cycles, observation)
+                plan = self._triage(nodeid, cycles, [])  # the allow list may cover them now
         verdict = decide(
             nodeid,
-            findings.cycles,
+            cycles,
             plan,
             observation,
             policy=self.policy,
@@ -116,6 +120,16 @@ class Judgement:
         )
         tell(item, report, findings, verdict, not_judged=not_judged, mode=self.policy.mode, rerun_seconds=rerun_seconds)
 
+    def _triage(self, nodeid: str, cycles: list[Cycle], suspects: list[type]) -> Triage:
+        return triage(
+            nodeid,
+            cycles,
+            suspects,
+            policy=self.policy,
+            cycle_allowance=self.allowances.cycles.get(nodeid),
+            leak_allowance=self.allowances.leaks.get(nodeid),
+        )
+
     def _rerun(
         self,
         item: pytest.Item,
@@ -123,10 +137,19 @@ class Judgement:
         plan: Triage,
         suspects: list[type],
         tracker: LiveTracker | None,
+        *,
+        trace: bool,
     ) -> Observation:
         rerun = Rerun(plan.unsure, suspects, tracker)
         with self._running(rerun):
-            return rerun.run(item, nextitem, self._repeat if suspects else 1, self._explainers(item), self.audit)
+            return rerun.run(
+                item,
+                nextitem,
+                self._repeat if suspects else 1,
+                self._explainers(item),
+                self.audit,
+                self._traced if trace else None,
+            )
 
 
 def tell(

@@ -19,7 +19,7 @@ from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.introspect import describe_error
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.ownership import CodeOwners
-from pytest_gcguard.engine.sites import SiteFinder
+from pytest_gcguard.engine.sites import Sites
 from pytest_gcguard.engine.survivors import ClassVerdicts
 from pytest_gcguard.engine.survivors import LiveTracker
 from pytest_gcguard.engine.survivors import held_by
@@ -73,7 +73,7 @@ def explain_window(
     result: WindowResult,
     owners: CodeOwners,
     labeller: Labeller,
-    sites: SiteFinder | None,
+    sites: Sites | None,
     ignore: Callable[[object], bool] | None,
 ) -> WindowFindings:
     """Turn what a window saved into plain findings, and free it."""

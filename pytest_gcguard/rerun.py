@@ -15,10 +15,12 @@ returns an ``Observation`` (``judging/judge.py``).
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections import Counter
 from collections.abc import Callable
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import pytest
@@ -88,6 +90,9 @@ class Rerun:
 
     def __init__(self, unsure: Sequence[Cycle], suspects: Sequence[type], tracker: LiveTracker | None) -> None:
         self.unsure = list(unsure)
+        # Cycles with no owner (plain containers only): the first re-run runs
+        # under tracemalloc to name the module that allocates them.
+        self.ownerless = {c.shape_key for c in self.unsure if not c.member_types}
         self.suspects = list(suspects)
         self.tracker = tracker if tracker is not None else LiveTracker(suspects)
         self._latest: WindowFindings | None = None
@@ -135,10 +140,14 @@ class Rerun:
         repeat: int,
         explain: Explainers,
         free_garbage: Callable[[], None],
+        traced: Callable[[], AbstractContextManager[None]] | None = None,
     ) -> Observation:
         """One re-run tells a one-time cycle; growth takes up to ``repeat``, stopping once nothing grew.
 
         ``free_garbage``: a collection of the whole heap, frozen part included (a heap audit).
+        ``traced``: tracemalloc and allocation sites on for a block; the
+        first re-run runs in it when a cycle has no owner, and the same
+        shape in its garbage is owned by the modules that allocated it.
         """
         self._sites = explain.sites
         suspects = self.suspects
@@ -146,8 +155,10 @@ class Rerun:
         runs: list[WindowFindings] = []
         unconfirmed = None
         try:
-            for _ in range(repeat if suspects else 1):
-                reports = run_again(item, nextitem)
+            for attempt in range(repeat if suspects else 1):
+                tracing = traced() if traced is not None and self.ownerless and not attempt else None
+                with tracing or contextlib.nullcontext():
+                    reports = run_again(item, nextitem)
                 unconfirmed = run_failed(reports)
                 del reports
                 if unconfirmed is not None:
@@ -167,6 +178,7 @@ class Rerun:
             one_time = (
                 set() if recurring is None else {c.shape_key for c in self.unsure if c.shape_key not in recurring}
             )
+            owners = () if not runs or not self.ownerless else self._owners(runs[0])
             leaks: list[Leak] = []
             if unconfirmed is None and suspects:
                 grown = [(tp, tuple(run[i] for run in counts)) for i, tp in enumerate(suspects)]
@@ -184,7 +196,13 @@ class Rerun:
             unconfirmed=unconfirmed,
             one_time=frozenset(one_time),
             leaks=tuple(leaks),
+            owners=owners,
         )
+
+    def _owners(self, run: WindowFindings) -> tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]:
+        """The owners the traced re-run found for the cycles that had none, by shape key."""
+        found = {c.shape_key: c.member_types for c in run.cycles if c.shape_key in self.ownerless and c.member_types}
+        return tuple(sorted(found.items()))
 
     def _surviving(
         self, grown: list[tuple[type, tuple[int, ...]]], free_garbage: Callable[[], None]

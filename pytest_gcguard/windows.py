@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Union
 
@@ -23,11 +25,15 @@ from pytest_gcguard.engine.callbacks import settle
 from pytest_gcguard.engine.introspect import describe_error
 from pytest_gcguard.engine.labels import NameCache
 from pytest_gcguard.engine.ownership import CodeOwners
+from pytest_gcguard.engine.sites import OWNER_FRAMES
+from pytest_gcguard.engine.sites import KnownAllocations
 from pytest_gcguard.engine.sites import SiteFinder
+from pytest_gcguard.engine.sites import Tracing
 from pytest_gcguard.engine.survivors import MAX_SURVIVORS
 from pytest_gcguard.engine.survivors import ClassVerdicts
 from pytest_gcguard.engine.survivors import cut_short
 from pytest_gcguard.engine.window import GarbageWindow
+from pytest_gcguard.engine.window import WindowResult
 from pytest_gcguard.judgement import FirstRun
 from pytest_gcguard.observe import CLEAN
 from pytest_gcguard.observe import WindowFindings
@@ -56,6 +62,9 @@ class TestWindows:
         self.window = window
         self.owners = CodeOwners()
         self.sites: SiteFinder | None = None  # --gc-guard-trace
+        self._owner_sites: SiteFinder | None = None  # for a re-run traced to find owners (traced)
+        self._tracing: Tracing | None = None  # while a re-run is traced
+        self._rootpath = config.rootpath
         self._names = NameCache()
         self._leaks = leaks
         self._stats = pressure.stats if pressure is not None else None  # --gc-guard-stats: the tests' collections
@@ -69,8 +78,30 @@ class TestWindows:
 
     def set_owners(self, owners: CodeOwners, rootpath: Path) -> None:
         self.owners = owners
+        self._rootpath = rootpath
+        self._owner_sites = None
         if self.sites is not None:
             self.sites = SiteFinder(owners, rootpath)
+
+    @contextmanager
+    def traced(self) -> Iterator[None]:
+        """tracemalloc for the window of a block: its cycles of plain containers are owned by who allocated them.
+
+        For one re-run of a test whose cycle has no owner (``rerun.py``).
+        With ``--gc-guard-trace`` every window has them already.  tracemalloc
+        the user runs is used as it is, and left running; what this starts
+        stops once the window's garbage is saved (``close``), or here.
+        """
+        if self.sites is not None:
+            yield
+            return
+        tracing = self._tracing = Tracing(OWNER_FRAMES)
+        tracing.start()
+        try:
+            yield
+        finally:
+            tracing.stop()  # (stops nothing when the window stopped it already)
+            self._tracing = None
 
     @property
     def unscanned(self) -> bool:
@@ -125,7 +156,8 @@ class TestWindows:
             result = self.window.close()
             if has_findings(result) or self.run.explains_every_window:
                 explain = self.explainers(item)
-                findings = explain_window(result, explain.owners, explain.labeller, explain.sites, explain.ignore)
+                sites = explain.sites if self._tracing is None else self._allocations(result)
+                findings = explain_window(result, explain.owners, explain.labeller, sites, explain.ignore)
             else:
                 findings = CLEAN  # nothing to judge unless survivors say otherwise
         finally:
@@ -135,6 +167,17 @@ class TestWindows:
         if self._leaks:
             self._unscanned = findings  # its survivors are looked at when the teardown report is made
         self.run.window_closed(item, findings)
+
+    def _allocations(self, result: WindowResult) -> KnownAllocations:
+        """Who allocated the garbage of a traced window; then tracing stops, before the analysis allocates."""
+        if self._owner_sites is None:
+            self._owner_sites = SiteFinder(self.owners, self._rootpath)
+        tracing, self._tracing = self._tracing, None
+        try:
+            return KnownAllocations(self._owner_sites, [*result.garbage, *result.uncollectable])
+        finally:
+            if tracing is not None:
+                tracing.stop()
 
     def scan_survivors(self, item: pytest.Item) -> None:
         """What the window left alive, looked at once pytest's teardown phase is over.

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from collections.abc import Sequence
 from typing import Any
 
+from pytest_gcguard.engine.findings import ALLOC_MEMBER
 from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import STDLIB
 from pytest_gcguard.engine.findings import TEST_LOCAL
@@ -47,7 +48,7 @@ from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.ownership import Origin
 from pytest_gcguard.engine.ownership import loaded_module_of
 from pytest_gcguard.engine.ownership import member_owner
-from pytest_gcguard.engine.sites import SiteFinder
+from pytest_gcguard.engine.sites import Sites
 
 
 _KIND_ORDER = {CYCLE: 0, STDLIB: 1, TEST_LOCAL: 2, UNLOADED: 3}
@@ -76,7 +77,7 @@ def explain_garbage(
     garbage: Sequence[object],
     owners: CodeOwners | None = None,
     labeller: Labeller | None = None,
-    sites: SiteFinder | None = None,
+    sites: Sites | None = None,
     ignore: Callable[[object], bool] | None = None,
     observe: Observer | None = None,
     *,
@@ -84,7 +85,9 @@ def explain_garbage(
 ) -> list[Cycle]:
     """The reference cycles among ``garbage``, grouped by shape, failing kinds first.
 
-    With ``sites`` (tracemalloc running), every printed member carries its allocation site.
+    With ``sites`` (tracemalloc running), every printed member carries its allocation site,
+    and a cycle of members with no owner of their own (plain containers) is
+    owned by the modules that allocated them (``findings.ALLOC_MEMBER``).
     With ``ignore``, a cycle that has an ignored member is left out, with the
     objects it keeps alive (the ``pytest_gcguard_ignore`` hook).
     ``sampled``: ``garbage`` is a sample of what one collection found (the
@@ -96,6 +99,7 @@ def explain_garbage(
     owners = owners or CodeOwners()
     labeller = labeller or Labeller()
     site = sites.site if sites is not None else _no_site
+    allocator = sites.module if sites is not None else _no_module
     graph = ObjectGraph(garbage)
     if ignore is not None:
         kept = _without_ignored(graph, ignore)
@@ -108,7 +112,7 @@ def explain_garbage(
     found = _find_components(objects, full, cut, owners)
     blocked = set().union(*(component for _, component, _ in found)) if found else set()
     parents = graph.parents()
-    cycles = _describe_components(found, objects, full, blocked, parents, labeller, site, observe)
+    cycles = _describe_components(found, objects, full, blocked, parents, labeller, (site, allocator), observe)
     # Everything the collector saved is unreachable, so it is in a cycle or
     # kept by one.  What is neither here is held through references that
     # gc.get_referents does not report (C code whose tp_traverse is
@@ -121,7 +125,7 @@ def explain_garbage(
         groups = _cut_off(groups, objects, owners, cut)
     for group in groups:
         kind = _classify_broken(group, objects, owners, cut)
-        cycles.append(_describe_broken(kind, group, full, objects, labeller, site, sampled))
+        cycles.append(_describe_broken(kind, group, full, objects, labeller, (site, allocator), sampled))
         if observe is not None:
             observe(kind, [objects[v] for v in group], (), cycles[-1])
     return _group(cycles)
@@ -239,7 +243,7 @@ def _describe_components(
     blocked: set[int],
     parents: list[list[int]],
     labeller: Labeller,
-    site: Callable[[object], str],
+    sites: _Sites,
     observe: Observer | None,
 ) -> list[Cycle]:
     """One Cycle per component; past a few of one signature, the rest are counted onto the first."""
@@ -262,7 +266,7 @@ def _describe_components(
             more[2] += len(hangers)
             continue
         seen.append(len(cycles))
-        cycles.append(_describe(kind, component, children, hangers, objects, parents, labeller, site, observe))
+        cycles.append(_describe(kind, component, children, hangers, objects, parents, labeller, sites, observe))
     for index, (count, objects_more, kept_more) in extra.items():
         cycle = cycles[index]
         cycles[index] = dataclasses.replace(
@@ -351,7 +355,7 @@ def _describe_broken(
     children: list[list[int]],
     objects: Sequence[object],
     labeller: Labeller,
-    site: Callable[[object], str],
+    sites: _Sites,
     sampled: bool = False,
 ) -> Cycle:
     """The chain of references that gc.get_referents shows, from the most telling member.
@@ -369,6 +373,7 @@ def _describe_broken(
         vertex = min(following, key=lambda v: (_telling(objects[v]), v))
         chain.append(vertex)
         seen.add(vertex)
+    site, allocator = sites
     hops = []
     for position, v in enumerate(chain):
         obj = objects[v]
@@ -380,7 +385,7 @@ def _describe_broken(
         count=1,
         objects=len(group),
         kept_alive=0,
-        member_types=_member_types(group, objects),
+        member_types=_member_types(group, objects, allocator),
         traced=False,
         sampled=sampled,
     )
@@ -406,10 +411,24 @@ def _no_site(obj: object) -> str:
     return ""
 
 
-def _member_types(vertices: Iterable[int], objects: Sequence[object]) -> tuple[tuple[str, ...], ...]:
-    """Who owns the members that have an owner (``Cycle.member_types``)."""
+def _no_module(obj: object) -> str | None:
+    return None
+
+
+# An object's allocation site in words, and the module that allocated it (tracemalloc: ``sites.Sites``).
+_Sites = tuple[Callable[[object], str], Callable[[object], "str | None"]]
+
+
+def _member_types(
+    vertices: Iterable[int], objects: Sequence[object], allocator: Callable[[object], str | None] = _no_module
+) -> tuple[tuple[str, ...], ...]:
+    """Who owns the members that have an owner (``Cycle.member_types``); for a cycle with none, who allocated them."""
     owners = {member_owner(objects[v]) for v in vertices}
-    return tuple(sorted(owner for owner in owners if owner is not None))
+    named = sorted(owner for owner in owners if owner is not None)
+    if not named:
+        allocated = {allocator(objects[v]) for v in vertices}
+        named = sorted((ALLOC_MEMBER, module) for module in allocated if module is not None)
+    return tuple(named)
 
 
 def _telling(obj: object) -> int:
@@ -450,9 +469,10 @@ def _describe(
     objects: Sequence[object],
     parents: list[list[int]],
     labeller: Labeller,
-    site: Callable[[object], str],
+    sites: _Sites,
     observe: Observer | None = None,
 ) -> Cycle:
+    site, allocator = sites
     start = min(component, key=lambda v: (_telling(objects[v]), v))
     path = shortest_cycle(start, component, children)
     hops = []
@@ -482,7 +502,7 @@ def _describe(
         objects=len(component) - folded,
         kept_alive=len(hangers),
         kept_alive_types=tuple(hanger_types.most_common(3)),
-        member_types=_member_types(component, objects),
+        member_types=_member_types(component, objects, allocator),
     )
     if observe is not None:
         triples = []

@@ -34,9 +34,14 @@ _INDEX = re.compile(r"\[[^\]]*\]")
 #   a class: CLASS_MEMBER, then its own MRO names, ("<class>", "lib.make.<locals>.C");
 #   a function or frame: CODE_MEMBER, then its module, ("<code>", "lib").
 # Plain containers, builtin exceptions, tracebacks, cells and the like have no
-# owner.  The tags start with "<", which no qualified name does.
+# owner of their own.  A cycle made of nothing else is owned by the module
+# whose code allocated its members, when tracemalloc could tell (a re-run
+# traces it, ``rerun.py``): ALLOC_MEMBER, then that module, one entry per
+# module, ("<alloc>", "lib.orderedset").  The tags start with "<", which no
+# qualified name does.
 CLASS_MEMBER = "<class>"
 CODE_MEMBER = "<code>"
+ALLOC_MEMBER = "<alloc>"
 
 
 def owner_names(entry: Sequence[str]) -> Sequence[str]:
@@ -47,6 +52,11 @@ def owner_names(entry: Sequence[str]) -> Sequence[str]:
 def is_tagged(entry: Sequence[str]) -> bool:
     """Whether a ``member_types`` entry is a class's or code's, not an instance's."""
     return bool(entry) and entry[0].startswith("<")
+
+
+def allocating_modules(member_types: Sequence[Sequence[str]]) -> list[str]:
+    """The modules that allocated a cycle of plain containers (its ``ALLOC_MEMBER`` entries)."""
+    return [entry[1] for entry in member_types if len(entry) == 2 and entry[0] == ALLOC_MEMBER]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_gcguard.engine.findings import ALLOC_MEMBER
 from pytest_gcguard.engine.findings import CLASS_MEMBER
 from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
@@ -159,6 +160,8 @@ def coverage_notes(cycles: Sequence[Cycle], allowance: CycleAllowance | None, al
 
 
 _NO_CLASSES = "a cycle with no instance of a Python class (containers, classes, code and interpreter objects only)"
+# How a note names a tagged member_types entry: ``class lib.C``, ``code of lib``, ``containers allocated in lib``.
+_TAG_WORDS = {CLASS_MEMBER: "class", ALLOC_MEMBER: "containers allocated in"}
 # Members named in one note before "and N more".
 _MEMBERS_SHOWN = 4
 
@@ -171,7 +174,7 @@ def _members(cycle: Cycle, member_types: Sequence[Sequence[str]]) -> str:
         names = owner_names(entry)
         name = names[0] if names else "?"
         if is_tagged(entry):
-            named.append(f"{'class' if entry[0] == CLASS_MEMBER else 'code of'} {name}")
+            named.append(f"{_TAG_WORDS.get(entry[0], 'code of')} {name}")
             continue
         label = labels.get(name)
         named.append(f"{label} ({name})" if label else name)

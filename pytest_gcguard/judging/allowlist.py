@@ -19,7 +19,10 @@ covers
   runs in (a module prefix: a class name covers no function or frame).
 
 Plain containers, builtin exceptions, tracebacks, cells, bound methods and
-generators have no owner: they neither block an entry nor satisfy one.
+generators have no owner: they neither block an entry nor satisfy one.  A
+cycle of nothing else is owned by the modules that allocated its members
+(``findings.ALLOC_MEMBER``, found by tracing a re-run): an entry covers it
+when it covers each of them.
 """
 
 from __future__ import annotations

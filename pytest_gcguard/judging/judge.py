@@ -19,6 +19,7 @@ touches pytest or the heap: the caller passes plain findings in.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
@@ -68,6 +69,9 @@ class Observation:
     unconfirmed: str | None = None  # why the re-runs do not count (the re-run failed or skipped)
     one_time: frozenset[str] = frozenset()  # shape keys of the unsure shapes that did not recur
     leaks: tuple[Leak, ...] = ()  # suspect types that grew on every run
+    # Who allocated the cycles that had no owner (plain containers): shape key
+    # and ``Cycle.member_types`` of the same shape in the traced re-run.
+    owners: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,19 @@ def triage(
         suspects=tuple(checked),
         exceeded="\n".join(notes) or None,
     )
+
+
+def with_owners(cycles: Sequence[Cycle], observation: Observation | None) -> list[Cycle]:
+    """The cycles, those that had no owner given the one a re-run found (``Observation.owners``).
+
+    The first run's cycle gets them: it is what the verdict and the report
+    are about, and the allow list can now cover it (``triage`` again).
+    """
+    owners = dict(observation.owners) if observation is not None else {}
+    return [
+        dataclasses.replace(c, member_types=owners[c.shape_key]) if not c.member_types and c.shape_key in owners else c
+        for c in cycles
+    ]
 
 
 @dataclass(frozen=True)

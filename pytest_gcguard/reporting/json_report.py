@@ -16,6 +16,7 @@ from typing import Any
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
 from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.engine.findings import allocating_modules
 from pytest_gcguard.judging.baseline import fingerprint
 from pytest_gcguard.reporting.text import distinct_sites
 
@@ -50,6 +51,9 @@ def cycle_finding(nodeid: str, data: dict[str, Any]) -> dict[str, Any]:
     sites = distinct_sites(cycle.path)
     if sites:
         finding["allocation"] = sites
+    modules = allocating_modules(cycle.member_types)
+    if modules:
+        finding["allocated_in"] = modules  # who made a cycle of plain containers
     return finding
 
 

@@ -12,6 +12,7 @@ from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
 from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.engine.findings import allocating_modules
 from pytest_gcguard.reporting.hints import Hint
 from pytest_gcguard.reporting.hints import cycle_hint
 from pytest_gcguard.reporting.hints import hint_line
@@ -71,6 +72,12 @@ def format_sites(path: Sequence[Hop]) -> list[str]:
     return lines
 
 
+def format_allocated(cycle: Cycle) -> str | None:
+    """``allocated in lib.orderedset``: who made a cycle of plain containers (found by tracing a re-run)."""
+    modules = allocating_modules(cycle.member_types)
+    return f"allocated in {', '.join(modules)}" if modules else None
+
+
 def format_kept_alive(cycle: Cycle) -> str | None:
     if not cycle.kept_alive:
         return None
@@ -84,6 +91,9 @@ def format_cycle(cycle: Cycle, indent: str = "    ") -> list[str]:
     if cycle.count > 1:
         lines.append(f"{indent[:-2]}{cycle.count} cycles like this ({plural(cycle.objects, 'object')}):")
     lines.append(indent + format_cycle_path(cycle))
+    allocated = format_allocated(cycle)
+    if allocated:
+        lines.append(indent + allocated)
     lines.extend(indent + line for line in format_sites(cycle.path))
     kept = format_kept_alive(cycle)
     if kept:
