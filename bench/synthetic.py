@@ -82,10 +82,16 @@ def test_idle(i):
     pass
 """
 
-GARBAGE = """
+# Node is the code under test's (a module of its own): a cycle among a test
+# module's own instances would be test-local.
+NODES = """
 class Node:
     def __init__(self):
         self.other = None
+"""
+
+GARBAGE = """
+from nodes import Node
 
 
 def test_cycles():
@@ -217,6 +223,7 @@ def _sizes(text: str) -> tuple[int, int]:
 def garbage(options: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as directory:
         suite = Path(directory)
+        (suite / "nodes.py").write_text(NODES)
         (suite / "test_garbage.py").write_text(GARBAGE.format(n=options.cycles))
         report = suite / "report.json"
         rss: dict[str, list[float]] = {"plain": [], "guarded": []}

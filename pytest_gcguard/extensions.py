@@ -45,12 +45,38 @@ def plugin_packages(config: pytest.Config) -> set[str]:
 
 def context_modules(item: pytest.Item | None) -> list[str]:
     """Modules whose code may name the test's attributes: the test module."""
+    namespace = _module_namespace(item)
+    name = plain_str(namespace.get("__name__")) if namespace is not None else None
+    return [name] if name is not None else []
+
+
+def _module_namespace(item: pytest.Item | None) -> dict[str, Any] | None:
+    """The ``__dict__`` of the test's module, read without running its code."""
     module = None
     with user_code():  # pytest's property, unless a conftest.py made the item
         module = getattr(item, "module", None)
-    namespace = module_dict(module)
-    name = plain_str(namespace.get("__name__")) if namespace is not None else None
-    return [name] if name is not None else []
+    return module_dict(module)
+
+
+def test_module_files(items: list[pytest.Item]) -> set[str]:
+    """The files of the collected tests' modules: the paths pytest collected, and the modules' own ``__file__``.
+
+    They differ for tests inside an installed package run from its source
+    tree with ``--import-mode=importlib`` (trio's ``trio._tests``): once the
+    installed package is imported, a test module's relative import of a
+    sibling imports the installed copy, and pytest collects that module
+    (``sys.modules`` has its name) for the source file.
+    """
+    files = set()
+    for item in items:
+        if not isinstance(item, pytest.Function):
+            continue
+        files.add(str(item.path))
+        namespace = _module_namespace(item)
+        filename = plain_str(namespace.get("__file__")) if namespace is not None else None
+        if filename is not None:
+            files.add(filename)
+    return files
 
 
 def labeller(config: pytest.Config, names: NameCache, item: pytest.Item | None) -> Labeller:

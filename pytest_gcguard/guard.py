@@ -84,7 +84,7 @@ class GcGuard:
             self._tracing.stop()
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        test_files = {str(item.path) for item in items if isinstance(item, pytest.Function)}
+        test_files = extensions.test_module_files(items)
         self.windows.set_owners(CodeOwners(test_files, extensions.plugin_packages(self.config)), self.config.rootpath)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:

@@ -44,7 +44,10 @@ def inner_plugins(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
 # ---- inner suites' library code
 
 # The seed's example (PyMOTW, gc): a class whose instances link up by set_next.
-GRAPH = """
+# It lives in the inner suite's library module graph.py (GRAPH_CLASS): a
+# cycle among instances of a class defined in a test module is the test's
+# own, test-local.  GRAPH is what a test module pastes to use it.
+GRAPH_CLASS = """
 class Graph:
     def __init__(self, name):
         self.name = name
@@ -56,12 +59,13 @@ class Graph:
     def __repr__(self):
         return f"Graph({self.name!r})"
 """
+GRAPH = "from graph import Graph\n"
 
 # GRAPH with the seed's own repr, Graph(one), and what the library API's inner
 # suites use: a ring of three, an exception-frame cycle, a module global.
 SEED_REPR = "'{}({})'.format(self.__class__.__name__, self.name)"
 GRAPH_LIB = (
-    GRAPH.replace('f"Graph({self.name!r})"', SEED_REPR)
+    GRAPH_CLASS.replace('f"Graph({self.name!r})"', SEED_REPR)
     + """
 
 def ring():

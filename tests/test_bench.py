@@ -11,13 +11,13 @@ import pytest
 
 
 ROOT = Path(__file__).resolve().parent.parent
+# The code under test's ring (a cycle among a test module's own instances is test-local).
+RINGS = "class Ring:\n    def __init__(self):\n        self.me = self\n"
 
 
 def test_compare_runs_plain_and_guarded_and_reports_ratios(pytester: pytest.Pytester) -> None:
     """bench/compare.py alternates plain and guarded runs and prints median ratios and an outcome check."""
-    pytester.makepyfile(
-        test_tiny="class Ring:\n    def __init__(self):\n        self.me = self\n\ndef test_ring():\n    Ring()\n"
-    )
+    pytester.makepyfile(rings=RINGS, test_tiny="from rings import Ring\n\ndef test_ring():\n    Ring()\n")
     run = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "compare.py"), str(pytester.path), "--rounds", "1", "--trace"],
         capture_output=True,
@@ -51,12 +51,10 @@ def _compare(pytester: pytest.Pytester, *args: str, crash: str = "") -> subproce
 def test_compare_checks_the_outcome_of_every_test_not_only_the_counts(pytester: pytest.Pytester) -> None:
     """The no-regression check: a test whose outcome differs fails it, by node id, even when the counts match."""
     pytester.makepyfile(
+        rings=RINGS,
         test_tiny="""
         import pytest
-
-        class Ring:
-            def __init__(self):
-                self.me = self
+        from rings import Ring
 
         def test_ring():
             Ring()
@@ -75,7 +73,7 @@ def test_compare_checks_the_outcome_of_every_test_not_only_the_counts(pytester: 
 
         def test_skips():
             pytest.skip("never")
-        """
+        """,
     )
     same = _compare(pytester)
     assert same.returncode == 0, same.stdout + same.stderr
@@ -196,9 +194,7 @@ def test_synthetic_instructions_needs_valgrind(tmp_path: Path) -> None:
 
 def test_breakdown_times_each_part_of_a_guarded_run(pytester: pytest.Pytester) -> None:
     """bench/breakdown.py: a test that drops a ring is explained and re-run; the parts say so."""
-    pytester.makepyfile(
-        test_tiny="class Ring:\n    def __init__(self):\n        self.me = self\n\ndef test_ring():\n    Ring()\n"
-    )
+    pytester.makepyfile(rings=RINGS, test_tiny="from rings import Ring\n\ndef test_ring():\n    Ring()\n")
     run = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "breakdown.py"), str(pytester.path)],
         capture_output=True,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.inner import GRAPH
+from tests.inner import GRAPH_CLASS
 from tests.inner import assert_cycle
 from tests.inner import teardown_sections
 
@@ -17,6 +18,7 @@ def test_the_seed_graph_cycle_fails_with_its_labelled_path(
 ) -> None:
     """Three Graph nodes linked one -> two -> three -> one fail, printed in cycle order."""
     pytester.makepyfile(
+        graph=GRAPH_CLASS,
         test_graph=GRAPH
         + """
 def test_cycle():
@@ -24,7 +26,7 @@ def test_cycle():
     one.set_next(two)
     two.set_next(three)
     three.set_next(one)
-"""
+""",
     )
     result = guarded()
     result.assert_outcomes(passed=1, errors=1)
@@ -236,7 +238,9 @@ def test_without_the_flag_a_cyclic_test_passes_and_nothing_is_added(
     pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult]
 ) -> None:
     """The plugin is off by default: no header, no summary, no error."""
-    pytester.makepyfile(test_graph=GRAPH + "\ndef test_cycle():\n    g = Graph('a')\n    g.set_next(g)\n")
+    pytester.makepyfile(
+        graph=GRAPH_CLASS, test_graph=GRAPH + "\ndef test_cycle():\n    g = Graph('a')\n    g.set_next(g)\n"
+    )
     result = inprocess()
     result.assert_outcomes(passed=1)
     assert "gc-guard" not in result.stdout.str()
@@ -248,6 +252,7 @@ def test_a_function_scoped_fixture_cycle_counts_for_its_test(
 ) -> None:
     """Fixtures are part of the test: a cyclic value the fixture made fails the test that used it."""
     pytester.makepyfile(
+        graph=GRAPH_CLASS,
         test_fixture=GRAPH
         + """
 import pytest
@@ -263,7 +268,7 @@ def test_uses_ring(ring):
 
 def test_clean_after():
     pass
-"""
+""",
     )
     result = guarded()
     result.assert_outcomes(passed=2, errors=1)
@@ -276,6 +281,7 @@ def test_module_scoped_fixtures_are_not_blamed_on_a_test(
 ) -> None:
     """A module fixture's objects outlive each test; they are not any one test's garbage."""
     pytester.makepyfile(
+        graph=GRAPH_CLASS,
         test_module_fixture=GRAPH
         + """
 import pytest
@@ -291,7 +297,7 @@ def test_one(ring):
 
 def test_two(ring):
     pass
-"""
+""",
     )
     result = guarded()
     result.assert_outcomes(passed=2)
@@ -364,6 +370,7 @@ def test_items_without_fixtures_are_watched_too(
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
 ) -> None:
     """A plugin's own kind of item (no fixtures at all) runs inside a window like a test function."""
+    pytester.makepyfile(graph=GRAPH_CLASS)
     pytester.makeconftest(
         GRAPH
         + """

@@ -123,12 +123,13 @@ def test_the_module_marker_example_runs_as_documented(pytester: pytest.Pytester)
     """docs/usage.md's ``pytestmark`` example: the module's marker allows one test; the other's own marker wins."""
     usage = (ROOT / "docs" / "usage.md").read_text()
     example = re.search(
-        r"<!-- checked: tests/test_docs.py runs this module as test_graphs.py -->\n```python\n(.*?)```",
+        r"<!-- checked: tests/test_docs.py runs this module as test_graphs.py, with graphs.py -->\n```python\n(.*?)```",
         usage,
         re.DOTALL,
     )
     assert example, "docs/usage.md lost its pytestmark example"
-    pytester.makepyfile(test_graphs=example.group(1))
+    graphs = "class Graph:\n    def __init__(self):\n        self.me = self\n\n\nclass Node:\n    pass\n"
+    pytester.makepyfile(graphs=graphs, test_graphs=example.group(1))
     result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-p", "no:xdist")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["ERROR test_graphs.py::test_nodes*"])

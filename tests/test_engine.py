@@ -129,18 +129,16 @@ import gc
 
 def pytest_unconfigure(config):
     gc.collect()
-    import test_rings
-    alive = sum(1 for o in gc.get_objects() if type(o) is test_rings.Ring)
+    import rings
+    alive = sum(1 for o in gc.get_objects() if type(o) is rings.Ring)
     print("RINGS ALIVE:", alive)
 """
     )
     pytester.makepyfile(
+        rings="class Ring:\n    def __init__(self):\n        self.me = self\n",
         test_rings="""
 import pytest
-
-class Ring:
-    def __init__(self):
-        self.me = self
+from rings import Ring
 
 def test_fails_the_gate():
     for _ in range(10):
@@ -152,7 +150,7 @@ def test_allowed():
 
 def test_last():
     pass
-"""
+""",
     )
     result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-s")
     result.assert_outcomes(passed=3, errors=1)

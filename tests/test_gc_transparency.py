@@ -105,13 +105,11 @@ def test_other_gc_callbacks_never_see_our_flag_nor_our_garbage(pytester: pytest.
 
 # -- item 13: finalizers that touch gc.garbage ---------------------------------
 
-FINALIZER_TESTS = """
+# The code under test: classes whose finalizers touch gc.garbage (a cycle among a
+# test module's own instances is test-local, and shown only with -v).
+FINALIZER_LIB = """
 import gc
 import weakref
-
-import pytest
-
-pytestmark = pytest.mark.allow_cycles(reason="each test drops a cycle on purpose")
 
 
 class Noting:
@@ -142,6 +140,18 @@ def watched_cycle():
     # A weak reference with a callback, freed by it: the collection's
     # "collected" counts it too, one more than the objects it saved.
     WATCHERS.append(weakref.ref(Watched(), WATCHERS.remove))
+"""
+
+FINALIZER_TESTS = """
+import gc
+
+import pytest
+
+from finalizers import Clearing
+from finalizers import Noting
+from finalizers import watched_cycle
+
+pytestmark = pytest.mark.allow_cycles(reason="each test drops a cycle on purpose")
 
 
 def test_a_finalizer_appends_to_gc_garbage():
@@ -179,7 +189,7 @@ def test_what_finalizers_do_to_gc_garbage_stays_done(pytester: pytest.Pytester) 
     cleared the list the saved objects stayed in it.  (The collection's
     count cannot place them either: a freed weak reference counts too.)
     """
-    pytester.makepyfile(test_finalizers=FINALIZER_TESTS)
+    pytester.makepyfile(finalizers=FINALIZER_LIB, test_finalizers=FINALIZER_TESTS)
     result = _both(pytester, "-rA", passed=3)
     # ... and gc-guard still saw every cycle.
     output = result.stdout.str()
@@ -194,10 +204,7 @@ import gc
 
 import pytest
 
-
-class Ring:
-    def __init__(self):
-        self.me = self
+from rings import Ring
 
 
 @pytest.fixture
@@ -216,7 +223,8 @@ def test_an_entry_removed_by_the_test_is_put_back_for_the_last_collection(pytest
     (The fixture's Ring becomes garbage only as the window closes.)  Before,
     the window's last collection ran without our callback: a silent pass.
     """
-    pytester.makepyfile(test_removing=REMOVING_TESTS)
+    ring = "class Ring:\n    def __init__(self):\n        self.me = self\n"
+    pytester.makepyfile(rings=ring, test_removing=REMOVING_TESTS)
     result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-p", "no:xdist")
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
     assert "Ring --.me--> Ring" in result.stdout.str()

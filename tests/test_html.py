@@ -26,7 +26,7 @@ from pytest_gcguard.reporting import html
 from pytest_gcguard.reporting import svg
 from pytest_gcguard.reporting.json_report import build
 from pytest_gcguard.reporting.summary import make_payload
-from tests.inner import GRAPH
+from tests.inner import GRAPH_CLASS
 
 
 # ---- documents built from hand-made payloads, as the reporter builds them
@@ -326,7 +326,7 @@ def test_a_chain_cut_short_starts_with_why() -> None:
 # ---- the option, end to end
 
 LIB = (
-    GRAPH
+    GRAPH_CLASS
     + """
 
 class Entry:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.inner import GRAPH
+from tests.inner import GRAPH_CLASS
 
 
 def _graph_test(marker: str) -> str:
@@ -29,7 +30,9 @@ def test_cycle():
 
 def test_allow_cycles_exempts_the_test(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
     """With the marker the cycle is still counted in the summary, as allowed, and the test passes."""
-    pytester.makepyfile(test_allowed=_graph_test('@pytest.mark.allow_cycles(reason="graphs are cyclic")'))
+    pytester.makepyfile(
+        graph=GRAPH_CLASS, test_allowed=_graph_test('@pytest.mark.allow_cycles(reason="graphs are cyclic")')
+    )
     result = guarded()
     result.assert_outcomes(passed=1)
     assert result.ret == pytest.ExitCode.OK
@@ -41,8 +44,9 @@ def test_allow_cycles_with_matching_types_exempts(
 ) -> None:
     """types= names the classes a cycle may consist of; a class object or a qualified name both work."""
     pytester.makepyfile(
+        graph=GRAPH_CLASS,
         test_by_class=_graph_test("@pytest.mark.allow_cycles(types=[Graph])"),
-        test_by_name=_graph_test('@pytest.mark.allow_cycles(types=["test_by_name.Graph"])'),
+        test_by_name=_graph_test('@pytest.mark.allow_cycles(types=["graph.Graph"])'),
     )
     result = guarded()
     result.assert_outcomes(passed=2)
@@ -52,7 +56,7 @@ def test_allow_cycles_with_other_types_still_fails(
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
 ) -> None:
     """allow_cycles(types=[Other]) does not cover a Graph cycle."""
-    pytester.makepyfile(test_other=_graph_test("@pytest.mark.allow_cycles(types=[Other])"))
+    pytester.makepyfile(graph=GRAPH_CLASS, test_other=_graph_test("@pytest.mark.allow_cycles(types=[Other])"))
     result = guarded()
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*gc-guard: test created 1 reference cycle (2 objects)*"])
@@ -63,6 +67,7 @@ def test_max_objects_bounds_what_is_allowed(
 ) -> None:
     """max_objects=2 allows the two-node cycle; max_objects=1 does not, and says why."""
     pytester.makepyfile(
+        graph=GRAPH_CLASS,
         test_enough=_graph_test("@pytest.mark.allow_cycles(max_objects=2)"),
         test_too_few=_graph_test("@pytest.mark.allow_cycles(max_objects=1)"),
     )
@@ -147,6 +152,7 @@ def test_the_closest_marker_applies_and_markers_do_not_combine(
 ) -> None:
     """A function's marker replaces its class's: the class allows Graph, the function only Other, so Graph fails."""
     pytester.makepyfile(
+        graph=GRAPH_CLASS,
         test_closest=GRAPH
         + """
 import pytest
@@ -154,7 +160,7 @@ import pytest
 class Other:
     pass
 
-@pytest.mark.allow_cycles(types=["test_closest.Graph"])
+@pytest.mark.allow_cycles(types=["graph.Graph"])
 class TestIt:
     @pytest.mark.allow_cycles(types=["test_closest.Other"])
     def test_function_marker_wins(self):
@@ -166,7 +172,7 @@ class TestIt:
         one, two = Graph("one"), Graph("two")
         one.set_next(two)
         two.set_next(one)
-"""
+""",
     )
     result = guarded()
     result.assert_outcomes(passed=2, errors=1)
@@ -181,8 +187,10 @@ def test_a_cycle_still_failing_names_the_members_its_allowance_leaves_out(
     The project-wide list is told only when it covers part of the cycle: a
     cycle of other classes altogether is just not an allowed shape.
     """
-    pytester.makeini("[pytest]\ngc_guard_allow = cycles: test_mixed.Graph\n")
+    pytester.makeini("[pytest]\ngc_guard_allow = cycles: graph.Graph\n")
     pytester.makepyfile(
+        graph=GRAPH_CLASS,
+        strangers="class Stranger:\n    pass\n",
         test_mixed=GRAPH
         + """
 import pytest
@@ -194,15 +202,14 @@ class Other:
     def __repr__(self):
         return f"Other({self.name!r})"
 
-class Stranger:
-    pass
+from strangers import Stranger
 
 def ring():
     graph, other = Graph("g"), Other("o")
     graph.set_next(other)
     other.graph = graph
 
-@pytest.mark.allow_cycles(types=["test_mixed.Graph"])
+@pytest.mark.allow_cycles(types=["graph.Graph"])
 def test_marker():
     ring()
 
@@ -212,14 +219,14 @@ def test_allow_list():
 def test_unrelated():
     stranger = Stranger()
     stranger.me = stranger
-"""
+""",
     )
     result = guarded()
     result.assert_outcomes(passed=3, errors=3)
     result.stdout.fnmatch_lines(
         [
             "*ERROR at teardown of test_marker*",
-            "  (allow_cycles(types=['test_mixed.Graph']) does not cover Other('o') (test_mixed.Other))",
+            "  (allow_cycles(types=['graph.Graph']) does not cover Other('o') (test_mixed.Other))",
             "*ERROR at teardown of test_allow_list*",
             "  (gc_guard_allow does not cover Other('o') (test_mixed.Other))",
             "*ERROR at teardown of test_unrelated*",

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.inner import GRAPH
+from tests.inner import GRAPH_CLASS
 
 
 CYCLIC_TEST = GRAPH + "\ndef test_cycle():\n    g = Graph('loop')\n    g.set_next(g)\n"
@@ -15,7 +16,7 @@ CYCLIC_TEST = GRAPH + "\ndef test_cycle():\n    g = Graph('loop')\n    g.set_nex
 def test_the_ini_option_turns_the_guard_on(pytester: pytest.Pytester) -> None:
     """gc_guard = true in the ini file works like --gc-guard, and the header says so."""
     pytester.makeini("[pytest]\ngc_guard = true\n")
-    pytester.makepyfile(test_cycle=CYCLIC_TEST)
+    pytester.makepyfile(graph=GRAPH_CLASS, test_cycle=CYCLIC_TEST)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["gc-guard: mode=fail leaks=on, repeat=3 (disable with -p no:gcguard)"])
@@ -26,7 +27,7 @@ def test_no_gc_guard_overrides_the_ini_file(
 ) -> None:
     """--no-gc-guard turns it off for one run."""
     pytester.makeini("[pytest]\ngc_guard = true\n")
-    pytester.makepyfile(test_cycle=CYCLIC_TEST)
+    pytester.makepyfile(graph=GRAPH_CLASS, test_cycle=CYCLIC_TEST)
     result = inprocess("--no-gc-guard")
     result.assert_outcomes(passed=1)
     assert "gc-guard" not in result.stdout.str()
@@ -35,7 +36,7 @@ def test_no_gc_guard_overrides_the_ini_file(
 def test_disabling_the_plugin_by_name(pytester: pytest.Pytester, inprocess: Callable[..., pytest.RunResult]) -> None:
     """-p no:gcguard removes the plugin, even with the ini option set."""
     pytester.makeini("[pytest]\ngc_guard = true\n")
-    pytester.makepyfile(test_cycle=CYCLIC_TEST)
+    pytester.makepyfile(graph=GRAPH_CLASS, test_cycle=CYCLIC_TEST)
     result = inprocess("-p", "no:gcguard", "-W", "ignore::pytest.PytestConfigWarning")
     result.assert_outcomes(passed=1)
     assert "gc-guard" not in result.stdout.str()
@@ -45,7 +46,7 @@ def test_warn_mode_reports_a_warning_and_passes(
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
 ) -> None:
     """--gc-guard-mode=warn: the same report as a GcGuardWarning, exit code 0."""
-    pytester.makepyfile(test_cycle=CYCLIC_TEST)
+    pytester.makepyfile(graph=GRAPH_CLASS, test_cycle=CYCLIC_TEST)
     result = guarded("--gc-guard-mode=warn")
     result.assert_outcomes(passed=1, warnings=1)
     assert result.ret == pytest.ExitCode.OK
@@ -62,7 +63,7 @@ def test_warn_mode_with_warnings_as_errors_fails(
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
 ) -> None:
     """-W error::pytest_gcguard.GcGuardWarning turns the warning into a test failure."""
-    pytester.makepyfile(test_cycle=CYCLIC_TEST)
+    pytester.makepyfile(graph=GRAPH_CLASS, test_cycle=CYCLIC_TEST)
     result = guarded("--gc-guard-mode=warn", "-W", "error::pytest_gcguard.GcGuardWarning")
     result.assert_outcomes(passed=1, errors=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -72,7 +73,7 @@ def test_warn_mode_with_warnings_as_errors_fails(
 def test_warn_mode_from_the_ini_file(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
     """gc_guard_mode = warn in the ini file."""
     pytester.makeini("[pytest]\ngc_guard_mode = warn\n")
-    pytester.makepyfile(test_cycle=CYCLIC_TEST)
+    pytester.makepyfile(graph=GRAPH_CLASS, test_cycle=CYCLIC_TEST)
     result = guarded()
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines(["gc-guard: mode=warn*"])

@@ -207,3 +207,163 @@ def test_generated_classes_of_one_library_are_one_shape(
     result.stdout.fnmatch_lines(["300 tests created reference cycles: 1 shape, 300 findings (300 failed)"])
     report = json.loads((pytester.path / "report.json").read_text())
     assert len({f["shape"] for t in report["tests"] for f in t["findings"]}) == 300
+
+
+# The test's own classes (inline, at module level, a dataclass, a conftest's)
+# in cycles the test makes; and two a library closes (issue 14, real suites:
+# attrs' `cycle.cycle = cycle`, jinja2's `memcached.get = memcached.get_side_effect`).
+CALLBACKS = """
+class Emitter:
+    def __init__(self, callback):
+        self.callback = callback
+
+
+class Base:
+    def __init__(self):
+        self.hook = self.run  # the library's method, bound to the instance it is on
+
+    def run(self):
+        pass
+"""
+
+OWN_CLASSES_CONFTEST = """
+import pytest
+
+
+class Fake:
+    pass
+
+
+@pytest.fixture
+def fake():
+    node = Fake()
+    node.me = node
+    del node
+"""
+
+OWN_CLASSES = """
+from dataclasses import dataclass
+
+import cblib
+
+
+class Top:
+    pass
+
+
+@dataclass
+class Point:
+    x: object = None
+
+
+def test_inline():
+    class Node:
+        pass
+
+    node = Node()
+    node.me = node
+
+
+def test_module_level_and_dataclass():
+    top = Top()
+    top.points = [Point(top)]
+
+
+def test_bound_method_of_itself():
+    class Memcached:
+        def get_side_effect(self):
+            pass
+
+    memcached = Memcached()
+    memcached.get = memcached.get_side_effect
+
+
+def test_conftest_class(fake):
+    pass
+
+
+def test_library_object_holds_the_tests_callback():
+    class Handler:
+        def on(self):
+            pass
+
+    handler = Handler()
+    handler.emitter = cblib.Emitter(handler.on)
+
+
+def test_library_method_on_the_tests_subclass():
+    class Sub(cblib.Base):
+        pass
+
+    Sub()
+"""
+
+
+def test_cycles_among_the_test_s_own_instances_are_test_local(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """Instances of test-defined classes in a cycle of their own pass; a library object or method in it fails."""
+    pytester.makepyfile(cblib=CALLBACKS, conftest=OWN_CLASSES_CONFTEST, test_own=OWN_CLASSES)
+    result = guarded("-v", "-rA")
+    result.assert_outcomes(passed=6, errors=2)
+    errors = [line for line in result.stdout.lines if line.startswith("ERROR test_own.py::")]
+    assert sorted(line.split()[1] for line in errors) == [
+        "test_own.py::test_library_method_on_the_tests_subclass",
+        "test_own.py::test_library_object_holds_the_tests_callback",
+    ]
+    summary = result.stdout.str().split("gc-guard summary", 1)[1]
+    assert "test-local cycles" in summary
+    for name in (
+        "test_inline",
+        "test_module_level_and_dataclass",
+        "test_bound_method_of_itself",
+        "test_conftest_class",
+    ):
+        assert f"test_own.py::{name}" in summary
+
+
+# A package installed on sys.path whose tests live in it (trio._tests), run
+# from its source tree with --import-mode=importlib: once the installed
+# package is imported, a test module's relative import of a sibling imports
+# the *installed* copy, and pytest then collects that copy (sys.modules has
+# its name) for the source file: the class's module file is not the path
+# pytest collected.
+INSTALLED_TEST_A = """
+from .test_b import helper
+
+
+def test_a():
+    assert helper() == 1
+"""
+
+INSTALLED_TEST_B = """
+def helper():
+    return 1
+
+
+def test_local_class():
+    class MySocket:
+        pass
+
+    assert MySocket
+"""
+
+
+def test_test_modules_inside_an_installed_package_are_test_code(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """The collected module's own file counts as a test file, not only the path pytest collected it from."""
+    for root in ("src", "site"):
+        tests = pytester.mkdir(root).joinpath("instpkg", "tests")
+        tests.mkdir(parents=True)
+        tests.parent.joinpath("__init__.py").write_text("")
+        tests.joinpath("__init__.py").write_text("")
+        tests.joinpath("test_a.py").write_text(INSTALLED_TEST_A)
+        tests.joinpath("test_b.py").write_text(INSTALLED_TEST_B)
+    # The installed copy, imported first (trio's suite loads `-p trio._tests.pytest_plugin`).
+    pytester.makeconftest("import sys\n\nsys.path.insert(0, 'site')\nimport instpkg.tests  # noqa\n")
+    result = guarded("-v", "--import-mode=importlib", "src/instpkg/tests")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        ["*test-local cycles*", "*class instpkg.tests.test_b.test_local_class.<locals>.MySocket*"]
+    )

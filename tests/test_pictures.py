@@ -106,18 +106,21 @@ def test_labels_with_quotes_and_backslashes_are_escaped(
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
 ) -> None:
     pytester.makepyfile(
-        test_quotes="""
+        odd="""
         class Odd:
             def __init__(self):
                 self.me = self
 
             def __repr__(self):
                 return 'Odd("a\\\\b")\\nnext line'
+        """,
+        test_quotes="""
+        from odd import Odd
 
 
         def test_odd():
             Odd()
-        """
+        """,
     )
     guarded("--gc-guard-graph=pictures").assert_outcomes(passed=1, errors=1)
     (dot,) = (pytester.path / "pictures").glob("*.dot")

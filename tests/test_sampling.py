@@ -19,9 +19,34 @@ from pytest_gcguard.engine import batch
 from pytest_gcguard.engine.saving import SAVE_CAP
 
 
-HUGE = """
+# The code under test's classes: a cycle among a test module's own instances is test-local.
+SAMPLING_LIB = """
+import gc
+
+
 class Node:
     pass
+
+
+class Lazy:
+    pass
+
+
+class Noting:
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        gc.garbage.append("noted by a finalizer")
+
+
+class Watched:
+    def __init__(self):
+        self.me = self
+"""
+
+HUGE = """
+from samplelib import Node
 
 
 def test_list_holding_itself():
@@ -71,7 +96,7 @@ def test_one_huge_collection_is_sampled_and_counted_exactly(
     """Both tests fail, saying so; at most the cap's worth is analysed, the rest is counted to the object,
     and the guarded run's peak memory stays near the plain run's (before: 414 MB against 114 MB)."""
     pytester.makeconftest(PEAK_CONFTEST)
-    pytester.makepyfile(test_huge=HUGE)
+    pytester.makepyfile(samplelib=SAMPLING_LIB, test_huge=HUGE)
     results: list[pytest.RunResult] = []
     guarded_peak = _peak(
         pytester,
@@ -119,24 +144,11 @@ import weakref
 
 import pytest
 
+from samplelib import Node
+from samplelib import Noting
+from samplelib import Watched
+
 pytestmark = pytest.mark.allow_cycles(reason="drops a huge ring on purpose")
-
-
-class Noting:
-    def __init__(self):
-        self.me = self
-
-    def __del__(self):
-        gc.garbage.append("noted by a finalizer")
-
-
-class Node:
-    pass
-
-
-class Watched:
-    def __init__(self):
-        self.me = self
 
 
 WATCHERS = []
@@ -169,7 +181,7 @@ def test_what_a_finalizer_appended_stays_when_a_huge_batch_is_sampled(
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
 ) -> None:
     """A batch too long to check whole (batch.EXACT_TAIL) is placed by its head: the finalizer's entry stays."""
-    pytester.makepyfile(test_finalized=FINALIZED)
+    pytester.makepyfile(samplelib=SAMPLING_LIB, test_finalized=FINALIZED)
     pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist").assert_outcomes(passed=1)
     result = guarded("-rA")
     result.assert_outcomes(passed=1)
@@ -236,13 +248,10 @@ def test_a_head_of_foreign_objects_only_is_left_to_the_whole_check() -> None:
 LAZY_AND_BIG = """
 import gc
 
+from samplelib import Lazy
+from samplelib import Node
+
 _READY = []
-
-class Lazy:
-    pass
-
-class Node:
-    pass
 
 def test_big_and_lazy():
     if not _READY:
@@ -261,9 +270,9 @@ def test_a_re_run_that_kept_part_of_its_garbage_proves_no_cycle_one_time(
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
 ) -> None:
     """A shape missing from a capped re-run may be in the part not kept: it is not called one-time."""
-    pytester.makepyfile(test_lazy=LAZY_AND_BIG)
+    pytester.makepyfile(samplelib=SAMPLING_LIB, test_lazy=LAZY_AND_BIG)
     result = guarded("--gc-guard-report=report.json", "-p", "no:randomly")
     result.assert_outcomes(passed=1, errors=1)
     findings = _tests(pytester)["test_big_and_lazy"]["findings"]
-    [finding] = [f for f in findings if f["shape"].startswith("test_lazy.Lazy")]
+    [finding] = [f for f in findings if f["shape"].startswith("samplelib.Lazy")]
     assert finding["status"] == "failed"

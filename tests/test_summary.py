@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.inner import GRAPH
+from tests.inner import GRAPH_CLASS
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_forty_and_two_give_two_shapes(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
     """40 tests with one shape and 2 with another print two shapes, counted 40 and 2, ids capped."""
     pytester.makepyfile(
+        graph=GRAPH_CLASS,
         test_many=GRAPH
         + """
 import pytest
@@ -32,7 +34,7 @@ def test_ring(n):
 def test_self(n):
     g = Graph(f"s{n}")
     g.set_next(g)
-"""
+""",
     )
     result = guarded()
     result.assert_outcomes(passed=42, errors=42)
@@ -56,13 +58,14 @@ def test_many_cycles_in_one_test_are_grouped(
 ) -> None:
     """A loop making 100 identical rings prints one path with its count."""
     pytester.makepyfile(
+        graph=GRAPH_CLASS,
         test_loop=GRAPH
         + """
 def test_loop():
     for i in range(100):
         g = Graph(i)
         g.set_next(g)
-"""
+""",
     )
     result = guarded()
     result.stdout.fnmatch_lines(
@@ -87,7 +90,7 @@ def test_a_garbage_heavy_test_is_bounded_and_counted_exactly(
 ) -> None:
     """100,000 two-object cycles: some are analysed, the rest counted; the totals add up and no leak is invented."""
     pytester.makepyfile(
-        test_heavy="""
+        pairs="""
 class Pair:
     def __init__(self):
         self.other = Partner(self)
@@ -95,11 +98,14 @@ class Pair:
 class Partner:
     def __init__(self, pair):
         self.pair = pair
+""",
+        test_heavy="""
+from pairs import Pair
 
 def test_heavy():
     for _ in range(100_000):
         Pair()
-"""
+""",
     )
     result = guarded()
     result.assert_outcomes(passed=1, errors=1)
@@ -207,3 +213,43 @@ def test_a_first_run_that_fails_many_tests_ends_with_how_to_adopt(
     adopted.assert_outcomes(passed=8, errors=1)
     adopted.stdout.fnmatch_lines(["ERROR test_adopt.py::test_lists*"])
     assert "to adopt gc-guard" not in adopted.stdout.str()  # one failing test: nothing to adopt
+
+
+HARNESS_MADE = """
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+
+def test_exconly():
+    with pytest.raises(ValueError) as excinfo:
+        raise ValueError("x")
+    excinfo.exconly()  # a recursive closure per call (pytest's _get_single_subexc)
+
+
+@given(st.integers())
+def test_given(n):
+    pass
+
+
+def test_own():
+    def countdown(n):
+        return countdown(n - 1) if n else 0
+
+    countdown(2)
+"""
+
+
+def test_cycles_of_the_harness_are_not_called_the_test_s_own(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """pytest's and Hypothesis's own cycles pass under a line of their own, not as made by the test's own code."""
+    pytester.makepyfile(test_harness=HARNESS_MADE)
+    result = guarded("-v")
+    result.assert_outcomes(passed=3)
+    summary = result.stdout.str().split("gc-guard summary", 1)[1]
+    local, harness = summary.split("cycles made by the test harness (pytest/hypothesis; not failing)", 1)
+    assert "test-local cycles (made by the test's own code; not failing)" in local
+    assert "countdown" in local and "test_harness.py::test_own" in local
+    assert "_get_single_subexc" not in local and "ConjectureData" not in local
+    assert "_get_single_subexc" in harness and "test_harness.py::test_given" in harness

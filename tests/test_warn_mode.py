@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 
+# Node lives in a library module: a cycle among a test module's own instances is test-local.
 CYCLE = """
-class Node:
-    pass
+from nodes import Node
+
 
 def test_cycle():
     node = Node()
@@ -18,7 +19,7 @@ def test_cycle():
 @pytest.fixture
 def strict_project(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makeini("[pytest]\nfilterwarnings = error\n")
-    pytester.makepyfile(test_w=CYCLE)
+    pytester.makepyfile(nodes="class Node:\n    pass\n", test_w=CYCLE)
     return pytester
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.inner import GRAPH
+from tests.inner import GRAPH_CLASS
 
 
 pytest.importorskip("xdist")
@@ -14,6 +15,7 @@ pytest.importorskip("xdist")
 def test_the_controller_prints_one_summary_with_every_workers_findings(pytester: pytest.Pytester) -> None:
     """Twelve cyclic tests over two workers: each failure on its test, one summary counting all twelve."""
     pytester.makepyfile(
+        graph=GRAPH_CLASS,
         test_spread=GRAPH
         + """
 import pytest
@@ -22,7 +24,7 @@ import pytest
 def test_ring(n):
     g = Graph(n)
     g.set_next(g)
-"""
+""",
     )
     result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-n", "2")
     result.assert_outcomes(passed=12, errors=12)

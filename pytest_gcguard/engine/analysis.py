@@ -158,15 +158,18 @@ def _find_components(objects: Sequence[object], full: list[list[int]], cut: list
     reduced = [[] if cut[v] else kids for v, kids in enumerate(full)] if any(cut) else full
     found: _Found = []
     in_cycle: set[int] = set()
+    instances: _Found = []  # cycles among the test's own instances: test-local, but built nothing for it
     for component in strongly_connected_components(reduced):
         if len(component) > 1 or component[0] in reduced[component[0]]:  # graph.is_cycle, inlined: hot
-            found.append((_classify(component, objects, owners), component, reduced))
+            kind = _classify(component, objects, owners)
+            (instances if kind == TEST_LOCAL else found).append((kind, component, reduced))
             in_cycle.update(component)
     if reduced is not full:  # nothing cut: the full graph has the same components
         for component in strongly_connected_components(full):
             if is_cycle(component, full) and in_cycle.isdisjoint(component):
                 found.append((TEST_LOCAL, component, full))
         found = _built_for_the_test(found, objects, full)
+    found += instances
     found = _of_unloaded_modules(found, objects, full)
     found.sort(key=lambda entry: (_KIND_ORDER[entry[0]], min(entry[1])))
     return found
@@ -317,6 +320,10 @@ def _is_ignored(ignore: Callable[[object], bool], obj: object) -> bool:
 def _classify(component: list[int], objects: Sequence[object], owners: CodeOwners) -> str:
     origins = {owners.origin(objects[v]) for v in component}
     if origins & {Origin.USER, Origin.TEST}:
+        # Only instances of the test's own classes and builtin objects: the
+        # test's (its `node.me = node`); a library member keeps the library's verdict.
+        if Origin.USER not in origins and all(owners.made_by_test(objects[v]) for v in component):
+            return TEST_LOCAL
         return CYCLE
     if Origin.STDLIB in origins:
         return STDLIB

@@ -174,8 +174,10 @@ class CodeOwners:
 
         True for frames running test or harness code, functions and generators
         defined there, classes defined there, and instances of harness types.
-        Instances of classes defined in a test module are *not* test code:
-        they are data, and a cycle among them is a real finding.
+        Instances of classes defined in a test module are data: their
+        references are not cut here, so a cycle a library object closes
+        through them stays the library's; a cycle of only such instances is
+        test-local (``made_by_test``).
         """
         tp = type(obj)
         code = _code_of(obj)
@@ -187,6 +189,18 @@ class CodeOwners:
             return self.type_origin(obj) in (Origin.TEST, Origin.HARNESS)
         return self.type_origin(tp) is Origin.HARNESS
 
+    def made_by_test(self, obj: object) -> bool:
+        """Whether ``obj`` may be in a test-local cycle: test code's, the harness's, or a builtin object.
+
+        Instances of classes defined in test code count (a test's ``node.me =
+        node``), and so do builtin containers, cells and exceptions; a bound
+        method counts by its function, so a method of a library class bound
+        to the test's instance is the library's.
+        """
+        if type(obj) is types.MethodType:
+            obj = obj.__func__
+        return self.origin(obj) in (Origin.TEST, Origin.HARNESS, Origin.NEUTRAL)
+
     def is_harness(self, obj: object) -> bool:
         """pytest's (or pluggy's, or our) code or objects: frames, functions, generators, classes, instances."""
         code = _code_of(obj)
@@ -195,6 +209,15 @@ class CodeOwners:
         if is_a(obj, type):
             return self.type_origin(obj) is Origin.HARNESS
         return self.type_origin(type(obj)) is Origin.HARNESS
+
+
+def is_harness_module(name: str) -> bool:
+    """Whether a module (or a qualified name in it) is the harness's always: pytest, pluggy, xdist, Hypothesis, us.
+
+    Plugin modules installed through entry points are not known here: they
+    are per session (``CodeOwners``).
+    """
+    return name.partition(".")[0] in _HARNESS_PACKAGES
 
 
 def member_owner(obj: object) -> tuple[str, ...] | None:
@@ -260,4 +283,4 @@ def _code_of(obj: object) -> types.CodeType | None:
     return None
 
 
-__all__ = ["CodeOwners", "Origin", "loaded_module_of", "member_owner"]
+__all__ = ["CodeOwners", "Origin", "is_harness_module", "loaded_module_of", "member_owner"]

@@ -26,6 +26,7 @@ from pytest_gcguard.engine.findings import chain_shape
 from pytest_gcguard.engine.findings import cycle_shape
 from pytest_gcguard.engine.findings import is_tagged
 from pytest_gcguard.engine.findings import owner_names
+from pytest_gcguard.engine.ownership import is_harness_module
 from pytest_gcguard.judging.judge import FAILED
 from pytest_gcguard.judging.judge import INFO
 from pytest_gcguard.reporting.html import type_module
@@ -100,6 +101,17 @@ def origin_module(cycle: Cycle) -> str:
 def summary_leak_shape(leak: Leak) -> str:
     """The shape the summary groups a leak by: a class defined in a function is named ``<locals>.Name``."""
     return _LOCAL_CLASS_PATH.sub("<locals>.", leak.shape)
+
+
+def made_by_harness(cycle: Cycle) -> bool:
+    """A test-local cycle whose members with an owner are all pytest's, Hypothesis's (and the like): the harness's.
+
+    Not the test's own code, though it never fails either (issue 14: pytest's
+    ``ExceptionInfo.exconly.<locals>._get_single_subexc`` closure, Hypothesis's
+    ``ConjectureData`` <-> provider).
+    """
+    owners = [owner_names(entry) for entry in cycle.member_types]
+    return bool(owners) and all(names and is_harness_module(names[0]) for names in owners)
 
 
 def once(lines: Iterable[str]) -> list[str]:
@@ -278,14 +290,29 @@ class Summary:
         self._tally()
         own = self._of_kind(CYCLE)
         local = self._of_kind(TEST_LOCAL)
+        harness = [s for s in local if made_by_harness(s.exemplar)]
+        local = [s for s in local if not made_by_harness(s.exemplar)]
         stdlib = self._of_kind(STDLIB)
         stuck = self._of_kind(UNCOLLECTABLE)
         unloaded = self._of_kind(UNLOADED)
-        found = own or local or stdlib or stuck or unloaded or self.leaks or self.finalizer_warnings or self.audits
+        found = (
+            own
+            or local
+            or harness
+            or stdlib
+            or stuck
+            or unloaded
+            or self.leaks
+            or self.finalizer_warnings
+            or self.audits
+        )
         if not (found or self.errors or self.notes or self.unsaved):
             return []
         lines = self._own_lines(own, verbose) + self._stuck_lines(stuck, verbose)
         lines += self._not_failing_lines(local, "test-local cycles (made by the test's own code; not failing)", verbose)
+        lines += self._not_failing_lines(
+            harness, "cycles made by the test harness (pytest/hypothesis; not failing)", verbose
+        )
         lines += self._not_failing_lines(stdlib, "standard-library cycles (not failing)", verbose)
         lines += self._not_failing_lines(
             unloaded, "cycles of modules unloaded by the test (removed from sys.modules; not failing)", verbose
