@@ -125,7 +125,14 @@ class TestWindows:
             result = self.window.close()
             if has_findings(result) or self.run.explains_every_window:
                 explain = self.explainers(item)
-                findings = explain_window(result, explain.owners, explain.labeller, explain.sites, explain.ignore)
+                findings = explain_window(
+                    result,
+                    explain.owners,
+                    explain.labeller,
+                    explain.sites,
+                    explain.ignore,
+                    shapes=self.run.wanted_shapes(),
+                )
             else:
                 findings = CLEAN  # nothing to judge unless survivors say otherwise
         finally:
