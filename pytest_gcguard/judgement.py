@@ -264,6 +264,9 @@ class FirstRun:
     def teardown(self, nextitem: pytest.Item | None) -> None:
         self._nextitem = nextitem
 
+    def wanted_shapes(self) -> frozenset[str] | None:
+        return None  # its findings are reported whole
+
     def window_closed(self, item: pytest.Item, findings: WindowFindings) -> None:
         self.pending = findings
 

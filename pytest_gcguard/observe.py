@@ -75,8 +75,16 @@ def explain_window(
     labeller: Labeller,
     sites: Sites | None,
     ignore: Callable[[object], bool] | None,
+    *,
+    shapes: frozenset[str] | None = None,
 ) -> WindowFindings:
-    """Turn what a window saved into plain findings, and free it."""
+    """Turn what a window saved into plain findings, and free it.
+
+    ``shapes``: all that is wanted is whether cycles of these shape keys are
+    among the garbage (a re-run's question, ``engine/shapes.py``): the cycles
+    are explained for their shapes only, until all of them are found; an
+    empty set explains nothing.
+    """
     findings = WindowFindings(
         not_judged=result.not_judged,
         unsaved=result.unsaved,
@@ -84,12 +92,22 @@ def explain_window(
         finalizer_warnings=result.finalizer_warnings,
     )
     try:
-        if result.garbage or result.uncollectable:
-            stuck = explain_garbage(result.uncollectable, owners, labeller, sites)
+        if (result.garbage or result.uncollectable) and (shapes is None or shapes):
+            only = shapes is not None
+            stuck = explain_garbage(result.uncollectable, owners, labeller, sites, shapes_only=only)
             # Uncollectable objects are findings of their own kind: whoever's code made them, they are never freed.
             findings.cycles = [dataclasses.replace(cycle, kind=UNCOLLECTABLE) for cycle in stuck]
+            if shapes is not None:
+                shapes = shapes.difference(cycle.shape_key for cycle in findings.cycles)
             findings.cycles += explain_garbage(
-                result.garbage, owners, labeller, sites, ignore, sampled=bool(result.sampled)
+                result.garbage,
+                owners,
+                labeller,
+                sites,
+                ignore,
+                sampled=bool(result.sampled),
+                shapes_only=only,
+                until_found=shapes,
             )
     except Exception as exc:  # a bug of ours must not fail the user's test
         findings.error = describe_error(exc)

@@ -32,6 +32,7 @@ from pytest_gcguard.engine.introspect import type_mro
 from pytest_gcguard.engine.introspect import type_name
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.ownership import CodeOwners
+from pytest_gcguard.engine.shapes import OPTIMISED
 from pytest_gcguard.engine.sites import SiteFinder
 from pytest_gcguard.engine.survivors import LiveTracker
 from pytest_gcguard.engine.survivors import grows_every_time
@@ -112,6 +113,16 @@ class Rerun:
 
     def own(self, findings: WindowFindings) -> WindowFindings:
         return findings  # every re-run window is explained: never the shared clean findings
+
+    def wanted_shapes(self) -> frozenset[str] | None:
+        """What a re-run's window is explained for: whether the unsure shapes recur (``run``), nothing else.
+
+        Only the first re-run's cycles are compared, and only by shape keys
+        (engine/shapes.py): the later re-runs' (they count leaks) are not explained.
+        """
+        if not OPTIMISED:
+            return None
+        return frozenset(c.shape_key for c in self.unsure) if self._latest is None else frozenset()
 
     def window_closed(self, item: pytest.Item, findings: WindowFindings) -> None:
         self._latest = findings  # only the latest: nothing of ours piles up

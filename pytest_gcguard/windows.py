@@ -156,8 +156,13 @@ class TestWindows:
             result = self.window.close()
             if has_findings(result) or self.run.explains_every_window:
                 explain = self.explainers(item)
+                # A traced re-run (naming who allocated a cycle of plain containers) needs the
+                # cycles' owners: the whole explanation, not the shape-only one.
+                shapes = self.run.wanted_shapes() if self._tracing is None else None
                 sites = explain.sites if self._tracing is None else self._allocations(result)
-                findings = explain_window(result, explain.owners, explain.labeller, sites, explain.ignore)
+                findings = explain_window(
+                    result, explain.owners, explain.labeller, sites, explain.ignore, shapes=shapes
+                )
             else:
                 findings = CLEAN  # nothing to judge unless survivors say otherwise
         finally:

@@ -48,6 +48,7 @@ from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.ownership import Origin
 from pytest_gcguard.engine.ownership import loaded_module_of
 from pytest_gcguard.engine.ownership import member_owner
+from pytest_gcguard.engine.shapes import ShapeLabeller
 from pytest_gcguard.engine.sites import Sites
 
 
@@ -82,6 +83,8 @@ def explain_garbage(
     observe: Observer | None = None,
     *,
     sampled: bool = False,
+    shapes_only: bool = False,
+    until_found: frozenset[str] | None = None,
 ) -> list[Cycle]:
     """The reference cycles among ``garbage``, grouped by shape, failing kinds first.
 
@@ -93,6 +96,10 @@ def explain_garbage(
     ``sampled``: ``garbage`` is a sample of what one collection found (the
     window's cap, ``saving.sample``): what is in no cycle here was cut from
     its cycle by the sample, and is reported as a chain cut short.
+    ``shapes_only``: only the cycles' kinds and shapes (and counts) are
+    wanted (a re-run's, ``engine/shapes.py``): no object labels, sites,
+    owners nor hanger-on types.  ``until_found`` (with ``shapes_only``):
+    stop once cycles of all these shape keys are found (what a re-run asks).
     """
     if not garbage:
         return []
@@ -101,18 +108,34 @@ def explain_garbage(
     site = sites.site if sites is not None else _no_site
     allocator = sites.module if sites is not None else _no_module
     graph = ObjectGraph(garbage)
+    if shapes_only:
+        labeller, site = ShapeLabeller(labeller), _no_site
     if ignore is not None:
         kept = _without_ignored(graph, ignore)
         if kept is not None:
             del graph
-            return explain_garbage(kept, owners, labeller, sites, observe=observe, sampled=sampled)
+            return explain_garbage(
+                kept,
+                owners,
+                labeller,
+                sites,
+                observe=observe,
+                sampled=sampled,
+                shapes_only=shapes_only,
+                until_found=until_found,
+            )
     objects = graph.objects
     full = graph.children
     cut = _held_by_test(objects, owners)
     found = _find_components(objects, full, cut, owners)
     blocked = set().union(*(component for _, component, _ in found)) if found else set()
     parents = graph.parents()
-    cycles = _describe_components(found, objects, full, blocked, parents, labeller, (site, allocator), observe)
+    wanted = set(until_found) if shapes_only and until_found is not None else None
+    cycles = _describe_components(
+        found, objects, full, blocked, parents, labeller, (site, allocator), observe, shapes_only, wanted
+    )
+    if wanted is not None and not wanted:
+        return _group(cycles)  # every wanted shape is found: the rest cannot change the answer
     # Everything the collector saved is unreachable, so it is in a cycle or
     # kept by one.  What is neither here is held through references that
     # gc.get_referents does not report (C code whose tp_traverse is
@@ -125,7 +148,11 @@ def explain_garbage(
         groups = _cut_off(groups, objects, owners, cut)
     for group in groups:
         kind = _classify_broken(group, objects, owners, cut)
-        cycles.append(_describe_broken(kind, group, full, objects, labeller, (site, allocator), sampled))
+        cycles.append(_describe_broken(kind, group, full, objects, labeller, (site, allocator), sampled, shapes_only))
+        if wanted is not None:
+            wanted.discard(cycles[-1].shape_key)
+            if not wanted:
+                break
         if observe is not None:
             observe(kind, [objects[v] for v in group], (), cycles[-1])
     return _group(cycles)
@@ -248,8 +275,14 @@ def _describe_components(
     labeller: Labeller,
     sites: _Sites,
     observe: Observer | None,
+    shapes_only: bool = False,
+    wanted: set[str] | None = None,
 ) -> list[Cycle]:
-    """One Cycle per component; past a few of one signature, the rest are counted onto the first."""
+    """One Cycle per component; past a few of one signature, the rest are counted onto the first.
+
+    ``wanted``: shape keys still looked for; found ones are removed, and
+    once none is left the rest is not described.
+    """
     cycles: list[Cycle] = []
     # Tests that drop thousands of identical cycles: label a few of each
     # signature (kind, size, member types), count the rest onto the first.
@@ -269,7 +302,13 @@ def _describe_components(
             more[2] += len(hangers)
             continue
         seen.append(len(cycles))
-        cycles.append(_describe(kind, component, children, hangers, objects, parents, labeller, sites, observe))
+        cycles.append(
+            _describe(kind, component, children, hangers, objects, parents, labeller, sites, observe, shapes_only)
+        )
+        if wanted is not None:
+            wanted.discard(cycles[-1].shape_key)
+            if not wanted:
+                return cycles
     for index, (count, objects_more, kept_more) in extra.items():
         cycle = cycles[index]
         cycles[index] = dataclasses.replace(
@@ -364,6 +403,7 @@ def _describe_broken(
     labeller: Labeller,
     sites: _Sites,
     sampled: bool = False,
+    shapes_only: bool = False,
 ) -> Cycle:
     """The chain of references that gc.get_referents shows, from the most telling member.
 
@@ -392,7 +432,7 @@ def _describe_broken(
         count=1,
         objects=len(group),
         kept_alive=0,
-        member_types=_member_types(group, objects, allocator),
+        member_types=() if shapes_only else _member_types(group, objects, allocator),
         traced=False,
         sampled=sampled,
     )
@@ -478,6 +518,7 @@ def _describe(
     labeller: Labeller,
     sites: _Sites,
     observe: Observer | None = None,
+    shapes_only: bool = False,
 ) -> Cycle:
     site, allocator = sites
     start = min(component, key=lambda v: (_telling(objects[v]), v))
@@ -501,7 +542,7 @@ def _describe(
         ):
             folded += 1
     # (Counted by name, never in a Counter of types: their metaclass's __hash__ is code.)
-    hanger_types = Counter(short_type_name(type(objects[v])) for v in hangers)
+    hanger_types = Counter(() if shapes_only else (short_type_name(type(objects[v])) for v in hangers))
     cycle = Cycle(
         kind=kind,
         path=_fold_instance_dicts(tuple(hops)),
@@ -509,7 +550,7 @@ def _describe(
         objects=len(component) - folded,
         kept_alive=len(hangers),
         kept_alive_types=tuple(hanger_types.most_common(3)),
-        member_types=_member_types(component, objects, allocator),
+        member_types=() if shapes_only else _member_types(component, objects, allocator),
     )
     if observe is not None:
         triples = []

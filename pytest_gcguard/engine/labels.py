@@ -24,6 +24,7 @@ Two rules shape this module:
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import time
 import types
@@ -75,6 +76,12 @@ MAX_KEY_LEN = 40
 # pause must not change a class's labels for the rest of the run.
 SLOW_REPR = 0.1
 SLOW_REPR_STRIKES = 2
+# Set (to anything) only by the test that compares findings with and without
+# every shortcut of the explainer (engine/shapes.py): no cache of class names.
+EXPLAIN_FULLY = "_PYTEST_GCGUARD_EXPLAIN_FULLY"
+SHORTCUTS = not os.environ.get(EXPLAIN_FULLY)
+# Classes whose own candidate names are remembered (NameCache.own); past it the cache starts again.
+MAX_CACHED_CLASSES = 10_000
 # id(type) -> (weak reference to it, slow calls so far).
 _slow_reprs: dict[int, tuple[weakref.ref[type], int]] = {}
 # 3.11+ stores instance attributes inline; reading __dict__ then allocates it.
@@ -323,10 +330,20 @@ class NameCache:
     def __init__(self) -> None:
         self.by_type: dict[int, tuple[weakref.ref[type], frozenset[str]]] = {}
         self.by_module: dict[str, frozenset[str]] = {}
+        # The names one class's own namespace contributes (not its bases'):
+        # a class made in every test is new each time, its library base
+        # class is not, and walking the base's methods' code is the cost.
+        self.own: dict[int, tuple[weakref.ref[type], tuple[int, ...], frozenset[str]]] = {}
+        # The candidate names in the order they are tried, sorted once per class and per module.
+        self.sorted_by_type: dict[int, tuple[weakref.ref[type], frozenset[str], tuple[str, ...]]] = {}
+        self.sorted_by_module: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {}
 
     def clear(self) -> None:
         self.by_type.clear()
         self.by_module.clear()
+        self.own.clear()
+        self.sorted_by_type.clear()
+        self.sorted_by_module.clear()
 
 
 class Labeller:
@@ -394,23 +411,7 @@ class Labeller:
             return cached[1]
         names: set[str] = set()
         for klass in type_mro(tp):
-            namespace = class_dict(klass)
-            try:
-                # Exact strs in an exact tuple or list only: a class statement
-                # may set these to anything, and a subclass's methods are code.
-                names.update(_plain_strs(namespace.get("__static_attributes__")))
-                slots = namespace.get("__slots__")
-                for slot in (slots,) if type(slots) is str else _plain_strs(slots):
-                    names.add(slot)
-                    if slot.startswith("__") and not slot.endswith("__"):
-                        qualname = type_qualname(klass) or ""
-                        names.add(f"_{qualname.rsplit('.', 1)[-1].lstrip('_')}{slot}")
-                for value in list(namespace.values()):
-                    code = _function_code(value)
-                    if code is not None:
-                        _code_names(code, names)
-            except Exception:
-                continue
+            names |= self._own_names(klass)
         result = frozenset(names)
         try:
             self._names.by_type[id(tp)] = (weakref.ref(tp), result)
@@ -418,7 +419,83 @@ class Labeller:
             pass
         return result
 
+    def _own_names(self, klass: type) -> frozenset[str]:
+        """The candidate names ``klass``'s own namespace holds (``_type_names`` takes them over the MRO)."""
+        namespace = class_dict(klass)
+        try:
+            # What the names are read from, by identity: a method patched onto
+            # the class since (or its code replaced) is read again.
+            key = tuple(
+                id(value) if code is None else id(code)
+                for value in list(namespace.values())
+                for code in (_function_code(value),)
+            )
+        except Exception:
+            key = None
+        cached = self._names.own.get(id(klass)) if SHORTCUTS and key is not None else None
+        if cached is not None and cached[0]() is klass and cached[1] == key:
+            return cached[2]
+        names: set[str] = set()
+        try:
+            # Exact strs in an exact tuple or list only: a class statement
+            # may set these to anything, and a subclass's methods are code.
+            names.update(_plain_strs(namespace.get("__static_attributes__")))
+            slots = namespace.get("__slots__")
+            for slot in (slots,) if type(slots) is str else _plain_strs(slots):
+                names.add(slot)
+                if slot.startswith("__") and not slot.endswith("__"):
+                    qualname = type_qualname(klass) or ""
+                    names.add(f"_{qualname.rsplit('.', 1)[-1].lstrip('_')}{slot}")
+            for value in list(namespace.values()):
+                code = _function_code(value)
+                if code is not None:
+                    _code_names(code, names)
+        except Exception:
+            pass  # what was read before the error counts
+        result = frozenset(names)
+        if SHORTCUTS and key is not None:
+            if len(self._names.own) >= MAX_CACHED_CLASSES:
+                self._names.own.clear()  # ints and strs only, but one entry per class a session made
+            try:
+                self._names.own[id(klass)] = (weakref.ref(klass), key, result)
+            except TypeError:  # a type that cannot be weakly referenced: do not cache
+                pass
+        return result
+
     def _candidate_names(self, tp: type, head: object) -> Iterable[str]:
+        if not SHORTCUTS:
+            yield from self._candidate_names_unsorted(tp, head)
+            return
+        # As below, with each class's and module's names sorted once: the
+        # same names in the same order (a sorted set less some names is the
+        # sorted set without them), read from the same caches.
+        own = self._type_names(tp)
+        cached = self._names.sorted_by_type.get(id(tp))
+        if cached is None or cached[0]() is not tp or cached[1] is not own:
+            if len(self._names.sorted_by_type) >= MAX_CACHED_CLASSES:
+                self._names.sorted_by_type.clear()
+            ordered = tuple(sorted(own))
+            try:
+                self._names.sorted_by_type[id(tp)] = (weakref.ref(tp), own, ordered)
+            except TypeError:  # a type that cannot be weakly referenced: do not cache
+                pass
+        else:
+            ordered = cached[2]
+        yield from ordered
+        modules = [type_module(tp), type_module(type(head)), *_function_module(head), *self._context_modules]
+        added: set[str] = set()
+        for module_name in modules:
+            if module_name is not None:
+                names = self._module_names(module_name)
+                entry = self._names.sorted_by_module.get(module_name)
+                if entry is None or entry[0] is not names:
+                    entry = self._names.sorted_by_module[module_name] = (names, tuple(sorted(names)))
+                for name in entry[1]:
+                    if name not in own and name not in added:
+                        added.add(name)
+                        yield name
+
+    def _candidate_names_unsorted(self, tp: type, head: object) -> Iterable[str]:
         yield from sorted(self._type_names(tp))
         # Code that sets the attribute often lives with the referrer's class,
         # the referred object's class (x.owner = self) or function (obj.callback = f), or the test.
