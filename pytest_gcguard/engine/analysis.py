@@ -25,8 +25,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import DEPENDENCY
+from pytest_gcguard.engine.findings import HARNESS_ORIGIN
+from pytest_gcguard.engine.findings import INTERNAL
+from pytest_gcguard.engine.findings import PROJECT
 from pytest_gcguard.engine.findings import STDLIB
+from pytest_gcguard.engine.findings import STDLIB_ORIGIN
 from pytest_gcguard.engine.findings import TEST_LOCAL
+from pytest_gcguard.engine.findings import TEST_ORIGIN
 from pytest_gcguard.engine.findings import UNLOADED
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
@@ -39,18 +45,20 @@ from pytest_gcguard.engine.introspect import is_a
 from pytest_gcguard.engine.introspect import is_python_class
 from pytest_gcguard.engine.introspect import short_type_name
 from pytest_gcguard.engine.introspect import type_flags
+from pytest_gcguard.engine.introspect import type_module
 from pytest_gcguard.engine.introspect import type_name
 from pytest_gcguard.engine.introspect import user_code
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.labels import is_instance_dict
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.ownership import Origin
+from pytest_gcguard.engine.ownership import dependency_name
 from pytest_gcguard.engine.ownership import loaded_module_of
 from pytest_gcguard.engine.ownership import member_owner
 from pytest_gcguard.engine.sites import SiteFinder
 
 
-_KIND_ORDER = {CYCLE: 0, STDLIB: 1, TEST_LOCAL: 2, UNLOADED: 3}
+_KIND_ORDER = {CYCLE: 0, STDLIB: 1, INTERNAL: 2, TEST_LOCAL: 3, UNLOADED: 4}
 # Types by id: ``tp in (dict, list)`` would call the ``__eq__`` of ``tp``'s
 # metaclass, and a dict or Counter keyed by types its ``__hash__``.
 _PLAIN_CONTAINERS = frozenset(map(id, (dict, list, tuple, set, frozenset)))
@@ -108,7 +116,7 @@ def explain_garbage(
     found = _find_components(objects, full, cut, owners)
     blocked = set().union(*(component for _, component, _ in found)) if found else set()
     parents = graph.parents()
-    cycles = _describe_components(found, objects, full, blocked, parents, labeller, site, observe)
+    cycles = _describe_components(found, objects, full, blocked, parents, labeller, site, observe, owners)
     # Everything the collector saved is unreachable, so it is in a cycle or
     # kept by one.  What is neither here is held through references that
     # gc.get_referents does not report (C code whose tp_traverse is
@@ -121,7 +129,8 @@ def explain_garbage(
         groups = _cut_off(groups, objects, owners, cut)
     for group in groups:
         kind = _classify_broken(group, objects, owners, cut)
-        cycles.append(_describe_broken(kind, group, full, objects, labeller, site, sampled))
+        broken = _describe_broken(kind, group, full, objects, labeller, site, sampled)
+        cycles.append(_with_origin(broken, _origin(kind, group, objects, owners)))
         if observe is not None:
             observe(kind, [objects[v] for v in group], (), cycles[-1])
     return _group(cycles)
@@ -241,6 +250,7 @@ def _describe_components(
     labeller: Labeller,
     site: Callable[[object], str],
     observe: Observer | None,
+    owners: CodeOwners,
 ) -> list[Cycle]:
     """One Cycle per component; past a few of one signature, the rest are counted onto the first."""
     cycles: list[Cycle] = []
@@ -262,7 +272,7 @@ def _describe_components(
             more[2] += len(hangers)
             continue
         seen.append(len(cycles))
-        cycles.append(_describe(kind, component, children, hangers, objects, parents, labeller, site, observe))
+        cycles.append(_describe(kind, component, children, hangers, objects, parents, labeller, site, observe, owners))
     for index, (count, objects_more, kept_more) in extra.items():
         cycle = cycles[index]
         cycles[index] = dataclasses.replace(
@@ -311,12 +321,117 @@ def _is_ignored(ignore: Callable[[object], bool], obj: object) -> bool:
 
 
 def _classify(component: list[int], objects: Sequence[object], owners: CodeOwners) -> str:
+    if _internal_type(component, objects, owners) is not None:
+        return INTERNAL
     origins = {owners.origin(objects[v]) for v in component}
     if origins & {Origin.USER, Origin.TEST}:
         return CYCLE
     if Origin.STDLIB in origins:
         return STDLIB
     return CYCLE
+
+
+# Modules of general-purpose C types (containers, wrappers, iterators) that
+# code of any origin fills with references of its own: a cycle through them
+# is whoever's filled them, not the interpreter's.
+_GENERAL_PURPOSE = frozenset(
+    [
+        "builtins",
+        "collections",
+        "_collections",
+        "functools",
+        "_functools",
+        "itertools",
+        "operator",
+        "_operator",
+        "types",
+        "weakref",
+        "_weakref",
+        "abc",
+        "_abc",
+        "contextvars",
+        "_contextvars",
+        "copyreg",
+        "array",
+    ]
+)
+# What an INTERNAL cycle is, and how to avoid it, by the module of its extension type.
+_INTERNAL_NOTES = {
+    # From 3.11 sqlite3 keeps each connection's statement cache in a
+    # functools.lru_cache wrapper around the connection, which refers back to
+    # it (Modules/_sqlite/connection.c, new_statement_cache); 3.9 and 3.10
+    # keep a C cache that makes no cycle.  Closing the connection clears it.
+    "sqlite3": "the connection's statement cache; close the connection",
+}
+
+
+def _internal_type(component: list[int], objects: Sequence[object], owners: CodeOwners) -> str | None:
+    """The module of the standard-library extension type that makes this an interpreter-internal cycle, if it is one.
+
+    Internal: every member a C object -- no function, frame, generator,
+    class or instance of a Python class -- and one of them an instance of a
+    C type of a standard-library module that is not a general-purpose
+    container or wrapper (``sqlite3.Connection``).  Such a cycle is the
+    interpreter's own implementation: whether it exists depends on the
+    Python version, not on the code that ran, so it never fails.
+    """
+    found = None
+    for v in component:
+        tp = type(objects[v])
+        if is_python_class(tp) or id(tp) in _CODE_TYPES or type_flags(tp) & _TYPE_SUBCLASS:
+            return None
+        module = type_module(tp)
+        if (
+            found is None
+            and module is not None
+            and module.partition(".")[0] not in _GENERAL_PURPOSE
+            and owners.module_origin(module) is Origin.STDLIB
+        ):
+            found = module
+    return found
+
+
+_ORIGIN_RANK = {PROJECT: 0, DEPENDENCY: 1, STDLIB_ORIGIN: 2, TEST_ORIGIN: 3, HARNESS_ORIGIN: 4}
+
+
+_Origin = tuple[str, str, str]  # Cycle.origin, origin_name, origin_note
+
+
+def _with_origin(cycle: Cycle, origin: _Origin) -> Cycle:
+    return dataclasses.replace(cycle, origin=origin[0], origin_name=origin[1], origin_note=origin[2])
+
+
+def _origin(
+    kind: str, members: list[int], objects: Sequence[object], owners: CodeOwners, path: Sequence[int] = ()
+) -> _Origin:
+    """``Cycle`` origin fields: whose code made the members (project before dependency before stdlib).
+
+    Of the members that name their code, the most specific origin wins, and
+    of its modules the first on the printed ``path``, then the first in
+    sorted order (never by address or hash seed).  A test-local cycle is the test's, or the harness's when only
+    harness code is in it.  Empty when no member names its code.
+    """
+    if kind == INTERNAL:
+        module = _internal_type(members, objects, owners) or ""
+        note = _INTERNAL_NOTES.get(module.partition(".")[0], f"kept inside {module}'s C implementation")
+        return STDLIB_ORIGIN, module, note
+    position = {v: i for i, v in enumerate(path)}
+    ranked = []
+    for v in members:
+        named = owners.named_origin(objects[v])
+        if named is not None:
+            ranked.append((_ORIGIN_RANK[named[0]], position.get(v, len(path)), named[1], named[0]))
+    ranked.sort()
+    if kind == TEST_LOCAL:
+        # Cut by test or harness code (held_by_test): the test's if any of it is.
+        closing = [entry for entry in ranked if entry[3] == TEST_ORIGIN] or [
+            entry for entry in ranked if entry[3] == HARNESS_ORIGIN
+        ]
+        return (closing[0][3], closing[0][2], "") if closing else (TEST_ORIGIN, "", "")
+    if not ranked:
+        return "", "", ""
+    _, _, module, origin = ranked[0]
+    return origin, dependency_name(module) if origin == DEPENDENCY else module, ""
 
 
 def _classify_broken(group: list[int], objects: Sequence[object], owners: CodeOwners, cut: list[bool]) -> str:
@@ -452,6 +567,7 @@ def _describe(
     labeller: Labeller,
     site: Callable[[object], str],
     observe: Observer | None = None,
+    owners: CodeOwners | None = None,
 ) -> Cycle:
     start = min(component, key=lambda v: (_telling(objects[v]), v))
     path = shortest_cycle(start, component, children)
@@ -484,6 +600,7 @@ def _describe(
         kept_alive_types=tuple(hanger_types.most_common(3)),
         member_types=_member_types(component, objects),
     )
+    cycle = _with_origin(cycle, _origin(kind, component, objects, owners or CodeOwners(), path))
     if observe is not None:
         triples = []
         for position, vertex in enumerate(path):
@@ -541,6 +658,9 @@ def _group(cycles: list[Cycle]) -> list[Cycle]:
             shape=seen.shape,
             traced=seen.traced,
             sampled=seen.sampled,
+            origin=seen.origin,
+            origin_name=seen.origin_name,
+            origin_note=seen.origin_note,
         )
     return list(grouped.values())
 
