@@ -10,6 +10,7 @@ statement cache, made on 3.11+ only) never fails, on any Python.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -18,6 +19,8 @@ import pytest
 
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
+from pytest_gcguard.engine.ownership import CodeOwners
+from pytest_gcguard.engine.ownership import Origin
 
 
 # asyncio keeps the task whose coroutine raised in a local of its runner's
@@ -244,3 +247,22 @@ def test_the_origin_travels_with_the_finding_and_leaves_its_fingerprint_alone() 
     again = Cycle.from_dict(json.loads(json.dumps(named.to_dict())))
     assert (again.origin, again.origin_name, again.origin_note) == ("dependency", "lib 1.0", "")
     assert again == named
+
+
+@pytest.mark.parametrize(
+    ("module", "origin"),
+    [
+        ("unittest.mock", Origin.HARNESS),
+        ("unittest", Origin.HARNESS),
+        ("doctest", Origin.HARNESS),
+        ("pdb", Origin.HARNESS),
+        ("bdb", Origin.HARNESS),
+        ("traceback", Origin.HARNESS),  # pytest renders tracebacks with it (_pytest._code.code)
+        ("asyncio.base_events", Origin.STDLIB),
+        ("json.decoder", Origin.STDLIB),
+        ("inspect", Origin.STDLIB),
+    ],
+)
+def test_the_stdlib_test_infrastructure_is_harness_the_rest_code_under_test(module: str, origin: Origin) -> None:
+    importlib.import_module(module)
+    assert CodeOwners().module_origin(module) is origin

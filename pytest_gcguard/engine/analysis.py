@@ -417,8 +417,16 @@ def _origin(
         return STDLIB_ORIGIN, module, note
     position = {v: i for i, v in enumerate(path)}
     ranked = []
+    by_type: dict[int, tuple[str, str] | None] = {}  # instances: their type decides (a 100,000-long ring)
     for v in members:
-        named = owners.named_origin(objects[v])
+        obj = objects[v]
+        tp = type(obj)
+        if id(tp) in _CODE_TYPES or tp is types.CodeType or type_flags(tp) & _TYPE_SUBCLASS:
+            named = owners.named_origin(obj)
+        elif id(tp) in by_type:
+            named = by_type[id(tp)]
+        else:
+            named = by_type[id(tp)] = owners.named_origin(obj)
         if named is not None:
             ranked.append((_ORIGIN_RANK[named[0]], position.get(v, len(path)), named[1], named[0]))
     ranked.sort()
