@@ -197,7 +197,7 @@ def test_an_unclosed_sqlite_connection_passes_on_every_python(
         assert by_test["test_unclosed_connection"] == [("internal", "info")]
         result.stdout.fnmatch_lines(
             [
-                "1 test with cycles inside the standard library's C implementation (not failing on any Python): *",
+                "1 test with cycles of the standard library's own implementation (not failing on any Python): *",
                 "*Connection --<reference>--> _lru_cache_wrapper --.__wrapped__--> Connection",
                 "      made by the standard library (sqlite3): the connection's statement cache; close the connection",
             ]

@@ -204,7 +204,7 @@ def _of_unloaded_modules(found: _Found, objects: Sequence[object], full: list[li
     it refers to, directly or not, are the unloading's, not bugs.
     """
     stale = [v for v, obj in enumerate(objects) if type(obj) is dict and _is_stale_namespace(obj)]
-    return _recast(found, objects, full, stale, (CYCLE, STDLIB), UNLOADED)
+    return _recast(found, objects, full, stale, (CYCLE, STDLIB, INTERNAL), UNLOADED)
 
 
 def _recast(
@@ -362,22 +362,35 @@ _INTERNAL_NOTES = {
     # it (Modules/_sqlite/connection.c, new_statement_cache); 3.9 and 3.10
     # keep a C cache that makes no cycle.  Closing the connection clears it.
     "sqlite3": "the connection's statement cache; close the connection",
+    # 3.9's Path.resolve defines a recursive local function _resolve on each
+    # call (3.10 rewrote it on os.path.realpath).
+    "pathlib": "a recursive local function, made on each call of Path.resolve; it holds only itself",
 }
 
 
 def _internal_type(component: list[int], objects: Sequence[object], owners: CodeOwners) -> str | None:
     """The module of the standard-library extension type that makes this an interpreter-internal cycle, if it is one.
 
-    Internal: every member a C object -- no function, frame, generator,
-    class or instance of a Python class -- and one of them an instance of a
-    C type of a standard-library module that is not a general-purpose
-    container or wrapper (``sqlite3.Connection``).  Such a cycle is the
-    interpreter's own implementation: whether it exists depends on the
-    Python version, not on the code that ran, so it never fails.
+    Internal: no frame, generator, class or instance of a Python class in
+    it, and one member either an instance of a C type of a standard-library
+    module that is not a general-purpose container or wrapper
+    (``sqlite3.Connection``), or a function of the standard library (its
+    recursive local function, with the cell that holds it: 3.9's
+    ``pathlib`` ``Path.resolve``, which pytest's ``tmp_path`` calls); any
+    other function makes it no such cycle.  Such a cycle is the standard
+    library's own implementation, holding nothing of its caller: whether it
+    exists depends on the Python version, not on the code that ran, so it
+    never fails.
     """
     found = None
     for v in component:
-        tp = type(objects[v])
+        obj = objects[v]
+        tp = type(obj)
+        if tp is types.FunctionType:
+            if owners.code_origin(obj.__code__) is not Origin.STDLIB:  # type: ignore[attr-defined]
+                return None
+            found = found or loaded_module_of(obj.__globals__)  # type: ignore[attr-defined]
+            continue
         if is_python_class(tp) or id(tp) in _CODE_TYPES or type_flags(tp) & _TYPE_SUBCLASS:
             return None
         module = type_module(tp)
@@ -413,7 +426,9 @@ def _origin(
     """
     if kind == INTERNAL:
         module = _internal_type(members, objects, owners) or ""
-        note = _INTERNAL_NOTES.get(module.partition(".")[0], f"kept inside {module}'s C implementation")
+        note = _INTERNAL_NOTES.get(
+            module.partition(".")[0], "the standard library's own implementation; it holds nothing of its caller"
+        )
         return STDLIB_ORIGIN, module, note
     position = {v: i for i, v in enumerate(path)}
     ranked = []

@@ -19,9 +19,10 @@ from typing import Any
 CYCLE = "cycle"  # made by the code under test: fails the gate
 TEST_LOCAL = "test-local"  # only the test's own references close it: never fails
 STDLIB = "stdlib"  # lies wholly inside the standard library: fails as --gc-guard-fail-on says (origin stdlib)
-# Only C objects of the interpreter, one an instance of a standard-library
-# extension type (sqlite3's statement cache): the interpreter's own
-# implementation, which some versions make and others do not.  Never fails.
+# The standard library's own implementation, holding nothing of its caller:
+# C objects, one an instance of a standard-library extension type (sqlite3's
+# statement cache), or a standard-library recursive local function (3.9's
+# pathlib).  Some versions make it, others not.  Never fails.
 INTERNAL = "internal"
 # The classes and functions of a module the test removed from sys.modules
 # (to re-import it): dropped with the module's namespace.  Never fails.

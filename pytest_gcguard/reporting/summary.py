@@ -275,7 +275,7 @@ class Summary:
             unchosen, "cycles of origins --gc-guard-fail-on leaves out (not failing)", verbose
         )
         lines += self._not_failing_lines(
-            internal, "cycles inside the standard library's C implementation (not failing on any Python)", verbose
+            internal, "cycles of the standard library's own implementation (not failing on any Python)", verbose
         )
         lines += self._not_failing_lines(
             unloaded, "cycles of modules unloaded by the test (removed from sys.modules; not failing)", verbose
