@@ -69,7 +69,6 @@ from typing import Any
 from pytest_gcguard.engine.analysis import explain_garbage
 from pytest_gcguard.engine.chains import NO_REFERRER
 from pytest_gcguard.engine.chains import referrer_chain
-from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.introspect import defined_in
@@ -81,6 +80,7 @@ from pytest_gcguard.engine.window import GcState
 from pytest_gcguard.engine.window import discard
 from pytest_gcguard.judging.allowance import CycleAllowance
 from pytest_gcguard.judging.allowance import allow_cycles
+from pytest_gcguard.judging.allowance import fails
 from pytest_gcguard.judging.allowance import split_by_allowance
 from pytest_gcguard.reporting.text import cycle_failure_text
 from pytest_gcguard.reporting.text import format_chain
@@ -182,8 +182,9 @@ class FoundCycles:
     """What ``find_cycles`` found: the cycles a call left as garbage, as plain data.
 
     ``cycles``: every cycle, grouped by shape, those of the code under test
-    (``kind == "cycle"``) first, then standard-library ones (``"stdlib"``)
-    and those closed only by harness references (``"test-local"``).  Each has
+    (``kind == "cycle"``) first, then standard-library ones (``"stdlib"``),
+    the interpreter's own (``"internal"``) and those closed only by harness
+    references (``"test-local"``); ``origin`` says whose code made each.  Each has
     its labelled ``path``, ``count``, ``objects`` and what it kept alive.
 
     ``unsaved``: objects in cycles freed without being analysed (past the
@@ -199,7 +200,7 @@ class FoundCycles:
     @property
     def failing(self) -> tuple[Cycle, ...]:
         """The cycles of the code under test: those ``no_cycles()`` would raise for."""
-        return tuple(cycle for cycle in self.cycles if cycle.kind == CYCLE)
+        return tuple(cycle for cycle in self.cycles if fails(cycle))
 
     def __str__(self) -> str:
         if not self.cycles and not self.unsaved:

@@ -93,5 +93,5 @@ def gc_guard(request: pytest.FixtureRequest) -> GcGuardFixture:
     config = request.config
     owners = config.stash.get(_owners_key, None)
     if owners is None:
-        owners = config.stash[_owners_key] = CodeOwners(harness=plugin_packages(config))
+        owners = config.stash[_owners_key] = CodeOwners(harness=plugin_packages(config), root=str(config.rootpath))
     return GcGuardFixture(owners, tuple(context_modules(request.node)))

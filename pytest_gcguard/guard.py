@@ -54,7 +54,9 @@ class GcGuard:
         self._tracing = Tracing(settings.trace) if settings.trace else None
         self.allowances = Allowances()
         self.judgement = Judgement(
-            Policy(settings.mode, settings.allow, frozenset(reporter.known), settings.update_baseline),
+            Policy(
+                settings.mode, settings.allow, frozenset(reporter.known), settings.update_baseline, settings.fail_on
+            ),
             self.allowances,
             HeapAudits(self.window, self.windows.pause_stats, self.windows.resume_stats, self.windows.left_alive),
             repeat=settings.repeat,
@@ -85,7 +87,8 @@ class GcGuard:
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         test_files = extensions.test_module_files(items)
-        self.windows.set_owners(CodeOwners(test_files, extensions.plugin_packages(self.config)), self.config.rootpath)
+        owners = CodeOwners(test_files, extensions.plugin_packages(self.config), str(self.config.rootpath))
+        self.windows.set_owners(owners, self.config.rootpath)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         # The tests that will run: a bad marker on a test deselected by -k or -m stops nothing.

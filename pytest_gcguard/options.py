@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from pytest_gcguard.engine.findings import FAIL_ON_CHOICES
 from pytest_gcguard.engine.gcstats import parse_threshold
 from pytest_gcguard.engine.sites import DEFAULT_FRAMES
 from pytest_gcguard.engine.sites import MAX_FRAMES
@@ -53,6 +54,10 @@ HELP_THRESHOLD = (
     "set the collector's thresholds for the run, as gc.set_threshold(N[,N,N]) does; "
     "restored afterwards (works without --gc-guard)."
 )
+HELP_FAIL_ON = (
+    "the origins whose cycles fail, comma-separated: project (code under the rootdir), dependency (installed "
+    "distributions), stdlib (the standard library); default all three. Others are reported, not failed."
+)
 MODES = ("fail", "warn")
 
 # The options that act only with the guard on: dest, flag, value when not given.
@@ -60,6 +65,7 @@ MODES = ("fail", "warn")
 GUARD_ONLY = (
     ("gc_guard_mode", "--gc-guard-mode", None),
     ("gc_guard_leaks", "--gc-guard-leaks", None),
+    ("gc_guard_fail_on", "--gc-guard-fail-on", None),
     ("gc_guard_repeat", "--gc-guard-repeat", None),
     ("gc_guard_report", "--gc-guard-report", None),
     ("gc_guard_html", "--gc-guard-html", None),
@@ -85,6 +91,7 @@ class Settings:
     trace: int = 0  # tracemalloc frames kept (--gc-guard-trace); 0: off
     graph: Path | None = None  # --gc-guard-graph: where DOT files go
     html: Path | None = None  # --gc-guard-html: the HTML report
+    fail_on: frozenset[str] = frozenset(FAIL_ON_CHOICES)  # --gc-guard-fail-on: origins whose cycles fail
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -93,6 +100,7 @@ class Settings:
             "repeat": self.repeat,
             "baseline": None if self.baseline is None else str(self.baseline),
             "update_baseline": self.update_baseline,
+            "fail_on": sorted(self.fail_on),
             "allow": {"cycles": list(self.allow.cycles), "leaks": list(self.allow.leaks)},
             "trace": self.trace,
             "graph": None if self.graph is None else str(self.graph),
@@ -111,6 +119,7 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption("--gc-guard-mode", choices=MODES, default=None, dest="gc_guard_mode", help=HELP_MODE)
     group.addoption("--gc-guard-leaks", choices=("on", "off"), default=None, dest="gc_guard_leaks", help=HELP_LEAKS)
+    group.addoption("--gc-guard-fail-on", default=None, dest="gc_guard_fail_on", metavar="ORIGINS", help=HELP_FAIL_ON)
     group.addoption("--gc-guard-repeat", default=None, dest="gc_guard_repeat", metavar="N", help=HELP_REPEAT)
     group.addoption("--gc-guard-report", default=None, dest="gc_guard_report", metavar="PATH", help=HELP_REPORT)
     group.addoption("--gc-guard-html", default=None, dest="gc_guard_html", metavar="PATH", help=HELP_HTML)
@@ -144,6 +153,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("gc_guard", HELP_ENABLE, type="bool", default=False)
     parser.addini("gc_guard_mode", HELP_MODE, default="fail")
     parser.addini("gc_guard_leaks", HELP_LEAKS, default="on")
+    parser.addini("gc_guard_fail_on", HELP_FAIL_ON, default=",".join(FAIL_ON_CHOICES))
     parser.addini("gc_guard_repeat", HELP_REPEAT, default="3")
     parser.addini("gc_guard_report", HELP_REPORT, default="")
     parser.addini("gc_guard_html", HELP_HTML, default="")
@@ -211,6 +221,21 @@ def _choice(config: pytest.Config, name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise pytest.UsageError(f"{name}: expected one of {', '.join(choices)} in the ini file, got {value!r}")
     return value
+
+
+def _fail_on(config: pytest.Config) -> frozenset[str]:
+    """``--gc-guard-fail-on`` (or its ini twin): one or more of the origins, comma-separated."""
+    option = config.getoption("gc_guard_fail_on")
+    source = "--gc-guard-fail-on" if option is not None else "gc_guard_fail_on in the ini file"
+    value = str(option if option is not None else config.getini("gc_guard_fail_on"))
+    names = [name.strip() for name in value.replace("\n", ",").split(",") if name.strip()]
+    bad = [name for name in names if name not in FAIL_ON_CHOICES]
+    if bad or not names:
+        got = f"unknown origin {bad[0]!r}" if bad else "no origin"
+        raise pytest.UsageError(
+            f"{source}: expected one or more of {', '.join(FAIL_ON_CHOICES)}, comma-separated; got {got}"
+        )
+    return frozenset(names)
 
 
 def _repeat(config: pytest.Config) -> int:
@@ -307,6 +332,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
     return Settings(
         mode=_choice(config, "gc_guard_mode", MODES),
         leaks=_choice(config, "gc_guard_leaks", ("on", "off")) == "on",
+        fail_on=_fail_on(config),
         repeat=_repeat(config),
         report=report,
         baseline=baseline,

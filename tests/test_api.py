@@ -307,7 +307,7 @@ def test_hostile_objects_are_labelled_safely() -> None:
 
 
 def test_stdlib_cycles_do_not_fail() -> None:
-    """Cycles wholly inside the standard library (a Mock and its children) are reported, never failing."""
+    """Cycles of the standard library's test infrastructure (a Mock and its children) are reported, never failing."""
     from unittest import mock
 
     def make_mock() -> None:

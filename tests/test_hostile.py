@@ -225,6 +225,8 @@ HOSTILE_CYCLES = {
     "test_raising_eq_hash": ("lib.RaisingEq()", "RaisingEq --.me--> RaisingEq"),
     "test_lying_class": ("lib.LyingClass()", "LyingClass --.me--> LyingClass"),
     "test_getattr_side_effects": ("lib.SideEffects()", "SideEffects --.me--> SideEffects"),
+    # A Mock is harness (unittest.mock: issue 14): the cycle is test-local,
+    # listed with -v, never failing (test_hostile_objects_in_a_cycle_get_a_clear_report).
     "test_mock": ("lib.WithMock()", "*WithMock --.m--> <Mock id=*> --.owner--> WithMock*"),
     "test_dead_weakproxy": ("lib.WithDeadProxy()", "WithDeadProxy --.me--> WithDeadProxy"),
     "test_3k_ring": ("lib.long_ring(3_000)", "*Slotted --.peer--> Slotted*--…--> Slotted --.peer--> Slotted*"),
@@ -251,11 +253,14 @@ def test_hostile_objects_in_a_cycle_get_a_clear_report(
         f"\ndef {name}():\n    {body}\n\ndef {name}_after():\n    pass\n" for name, (body, _) in HOSTILE_CYCLES.items()
     )
     pytester.makepyfile(lib=HOSTILE, test_it="import lib\n" + tests)
-    result, _ = run_state_checked(pytester, monkeypatch)
-    result.assert_outcomes(passed=2 * len(HOSTILE_CYCLES), errors=len(HOSTILE_CYCLES))
+    result, _ = run_state_checked(pytester, monkeypatch, "-v")
+    result.assert_outcomes(passed=2 * len(HOSTILE_CYCLES), errors=len(HOSTILE_CYCLES) - 1)
     sections = teardown_sections(result.stdout.str())
-    assert sorted(sections) == sorted(HOSTILE_CYCLES)
+    assert sorted(sections) == sorted(set(HOSTILE_CYCLES) - {"test_mock"})
+    result.stdout.fnmatch_lines(["*test-local cycles*", "  ?1 test? WithMock --.m--> <Mock id=*> --.owner--> WithMock"])
     for name, (_, expected) in HOSTILE_CYCLES.items():
+        if name == "test_mock":
+            continue
         lines = sections[name].splitlines()
         assert any(fnmatch.fnmatch(line, f"    {expected}") for line in lines), (
             f"{name}: no {expected!r} in:\n{sections[name]}"
@@ -387,8 +392,11 @@ def test_more_hostile_objects_in_cycles_get_a_clear_report(
 ) -> None:
     """Recursive and slow reprs, hash and attribute hooks, MagicMock, C containers, coroutine frames, resurrection."""
     pytester.makepyfile(lib=HOSTILE, test_zoo=ZOO_TESTS)
-    result, _ = run_state_checked(pytester, monkeypatch, "-W", "ignore::RuntimeWarning")
+    result, _ = run_state_checked(pytester, monkeypatch, "-W", "ignore::RuntimeWarning", "-v")
     sections = teardown_sections(result.stdout.str())
+    # A MagicMock (of a subclass: its class is made per instance in
+    # unittest.mock) is harness: test-local, listed with -v (issue 14).
+    result.stdout.fnmatch_lines(["*test-local cycles*", "  ?1 test? Holder --.m--> <RecordingMagicMock id=*>*"])
     expected: dict[str, str | tuple[list[str], list[str]]] = {
         "test_recursive_repr": "<RecursiveRepr at 0x*> --.me--> <RecursiveRepr at 0x*>",
         "test_mutual_repr": (["<MutualRepr at 0x*>", "<MutualRepr at 0x*>"], [".other", ".other"]),
@@ -398,7 +406,6 @@ def test_more_hostile_objects_in_cycles_get_a_clear_report(
         "test_unhashable": "Unhashable --.me--> Unhashable",
         "test_getattribute_raises": "GetattributeRaises --.me--> GetattributeRaises",
         "test_getattribute_side_effects": "GetattributeSideEffects --.me--> GetattributeSideEffects",
-        "test_magic_mock": (["Holder", "<RecordingMagicMock id=*>"], [".m", ".owner"]),
         "test_c_container[deque]": "Holder --.ref--> deque --[0]--> Holder",
         "test_c_container[OrderedDict]": "Holder --.ref--> OrderedDict --['h']--> Holder",
         "test_c_container[defaultdict]": "Holder --.ref--> defaultdict --['h']--> Holder",
@@ -427,7 +434,7 @@ def test_more_hostile_objects_in_cycles_get_a_clear_report(
     # garbage, which once passed for a leak growing by one per run.  A leak
     # must survive a collection of the whole heap: this is none.
     assert "test_resurrects" not in sections
-    result.assert_outcomes(passed=len(expected) + 5, errors=len(expected) + 1)
+    result.assert_outcomes(passed=len(expected) + 6, errors=len(expected) + 1)
 
 
 # Hostile objects that leak: each test appends to a module-global list on
@@ -537,18 +544,12 @@ def test_hostile_objects_in_leaks_get_a_clear_report(
         "test_getattribute_raises": [global_kept, "list (len=*) --[*]--> GetattributeRaises"],
         "test_slotted": [global_kept, "list (len=*) --[*]--> Slotted"],
         "test_through_slots": [global_kept, "list (len=*) --[*]--> SlottedNoWeakref --.item--> Leaked"],
-        # A Mock's class is made per instance: what grows is its call lists.
-        "test_mock": ["leaks 3 _CallList objects per run", global_kept, "--[*]--> <Mock id=*>"],
-        "test_magic_mock": ["leaks 3 _CallList objects per run", global_kept, "--[*]--> <MagicMock id=*>"],
-        # One-element tuples (a call's arguments) are real referrers, not the
-        # search's own argument tuple.
-        "test_in_mock_call_args": [
-            "leaks 1 Leaked object per run",
-            "kept alive by: module leaky, global CALLED",
-            # A pretty-printed, multi-line repr (the call list) is put on one line.
-            "    <MagicMock id=*> --*--> [call.register(<leaky.Leaked object at 0x*>), *…"
-            " --[*]--> call.register(*) --[1]--> tuple (len=1) --[0]--> Leaked\n",
-        ],
+        # (test_mock, test_magic_mock: a Mock's class is made per instance in
+        # unittest.mock, and what grows is its call lists, of unittest.mock
+        # too: harness objects, no leak of the code under test; issue 14.)
+        # (test_in_mock_call_args: the Leaked objects are kept only by a
+        # MagicMock's call list, harness objects: held by the harness, not a
+        # leak of the code under test; issue 14.)
         "test_in_a_tuple": [global_kept, "list (len=*) --[*]--> tuple (len=1) --[0]--> Leaked"],
         "test_end_of_a_long_chain": ["kept alive by: chain cut at depth 12", "Link --.next--> Link --.next-->"],
     }
@@ -557,7 +558,7 @@ def test_hostile_objects_in_leaks_get_a_clear_report(
         for line in lines:
             assert re.search(wildcard(line), sections[name]), f"{name}: no {line!r} in:\n{sections[name]}"
     assert set(sections) == set(expected)
-    result.assert_outcomes(passed=len(expected) + 1, errors=len(expected))
+    result.assert_outcomes(passed=len(expected) + 4, errors=len(expected))
     result.stdout.no_fnmatch_line("*RecursionError*")
 
 

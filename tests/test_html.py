@@ -152,8 +152,9 @@ def test_the_page_holds_totals_groups_shapes_pictures_and_every_failing_test() -
     assert "4 failed" in text and "1 allowed" in text and "2 info" in text
     # Origins, then modules: the project's package, the dependency, test-local, the standard library.
     origins = [h for h in page.headings if h.startswith(("project", "dependency", "test-local", "standard"))]
+    # (The standard library's cycles fail as --gc-guard-fail-on says: issue 14.)
     assert origins == ["project: lib", "dependency: numpy", "test-local (the tests' own code; not failing)",
-                       "standard library (not failing)"]  # fmt: skip
+                       "standard library"]  # fmt: skip
     assert {"lib", "numpy", "tests/test_b.py", "logging"} <= set(page.headings)
     # One block per shape (the ring of three once, for its three tests), each with one picture.
     assert len(page.shapes) == 5

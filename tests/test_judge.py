@@ -5,13 +5,17 @@ In process: findings are plain data, so no inner pytest session is needed.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from pytest_gcguard.engine.chains import NO_REFERRER
 from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import INTERNAL
 from pytest_gcguard.engine.findings import STDLIB
 from pytest_gcguard.engine.findings import TEST_LOCAL
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
+from pytest_gcguard.engine.findings import UNLOADED
 from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
@@ -105,9 +109,28 @@ def test_survivors_not_walked_leave_the_cycles_judged_and_the_test_unjudged() ->
     assert not verdict.judged
 
 
-@pytest.mark.parametrize(("kind", "status"), [(TEST_LOCAL, INFO), (STDLIB, INFO), (CYCLE, FAILED)])
+@pytest.mark.parametrize(
+    ("kind", "status"), [(TEST_LOCAL, INFO), (INTERNAL, INFO), (UNLOADED, INFO), (STDLIB, FAILED), (CYCLE, FAILED)]
+)
 def test_only_the_code_under_test_s_cycles_fail(kind: str, status: str) -> None:
+    """The standard library is code under test too (issue 14); its C implementation's own cycles are not."""
     assert statuses(judge([ring(kind=kind)], Observation(runs=1))) == [status]
+
+
+@pytest.mark.parametrize(
+    ("kind", "origin", "status"),
+    [
+        (CYCLE, "project", INFO),
+        (CYCLE, "dependency", FAILED),
+        (STDLIB, "stdlib", INFO),
+        (STDLIB, "", INFO),  # a stdlib cycle's origin is the standard library, named or not
+        (CYCLE, "", FAILED),  # whose it is nothing tells (builtin containers only): never hidden
+    ],
+)
+def test_fail_on_chooses_the_origins_that_fail(kind: str, origin: str, status: str) -> None:
+    cycle = dataclasses.replace(ring(kind=kind), origin=origin)
+    policy = Policy(fail_on=frozenset({"dependency"}))
+    assert statuses(judge([cycle], Observation(runs=1), policy=policy)) == [status]
 
 
 def test_a_shape_that_did_not_recur_is_one_time() -> None:

@@ -218,6 +218,7 @@ def test_every_option_is_known_to_act_with_or_without_the_guard(pytester: pytest
     given = pytester.parseconfig(
         "--gc-guard-mode=warn",
         "--gc-guard-leaks=off",
+        "--gc-guard-fail-on=project",
         "--gc-guard-repeat=1",
         "--gc-guard-report=r.json",
         "--gc-guard-html=r.html",

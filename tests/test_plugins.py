@@ -11,6 +11,7 @@ import importlib.metadata
 import importlib.util
 import json
 import signal
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -231,6 +232,7 @@ def test_rerunfailures_judges_the_attempt_whose_outcome_stands_and_reports_it_on
         "2 tests created reference cycles: 1 shape, 2 findings (2 failed)",
         "lib — 2 tests, 1 shape",
         "  [2 tests] Node('a') --.other--> Node('b') --.other--> Node('a')",
+        "      made by the project (lib)",
         "test_flaky.py::test_always_ring, test_flaky.py::test_flaky_ring",
     ]
     # Each judged attempt re-runs once (what one test showed is not remembered for the next).
@@ -526,13 +528,20 @@ def test_asyncio_clean_async_tests_pass_and_an_async_tests_cycle_is_reported(
     pytester.makeini(f"[pytest]\nasyncio_mode = {mode}\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(lib=LIB, test_async=ASYNC_TESTS)
     result = guarded("-rA")
-    result.assert_outcomes(passed=5, errors=1)
+    # 3.9's asyncio keeps the awaited task in a local of Task.__wakeup, a frame
+    # its exception's traceback reaches: a real standard-library cycle, which
+    # fails since issue 14 (3.11+ make none).
+    stdlib = "made by the standard library (asyncio.tasks)" in result.stdout.str()
+    assert not (stdlib and sys.version_info >= (3, 11))
+    result.assert_outcomes(passed=5, errors=1 + stdlib)
     assert {line for line in _short_summary(result) if not line.startswith("PASSED")} == {
-        "ERROR test_async.py::test_ring"
+        "ERROR test_async.py::test_ring",
+        *(["ERROR test_async.py::test_a_task_raises"] if stdlib else []),
     }
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_ring*", "gc-guard: test created 1 reference cycle*"])
     assert_cycle(result.stdout.str(), ["Node('a')", "Node('b')"], [".other", ".other"])
-    assert "1 test created reference cycles: 1 shape, 1 finding (1 failed)" in result.stdout.str()
+    if not stdlib:
+        assert "1 test created reference cycles: 1 shape, 1 finding (1 failed)" in result.stdout.str()
 
 
 # -- --lf and --sw (the cache provider) ---------------------------------------

@@ -26,8 +26,14 @@ from typing import Any
 
 from pytest_gcguard.engine.findings import ALLOC_MEMBER
 from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import DEPENDENCY
+from pytest_gcguard.engine.findings import HARNESS_ORIGIN
+from pytest_gcguard.engine.findings import INTERNAL
+from pytest_gcguard.engine.findings import PROJECT
 from pytest_gcguard.engine.findings import STDLIB
+from pytest_gcguard.engine.findings import STDLIB_ORIGIN
 from pytest_gcguard.engine.findings import TEST_LOCAL
+from pytest_gcguard.engine.findings import TEST_ORIGIN
 from pytest_gcguard.engine.findings import UNLOADED
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
@@ -40,19 +46,21 @@ from pytest_gcguard.engine.introspect import is_a
 from pytest_gcguard.engine.introspect import is_python_class
 from pytest_gcguard.engine.introspect import short_type_name
 from pytest_gcguard.engine.introspect import type_flags
+from pytest_gcguard.engine.introspect import type_module
 from pytest_gcguard.engine.introspect import type_name
 from pytest_gcguard.engine.introspect import user_code
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.labels import is_instance_dict
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.ownership import Origin
+from pytest_gcguard.engine.ownership import dependency_name
 from pytest_gcguard.engine.ownership import loaded_module_of
 from pytest_gcguard.engine.ownership import member_owner
 from pytest_gcguard.engine.shapes import ShapeLabeller
 from pytest_gcguard.engine.sites import Sites
 
 
-_KIND_ORDER = {CYCLE: 0, STDLIB: 1, TEST_LOCAL: 2, UNLOADED: 3}
+_KIND_ORDER = {CYCLE: 0, STDLIB: 1, INTERNAL: 2, TEST_LOCAL: 3, UNLOADED: 4}
 # Types by id: ``tp in (dict, list)`` would call the ``__eq__`` of ``tp``'s
 # metaclass, and a dict or Counter keyed by types its ``__hash__``.
 _PLAIN_CONTAINERS = frozenset(map(id, (dict, list, tuple, set, frozenset)))
@@ -132,7 +140,7 @@ def explain_garbage(
     parents = graph.parents()
     wanted = set(until_found) if shapes_only and until_found is not None else None
     cycles = _describe_components(
-        found, objects, full, blocked, parents, labeller, (site, allocator), observe, shapes_only, wanted
+        found, objects, full, blocked, parents, labeller, (site, allocator), observe, owners, shapes_only, wanted
     )
     if wanted is not None and not wanted:
         return _group(cycles)  # every wanted shape is found: the rest cannot change the answer
@@ -148,7 +156,8 @@ def explain_garbage(
         groups = _cut_off(groups, objects, owners, cut)
     for group in groups:
         kind = _classify_broken(group, objects, owners, cut)
-        cycles.append(_describe_broken(kind, group, full, objects, labeller, (site, allocator), sampled, shapes_only))
+        broken = _describe_broken(kind, group, full, objects, labeller, (site, allocator), sampled, shapes_only)
+        cycles.append(_with_origin(broken, _origin(kind, group, objects, owners)))
         if wanted is not None:
             wanted.discard(cycles[-1].shape_key)
             if not wanted:
@@ -229,7 +238,7 @@ def _of_unloaded_modules(found: _Found, objects: Sequence[object], full: list[li
     it refers to, directly or not, are the unloading's, not bugs.
     """
     stale = [v for v, obj in enumerate(objects) if type(obj) is dict and _is_stale_namespace(obj)]
-    return _recast(found, objects, full, stale, (CYCLE, STDLIB), UNLOADED)
+    return _recast(found, objects, full, stale, (CYCLE, STDLIB, INTERNAL), UNLOADED)
 
 
 def _recast(
@@ -275,6 +284,7 @@ def _describe_components(
     labeller: Labeller,
     sites: _Sites,
     observe: Observer | None,
+    owners: CodeOwners,
     shapes_only: bool = False,
     wanted: set[str] | None = None,
 ) -> list[Cycle]:
@@ -303,7 +313,9 @@ def _describe_components(
             continue
         seen.append(len(cycles))
         cycles.append(
-            _describe(kind, component, children, hangers, objects, parents, labeller, sites, observe, shapes_only)
+            _describe(
+                kind, component, children, hangers, objects, parents, labeller, sites, observe, owners, shapes_only
+            )
         )
         if wanted is not None:
             wanted.discard(cycles[-1].shape_key)
@@ -357,6 +369,8 @@ def _is_ignored(ignore: Callable[[object], bool], obj: object) -> bool:
 
 
 def _classify(component: list[int], objects: Sequence[object], owners: CodeOwners) -> str:
+    if _internal_type(component, objects, owners) is not None:
+        return INTERNAL
     origins = {owners.origin(objects[v]) for v in component}
     if origins & {Origin.USER, Origin.TEST}:
         # Only instances of the test's own classes and builtin objects: the
@@ -367,6 +381,132 @@ def _classify(component: list[int], objects: Sequence[object], owners: CodeOwner
     if Origin.STDLIB in origins:
         return STDLIB
     return CYCLE
+
+
+# Modules of general-purpose C types (containers, wrappers, iterators) that
+# code of any origin fills with references of its own: a cycle through them
+# is whoever's filled them, not the interpreter's.
+_GENERAL_PURPOSE = frozenset(
+    [
+        "builtins",
+        "collections",
+        "_collections",
+        "functools",
+        "_functools",
+        "itertools",
+        "operator",
+        "_operator",
+        "types",
+        "weakref",
+        "_weakref",
+        "abc",
+        "_abc",
+        "contextvars",
+        "_contextvars",
+        "copyreg",
+        "array",
+    ]
+)
+# What an INTERNAL cycle is, and how to avoid it, by the module of its extension type.
+_INTERNAL_NOTES = {
+    # From 3.11 sqlite3 keeps each connection's statement cache in a
+    # functools.lru_cache wrapper around the connection, which refers back to
+    # it (Modules/_sqlite/connection.c, new_statement_cache); 3.9 and 3.10
+    # keep a C cache that makes no cycle.  Closing the connection clears it.
+    "sqlite3": "the connection's statement cache; close the connection",
+    # 3.9's Path.resolve defines a recursive local function _resolve on each
+    # call (3.10 rewrote it on os.path.realpath).
+    "pathlib": "a recursive local function, made on each call of Path.resolve; it holds only itself",
+}
+
+
+def _internal_type(component: list[int], objects: Sequence[object], owners: CodeOwners) -> str | None:
+    """The module of the standard-library extension type that makes this an interpreter-internal cycle, if it is one.
+
+    Internal: no frame, generator, class or instance of a Python class in
+    it, and one member either an instance of a C type of a standard-library
+    module that is not a general-purpose container or wrapper
+    (``sqlite3.Connection``), or a function of the standard library (its
+    recursive local function, with the cell that holds it: 3.9's
+    ``pathlib`` ``Path.resolve``, which pytest's ``tmp_path`` calls); any
+    other function makes it no such cycle.  Such a cycle is the standard
+    library's own implementation, holding nothing of its caller: whether it
+    exists depends on the Python version, not on the code that ran, so it
+    never fails.
+    """
+    found = None
+    for v in component:
+        obj = objects[v]
+        tp = type(obj)
+        if tp is types.FunctionType:
+            if owners.code_origin(obj.__code__) is not Origin.STDLIB:  # type: ignore[attr-defined]
+                return None
+            found = found or loaded_module_of(obj.__globals__)  # type: ignore[attr-defined]
+            continue
+        if is_python_class(tp) or id(tp) in _CODE_TYPES or type_flags(tp) & _TYPE_SUBCLASS:
+            return None
+        module = type_module(tp)
+        if (
+            found is None
+            and module is not None
+            and module.partition(".")[0] not in _GENERAL_PURPOSE
+            and owners.module_origin(module) is Origin.STDLIB
+        ):
+            found = module
+    return found
+
+
+_ORIGIN_RANK = {PROJECT: 0, DEPENDENCY: 1, STDLIB_ORIGIN: 2, TEST_ORIGIN: 3, HARNESS_ORIGIN: 4}
+
+
+_Origin = tuple[str, str, str]  # Cycle.origin, origin_name, origin_note
+
+
+def _with_origin(cycle: Cycle, origin: _Origin) -> Cycle:
+    return dataclasses.replace(cycle, origin=origin[0], origin_name=origin[1], origin_note=origin[2])
+
+
+def _origin(
+    kind: str, members: list[int], objects: Sequence[object], owners: CodeOwners, path: Sequence[int] = ()
+) -> _Origin:
+    """``Cycle`` origin fields: whose code made the members (project before dependency before stdlib).
+
+    Of the members that name their code, the most specific origin wins, and
+    of its modules the first on the printed ``path``, then the first in
+    sorted order (never by address or hash seed).  A test-local cycle is the test's, or the harness's when only
+    harness code is in it.  Empty when no member names its code.
+    """
+    if kind == INTERNAL:
+        module = _internal_type(members, objects, owners) or ""
+        note = _INTERNAL_NOTES.get(
+            module.partition(".")[0], "the standard library's own implementation; it holds nothing of its caller"
+        )
+        return STDLIB_ORIGIN, module, note
+    position = {v: i for i, v in enumerate(path)}
+    ranked = []
+    by_type: dict[int, tuple[str, str] | None] = {}  # instances: their type decides (a 100,000-long ring)
+    for v in members:
+        obj = objects[v]
+        tp = type(obj)
+        if id(tp) in _CODE_TYPES or tp is types.CodeType or type_flags(tp) & _TYPE_SUBCLASS:
+            named = owners.named_origin(obj)
+        elif id(tp) in by_type:
+            named = by_type[id(tp)]
+        else:
+            named = by_type[id(tp)] = owners.named_origin(obj)
+        if named is not None:
+            ranked.append((_ORIGIN_RANK[named[0]], position.get(v, len(path)), named[1], named[0]))
+    ranked.sort()
+    if kind == TEST_LOCAL:
+        # Cut by test or harness code (held_by_test): the test's if any of it is.
+        closing = [entry for entry in ranked if entry[3] == TEST_ORIGIN] or [
+            entry for entry in ranked if entry[3] == HARNESS_ORIGIN
+        ]
+        return (closing[0][3], closing[0][2], "") if closing else (TEST_ORIGIN, "", "")
+    if not ranked:
+        return "", "", ""
+    _, _, module, origin = ranked[0]
+    return origin, dependency_name(module) if origin == DEPENDENCY else module, ""
 
 
 def _classify_broken(group: list[int], objects: Sequence[object], owners: CodeOwners, cut: list[bool]) -> str:
@@ -518,6 +658,7 @@ def _describe(
     labeller: Labeller,
     sites: _Sites,
     observe: Observer | None = None,
+    owners: CodeOwners | None = None,
     shapes_only: bool = False,
 ) -> Cycle:
     site, allocator = sites
@@ -552,6 +693,7 @@ def _describe(
         kept_alive_types=tuple(hanger_types.most_common(3)),
         member_types=() if shapes_only else _member_types(component, objects, allocator),
     )
+    cycle = _with_origin(cycle, _origin(kind, component, objects, owners or CodeOwners(), path))
     if observe is not None:
         triples = []
         for position, vertex in enumerate(path):
@@ -609,6 +751,9 @@ def _group(cycles: list[Cycle]) -> list[Cycle]:
             shape=seen.shape,
             traced=seen.traced,
             sampled=seen.sampled,
+            origin=seen.origin,
+            origin_name=seen.origin_name,
+            origin_note=seen.origin_note,
         )
     return list(grouped.values())
 

@@ -18,7 +18,12 @@ from typing import Any
 # Kinds of cycle finding.
 CYCLE = "cycle"  # made by the code under test: fails the gate
 TEST_LOCAL = "test-local"  # only the test's own references close it: never fails
-STDLIB = "stdlib"  # lies wholly inside the standard library: never fails
+STDLIB = "stdlib"  # lies wholly inside the standard library: fails as --gc-guard-fail-on says (origin stdlib)
+# The standard library's own implementation, holding nothing of its caller:
+# C objects, one an instance of a standard-library extension type (sqlite3's
+# statement cache), or a standard-library recursive local function (3.9's
+# pathlib).  Some versions make it, others not.  Never fails.
+INTERNAL = "internal"
 # The classes and functions of a module the test removed from sys.modules
 # (to re-import it): dropped with the module's namespace.  Never fails.
 UNLOADED = "unloaded"
@@ -27,6 +32,15 @@ UNLOADED = "unloaded"
 UNCOLLECTABLE = "uncollectable"
 
 _INDEX = re.compile(r"\[[^\]]*\]")
+
+# Origins of a cycle (Cycle.origin): whose code made it (ownership.CodeOwners.named_origin).
+PROJECT = "project"  # code under the rootdir, not in site-packages
+DEPENDENCY = "dependency"  # an installed distribution (origin_name: "attrs 25.4.0")
+STDLIB_ORIGIN = "stdlib"  # the standard library (origin_name: the module)
+TEST_ORIGIN = "test"  # a test module or conftest.py
+HARNESS_ORIGIN = "harness"  # pytest, pluggy, their plugins, the standard library's test infrastructure
+# The origins --gc-guard-fail-on chooses from, and its default: all of them.
+FAIL_ON_CHOICES = (PROJECT, DEPENDENCY, STDLIB_ORIGIN)
 
 # Cycle.member_types holds who owns each member of a cycle that has an owner
 # (one tuple per distinct owner; ``ownership.member_owner``):
@@ -97,6 +111,13 @@ class Cycle:
     # True when the window analysed a sample of its garbage and the cycle
     # goes on past it (an open chain too, cut short where the sample ends).
     sampled: bool = False
+    # Whose code made it (PROJECT, DEPENDENCY, ...; "" when no member names its
+    # code), the module or distribution that says so, and, for an INTERNAL
+    # cycle, what it is and how to avoid it.  Not part of the shape: a
+    # fingerprint stays the same whoever the origin is said to be.
+    origin: str = ""
+    origin_name: str = ""
+    origin_note: str = ""
 
     def __post_init__(self) -> None:
         if not self.shape:
@@ -121,6 +142,9 @@ class Cycle:
             "shape_key": self.shape_key,
             "traced": self.traced,
             **({"sampled": True} if self.sampled else {}),
+            "origin": self.origin,
+            "origin_name": self.origin_name,
+            **({"origin_note": self.origin_note} if self.origin_note else {}),
         }
 
     @classmethod
@@ -136,6 +160,9 @@ class Cycle:
             shape=str(data.get("shape", "")),
             traced=bool(data.get("traced", True)),
             sampled=bool(data.get("sampled", False)),
+            origin=str(data.get("origin", "")),
+            origin_name=str(data.get("origin_name", "")),
+            origin_note=str(data.get("origin_note", "")),
         )
 
 

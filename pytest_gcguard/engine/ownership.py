@@ -9,6 +9,7 @@ classes defined there, pytest's own objects -- leaves no cycle.
 from __future__ import annotations
 
 import enum
+import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -18,6 +19,11 @@ from collections.abc import Iterable
 
 from pytest_gcguard.engine.findings import CLASS_MEMBER
 from pytest_gcguard.engine.findings import CODE_MEMBER
+from pytest_gcguard.engine.findings import DEPENDENCY
+from pytest_gcguard.engine.findings import HARNESS_ORIGIN
+from pytest_gcguard.engine.findings import PROJECT
+from pytest_gcguard.engine.findings import STDLIB_ORIGIN
+from pytest_gcguard.engine.findings import TEST_ORIGIN
 from pytest_gcguard.engine.introspect import is_a
 from pytest_gcguard.engine.introspect import is_python_class
 from pytest_gcguard.engine.introspect import module_dict
@@ -53,6 +59,13 @@ _HARNESS_PACKAGES = (
     "_hypothesis_pytestplugin",
     "_hypothesis_globals",
 )
+# The standard library's test infrastructure is harness too; the rest of the
+# standard library is code under test (issue 14).  unittest (with
+# unittest.mock: a Mock and the child mocks it makes refer to each other),
+# doctest, the debugger (pdb on bdb), and traceback, which pytest renders
+# tracebacks with (_pytest._code.code: TracebackException,
+# format_exception_only).
+_STDLIB_HARNESS = ("unittest", "doctest", "pdb", "bdb", "traceback")
 
 
 def origin_file(name: str) -> str | None:
@@ -83,9 +96,15 @@ class CodeOwners:
     ``test_files`` are the collected test modules and conftest files.
     """
 
-    def __init__(self, test_files: Iterable[str] = (), harness: Iterable[str] = ()) -> None:
+    def __init__(self, test_files: Iterable[str] = (), harness: Iterable[str] = (), root: str | None = None) -> None:
         self._test_files = frozenset(os.path.realpath(f) for f in test_files)
-        self._harness = frozenset(_HARNESS_PACKAGES) | frozenset(harness)
+        self._harness = frozenset(_HARNESS_PACKAGES) | frozenset(_STDLIB_HARNESS) | frozenset(harness)
+        # The project: code under the rootdir (not in a site-packages inside it).
+        self._root = os.path.realpath(root) + os.sep if root else None
+        if root:
+            # Read now, at collection: read during a test's window, the map
+            # would be made under a frozen heap and change its freeze count.
+            distributions()
         # Plugin modules of libraries (anyio.pytest_plugin): harness themselves, not their package.
         self._harness_modules = tuple(sorted(name + "." for name in self._harness if "." in name))
         files = [f for f in map(origin_file, sorted(self._harness)) if f is not None]
@@ -169,6 +188,36 @@ class CodeOwners:
             return self.type_origin(obj)
         return self.type_origin(tp)
 
+    def named_origin(self, obj: object) -> tuple[str, str] | None:
+        """Whose code made ``obj`` (a ``findings`` origin) and its module; None for interpreter objects.
+
+        Instances of classes a test module defines are data of the project
+        (the test made them; a cycle among them is the project's finding).
+        """
+        origin = self.origin(obj)
+        if origin is Origin.NEUTRAL:
+            return None
+        module, filename = _module_and_file(obj)
+        if module is None:
+            return None
+        if origin is Origin.HARNESS:
+            return HARNESS_ORIGIN, module
+        if origin is Origin.STDLIB:
+            return STDLIB_ORIGIN, module
+        if origin is Origin.TEST and (_code_of(obj) is not None or is_a(obj, type)):
+            return TEST_ORIGIN, module
+        return self._user_origin(module, filename), module
+
+    def _user_origin(self, module: str, filename: str | None) -> str:
+        """Project or dependency: by where the module's file is (with none: whether a distribution has it)."""
+        if filename is None or filename.startswith("<"):
+            top = module.partition(".")[0]
+            return DEPENDENCY if top in distributions() else PROJECT
+        real = os.path.realpath(filename)
+        if "-packages" + os.sep in real or (self._root is not None and not real.startswith(self._root)):
+            return DEPENDENCY
+        return PROJECT  # (with no rootdir -- the library API's default owners -- what is not installed)
+
     def held_by_test(self, obj: object) -> bool:
         """Whether the references ``obj`` holds are the test's (or pytest's) own.
 
@@ -218,6 +267,89 @@ def is_harness_module(name: str) -> bool:
     are per session (``CodeOwners``).
     """
     return name.partition(".")[0] in _HARNESS_PACKAGES
+
+
+def _module_and_file(obj: object) -> tuple[str | None, str | None]:
+    """The module whose code makes ``obj`` what it is, and that code's file (read by C code only, nothing imported)."""
+    code = _code_of(obj)
+    if code is not None:
+        tp = type(obj)
+        namespace: object = None
+        if tp is types.FrameType:
+            namespace = obj.f_globals  # type: ignore[attr-defined]
+        elif tp is types.FunctionType:
+            namespace = obj.__globals__  # type: ignore[attr-defined]
+        name = plain_str(dict.get(namespace, "__name__")) if is_a(namespace, dict) else None
+        if name is None:
+            # A generator's code, or code exec'd in a fresh namespace: its file's module name.
+            stem = os.path.splitext(os.path.basename(code.co_filename))[0]
+            name = stem if stem.isidentifier() else None
+        return name, code.co_filename
+    module = type_module(obj if is_a(obj, type) else type(obj))
+    if module is None:
+        return None, None
+    namespace = module_dict(sys.modules.get(module))
+    return module, plain_str(namespace.get("__file__")) if namespace is not None else None
+
+
+_distribution_map: dict[str, tuple[str, str]] | None = None
+
+
+def distributions() -> dict[str, tuple[str, str]]:
+    """Top-level import name -> (distribution name, version) of every installed distribution, read once.
+
+    From the distributions' metadata (``top_level.txt``, else the top-level
+    names of their files), the way ``importlib.metadata.packages_distributions``
+    (3.10+) reads it, on every version; nothing is imported.  The first
+    distribution on ``sys.path`` that has a name wins, as it would on import.
+    """
+    global _distribution_map
+    if _distribution_map is None:
+        found: dict[str, tuple[str, str]] = {}
+        for dist in importlib.metadata.distributions():
+            try:
+                name, version = _name_and_version(dist)
+                tops = _top_level_names(dist) if name else []
+            except Exception:  # a broken dist-info: name nothing after it
+                continue
+            for top in tops:
+                found.setdefault(top, (name, version))
+        _distribution_map = found
+    return _distribution_map
+
+
+def _name_and_version(dist: importlib.metadata.Distribution) -> tuple[str, str]:
+    """The ``Name`` and ``Version`` headers, read from the top of METADATA (the email parser takes ten times longer)."""
+    headers: dict[str, str] = {}
+    for line in (dist.read_text("METADATA") or dist.read_text("PKG-INFO") or "").splitlines():
+        if not line.strip():
+            break
+        key, _, value = line.partition(":")
+        headers.setdefault(key.strip().lower(), value.strip())
+    return headers.get("name", ""), headers.get("version", "")
+
+
+def _top_level_names(dist: importlib.metadata.Distribution) -> list[str]:
+    """``top_level.txt``, else the first part of each file RECORD lists (a package, or a module's file)."""
+    declared = (dist.read_text("top_level.txt") or "").split()
+    if declared:
+        return declared
+    names: set[str] = set()
+    for line in (dist.read_text("RECORD") or "").splitlines():
+        path = line.partition(",")[0].strip('"')
+        first, sep, _ = path.partition("/")
+        if sep and first.isidentifier():
+            names.add(first)
+        elif not sep and first.endswith(".py"):
+            names.add(first[:-3])
+    return sorted(names)
+
+
+def dependency_name(module: str) -> str:
+    """``attrs 25.4.0`` for a module of an installed distribution; the top-level package when none has it."""
+    top = module.partition(".")[0]
+    found = distributions().get(top)
+    return f"{found[0]} {found[1]}" if found is not None else top
 
 
 def member_owner(obj: object) -> tuple[str, ...] | None:
@@ -283,4 +415,12 @@ def _code_of(obj: object) -> types.CodeType | None:
     return None
 
 
-__all__ = ["CodeOwners", "Origin", "is_harness_module", "loaded_module_of", "member_owner"]
+__all__ = [
+    "CodeOwners",
+    "Origin",
+    "dependency_name",
+    "distributions",
+    "is_harness_module",
+    "loaded_module_of",
+    "member_owner",
+]

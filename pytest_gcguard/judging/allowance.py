@@ -17,6 +17,9 @@ from typing import Any
 from pytest_gcguard.engine.findings import ALLOC_MEMBER
 from pytest_gcguard.engine.findings import CLASS_MEMBER
 from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import FAIL_ON_CHOICES
+from pytest_gcguard.engine.findings import STDLIB
+from pytest_gcguard.engine.findings import STDLIB_ORIGIN
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import is_tagged
@@ -116,9 +119,29 @@ class AllowanceSplit:
     exceeded: str | None = None  # why the allowance does not hold, if it does not
 
 
-def split_by_allowance(cycles: Sequence[Cycle], allowance: CycleAllowance | None) -> AllowanceSplit:
-    """Split a test's failing-kind cycles into failing and allowed."""
-    own = [c for c in cycles if c.kind in (CYCLE, UNCOLLECTABLE)]
+def fails(cycle: Cycle, fail_on: Iterable[str] = FAIL_ON_CHOICES) -> bool:
+    """Whether a cycle fails the gate unless allowed: uncollectable garbage always, a cycle by its origin.
+
+    A cycle (or standard-library cycle) fails when ``fail_on``
+    (``--gc-guard-fail-on``) lists its origin; one whose origin nothing
+    tells (only builtin containers in it) fails whatever it lists: where
+    whose it is cannot be told, it is not hidden.  Test-local, internal and
+    unloaded cycles never fail.
+    """
+    if cycle.kind == UNCOLLECTABLE:
+        return True
+    if cycle.kind not in (CYCLE, STDLIB):
+        return False
+    origin = cycle.origin or (STDLIB_ORIGIN if cycle.kind == STDLIB else "")
+    return origin in fail_on or origin not in FAIL_ON_CHOICES
+
+
+def split_by_allowance(
+    cycles: Sequence[Cycle], allowance: CycleAllowance | None, fail_on: Iterable[str] = FAIL_ON_CHOICES
+) -> AllowanceSplit:
+    """Split a test's failing cycles (``fails``) into failing and allowed."""
+    fail_on = frozenset(fail_on)
+    own = [c for c in cycles if fails(c, fail_on)]
     if allowance is None:
         return AllowanceSplit(failing=tuple(own), allowed=())
     allowed = [c for c in own if allowance.covers(c)]

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from dataclasses import field
 
 from pytest_gcguard.engine.findings import CYCLE
-from pytest_gcguard.engine.findings import UNCOLLECTABLE
+from pytest_gcguard.engine.findings import FAIL_ON_CHOICES
+from pytest_gcguard.engine.findings import STDLIB
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Leak
 from pytest_gcguard.engine.introspect import type_mro
@@ -33,6 +34,7 @@ from pytest_gcguard.engine.introspect import type_name
 from pytest_gcguard.judging.allowance import CycleAllowance
 from pytest_gcguard.judging.allowance import LeakAllowance
 from pytest_gcguard.judging.allowance import coverage_notes
+from pytest_gcguard.judging.allowance import fails
 from pytest_gcguard.judging.allowance import split_by_allowance
 from pytest_gcguard.judging.allowlist import AllowList
 from pytest_gcguard.judging.baseline import fingerprint
@@ -43,7 +45,7 @@ FAILED = "failed"  # failed the test (fail mode)
 WARNED = "warned"  # reported as a GcGuardWarning (warn mode)
 ALLOWED = "allowed"  # exempted by @pytest.mark.allow_cycles or the gc_guard_allow list
 NOT_JUDGED = "not-judged"  # the test had already failed or been skipped, or its window cannot be judged
-INFO = "info"  # test-local or standard-library cycles: never fail
+INFO = "info"  # test-local, internal or unloaded cycles, and cycles of origins --gc-guard-fail-on leaves out
 ONE_TIME = "one-time"  # made on the first run only (lazy initialisation): never fails
 KNOWN = "known"  # in the baseline: reported, does not fail
 
@@ -56,6 +58,7 @@ class Policy:
     allow: AllowList = field(default_factory=AllowList)
     known: frozenset[str] = frozenset()  # baseline fingerprints
     record_all: bool = False  # --gc-guard-update-baseline: every finding is being recorded as known
+    fail_on: frozenset[str] = frozenset(FAIL_ON_CHOICES)  # --gc-guard-fail-on: the origins whose cycles fail
 
     def is_known(self, nodeid: str, kind: str, shape: str) -> bool:
         return self.record_all or fingerprint(nodeid, kind, shape) in self.known
@@ -98,7 +101,7 @@ def triage(
     leak_allowance: LeakAllowance | None = None,
 ) -> Triage:
     """Step 1: what the policy settles, and what a re-run must decide."""
-    marked = split_by_allowance(cycles, cycle_allowance)
+    marked = split_by_allowance(cycles, cycle_allowance, policy.fail_on)
     allowed = {id(c) for c in marked.allowed}
     allowed.update(id(c) for c in marked.failing if policy.allow.covers_cycle(c.member_types))
     known = {id(c) for c in marked.failing if policy.is_known(nodeid, c.kind, c.shape)}
@@ -106,7 +109,7 @@ def triage(
     notes = [marked.exceeded] if marked.exceeded else []
     notes += coverage_notes(failing, cycle_allowance, policy.allow)
     # (Uncollectable garbage stays for good, even made once: no re-run tells it apart.)
-    unsure = tuple(c for c in failing if c.kind == CYCLE)
+    unsure = tuple(c for c in failing if c.kind in (CYCLE, STDLIB))
     checked = []
     for tp in suspects:
         mro = [type_name(k) for k in type_mro(tp)]
@@ -181,7 +184,7 @@ def decide(
             status = ONE_TIME
         elif id(cycle) in triage.known:
             status = KNOWN
-        elif id(cycle) in triage.allowed or cycle.kind in (CYCLE, UNCOLLECTABLE):
+        elif id(cycle) in triage.allowed or fails(cycle, policy.fail_on):
             status = ALLOWED
         else:
             status = INFO

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO
 
 from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import STDLIB
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
@@ -41,7 +42,7 @@ from pytest_gcguard.reporting.text import plural
 
 # Cycles drawn: the code under test's, and what the collector cannot free
 # (test-local and standard-library cycles never fail, and would be noise).
-DRAWN_KINDS = (CYCLE, UNCOLLECTABLE)
+DRAWN_KINDS = (CYCLE, STDLIB, UNCOLLECTABLE)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 # Seconds all of a run's `dot` calls may take together; past it the running
 # call is killed and `dot` is not run again.  A picture of ours takes `dot`

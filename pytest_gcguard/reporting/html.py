@@ -30,6 +30,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import INTERNAL
 from pytest_gcguard.engine.findings import STDLIB
 from pytest_gcguard.engine.findings import TEST_LOCAL
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
@@ -56,6 +57,7 @@ KIND_NAMES = {
     UNCOLLECTABLE: "uncollectable",
     TEST_LOCAL: "test-local cycle",
     STDLIB: "standard-library cycle",
+    INTERNAL: "standard-library C implementation cycle",
     UNLOADED: "cycle of a module unloaded by the test",
     "leak": "leak",
     "audit": "heap-audit cycle",
@@ -154,8 +156,10 @@ def _place(
     if kind == UNLOADED:
         return (LOCAL, "unloaded by the test (removed from sys.modules; not failing)"), nodeid.split("::", 1)[0]
     module = modules.of_finding(finding)
+    if kind == INTERNAL:
+        return (LIBRARY, "standard library, C implementation (not failing)"), finding.get("origin_name") or "builtins"
     if kind == STDLIB:
-        return (LIBRARY, "standard library (not failing)"), module or _label_file(finding) or "builtins"
+        return (LIBRARY, "standard library"), module or _label_file(finding) or "builtins"
     if module is None:
         where = (UNKNOWN, "code under test, package not known (functions, frames and builtins only)")
         return where, _label_file(finding) or "(no file named)"

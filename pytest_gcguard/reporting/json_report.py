@@ -47,6 +47,9 @@ def cycle_finding(nodeid: str, data: dict[str, Any]) -> dict[str, Any]:
         "count": cycle.count,
         "objects": cycle.objects,
         "kept_alive": cycle.kept_alive,
+        "origin": cycle.origin,
+        "origin_name": cycle.origin_name,
+        **({"origin_note": cycle.origin_note} if cycle.origin_note else {}),
     }
     sites = distinct_sites(cycle.path)
     if sites:

@@ -16,6 +16,7 @@ from typing import Any
 
 from pytest_gcguard.engine.findings import CLASS_MEMBER
 from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import INTERNAL
 from pytest_gcguard.engine.findings import STDLIB
 from pytest_gcguard.engine.findings import TEST_LOCAL
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
@@ -32,6 +33,7 @@ from pytest_gcguard.judging.judge import INFO
 from pytest_gcguard.reporting.html import type_module
 from pytest_gcguard.reporting.text import distinct_sites
 from pytest_gcguard.reporting.text import format_cycle_path
+from pytest_gcguard.reporting.text import made_by
 
 
 # Test ids printed per shape before "... and N more".
@@ -283,23 +285,27 @@ class Summary:
     def _of_kind(self, kind: str) -> list[ShapeStats]:
         found = [s for s in self._printed.values() if s.kind == kind]
         # Shapes that failed tests first, then the most widespread.
-        return sorted(found, key=lambda s: (FAILED not in s.statuses, -len(s.tests), s.exemplar.shape))
+        return sorted(found, key=_failing_first)
 
     def lines(self, verbose: bool) -> list[str]:
         """The summary section's lines; empty when there is nothing to say."""
         self._tally()
-        own = self._of_kind(CYCLE)
+        # Cycles and standard-library cycles: failing, or of an origin --gc-guard-fail-on leaves out.
+        made = sorted(self._of_kind(CYCLE) + self._of_kind(STDLIB), key=_failing_first)
+        own = [s for s in made if set(s.statuses) != {INFO}]
+        unchosen = [s for s in made if set(s.statuses) == {INFO}]
+        internal = self._of_kind(INTERNAL)
         local = self._of_kind(TEST_LOCAL)
         harness = [s for s in local if made_by_harness(s.exemplar)]
         local = [s for s in local if not made_by_harness(s.exemplar)]
-        stdlib = self._of_kind(STDLIB)
         stuck = self._of_kind(UNCOLLECTABLE)
         unloaded = self._of_kind(UNLOADED)
         found = (
             own
             or local
             or harness
-            or stdlib
+            or unchosen
+            or internal
             or stuck
             or unloaded
             or self.leaks
@@ -313,7 +319,12 @@ class Summary:
         lines += self._not_failing_lines(
             harness, "cycles made by the test harness (pytest/hypothesis; not failing)", verbose
         )
-        lines += self._not_failing_lines(stdlib, "standard-library cycles (not failing)", verbose)
+        lines += self._not_failing_lines(
+            unchosen, "cycles of origins --gc-guard-fail-on leaves out (not failing)", verbose
+        )
+        lines += self._not_failing_lines(
+            internal, "cycles of the standard library's own implementation (not failing on any Python)", verbose
+        )
         lines += self._not_failing_lines(
             unloaded, "cycles of modules unloaded by the test (removed from sys.modules; not failing)", verbose
         )
@@ -469,6 +480,9 @@ class Summary:
     def _shape_lines(self, stats: ShapeStats) -> list[str]:
         tag = _status_tag(stats.statuses, len(stats.tests))
         lines = [f"  [{tag}] {format_cycle_path(stats.exemplar)}"]
+        origin = made_by(stats.exemplar)
+        if origin:
+            lines.append(f"      {origin}")
         sites = distinct_sites(stats.exemplar.path)
         if sites:
             more = f", ... and {len(sites) - MAX_TESTS_SHOWN} more" if len(sites) > MAX_TESTS_SHOWN else ""
@@ -484,6 +498,11 @@ def _tests_of(shapes: Iterable[ShapeStats]) -> set[str]:
 def _tests_and_shapes(shapes: list[ShapeStats]) -> str:
     """``2,650 tests, 16 shapes``."""
     return f"{counted(len(_tests_of(shapes)), 'test')}, {counted(len(shapes), 'shape')}"
+
+
+def _failing_first(stats: ShapeStats) -> tuple[bool, int, str]:
+    """Shapes that failed tests first, then the most widespread."""
+    return FAILED not in stats.statuses, -len(stats.tests), stats.exemplar.shape
 
 
 def _test_ids(tests: list[str]) -> str:

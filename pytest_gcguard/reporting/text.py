@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pytest_gcguard.engine.findings import DEPENDENCY
+from pytest_gcguard.engine.findings import HARNESS_ORIGIN
+from pytest_gcguard.engine.findings import PROJECT
+from pytest_gcguard.engine.findings import STDLIB_ORIGIN
+from pytest_gcguard.engine.findings import TEST_ORIGIN
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
 from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Cycle
@@ -78,6 +83,26 @@ def format_allocated(cycle: Cycle) -> str | None:
     return f"allocated in {', '.join(modules)}" if modules else None
 
 
+_MADE_BY = {
+    PROJECT: "the project",
+    STDLIB_ORIGIN: "the standard library",
+    TEST_ORIGIN: "the test",
+    HARNESS_ORIGIN: "the test harness",
+}
+
+
+def made_by(cycle: Cycle) -> str | None:
+    """``made by attrs 25.4.0 (dependency)``, ``made by the standard library (asyncio.selector_events)``."""
+    if not cycle.origin:
+        return None
+    if cycle.origin == DEPENDENCY:
+        text = f"made by {cycle.origin_name or 'a dependency'} (dependency)"
+    else:
+        who = _MADE_BY.get(cycle.origin, cycle.origin)
+        text = f"made by {who} ({cycle.origin_name})" if cycle.origin_name else f"made by {who}"
+    return f"{text}: {cycle.origin_note}" if cycle.origin_note else text
+
+
 def format_kept_alive(cycle: Cycle) -> str | None:
     if not cycle.kept_alive:
         return None
@@ -94,6 +119,9 @@ def format_cycle(cycle: Cycle, indent: str = "    ") -> list[str]:
     allocated = format_allocated(cycle)
     if allocated:
         lines.append(indent + allocated)
+    origin = made_by(cycle)
+    if origin:
+        lines.append(indent + origin)
     lines.extend(indent + line for line in format_sites(cycle.path))
     kept = format_kept_alive(cycle)
     if kept:
