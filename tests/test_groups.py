@@ -133,13 +133,16 @@ def test_a_real_run_groups_by_the_module_that_made_the_cycle(
     result.assert_outcomes(passed=5, errors=5)
     summary = result.stdout.str().split("gc-guard summary", 1)[1].splitlines()
     start = summary.index("5 tests created reference cycles: 3 shapes, 5 findings (5 failed)")
-    assert summary[start + 1 : start + 9] == [
+    assert summary[start + 1 : start + 12] == [
         "mylib.graph — 4 tests, 2 shapes",
         "  [3 tests] Node --.me--> Node",
+        "      made by the project (mylib.graph)",
         "      test_lib.py::test_node[0], test_lib.py::test_node[1], test_lib.py::test_node[2]",
         "  [1 test] Edge --.other--> Node --.back--> Edge",
+        "      made by the project (mylib.graph)",
         "      test_lib.py::test_edge",
         "mylib.views — 1 test, 1 shape",
         "  [1 test] View --.me--> View",
+        "      made by the project (mylib.views)",
         "      test_lib.py::test_view",
     ]

@@ -228,7 +228,7 @@ def test_rerunfailures_judges_the_attempt_whose_outcome_stands_and_reports_it_on
         "ERROR test_flaky.py::test_always_ring",
     }
     summary = _gc_guard_summary(result)
-    assert summary[:4] == [
+    assert summary[:5] == [
         "2 tests created reference cycles: 1 shape, 2 findings (2 failed)",
         "lib — 2 tests, 1 shape",
         "  [2 tests] Node('a') --.other--> Node('b') --.other--> Node('a')",
@@ -236,7 +236,7 @@ def test_rerunfailures_judges_the_attempt_whose_outcome_stands_and_reports_it_on
         "test_flaky.py::test_always_ring, test_flaky.py::test_flaky_ring",
     ]
     # Each judged attempt re-runs once (what one test showed is not remembered for the next).
-    assert summary[4].startswith("re-ran 2 tests (2 runs, ") and len(summary) == 5
+    assert summary[5].startswith("re-ran 2 tests (2 runs, ") and len(summary) == 6
     assert "leaked objects" not in result.stdout.str()
 
 
