@@ -9,6 +9,7 @@ must pass with it too (hardening II, items 12, 13 and 15).
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +35,7 @@ def _both(pytester: pytest.Pytester, *args: str, passed: int) -> pytest.RunResul
 
 OBSERVING_CONFTEST = """
 import gc
+import json
 
 SEEN = []
 
@@ -50,6 +52,7 @@ gc.callbacks.append(observer("conftest"))
 
 OBSERVED_TESTS = """
 import gc
+import json
 
 import pytest
 
@@ -107,6 +110,7 @@ def test_other_gc_callbacks_never_see_our_flag_nor_our_garbage(pytester: pytest.
 
 FINALIZER_TESTS = """
 import gc
+import json
 import weakref
 
 import pytest
@@ -191,6 +195,7 @@ def test_what_finalizers_do_to_gc_garbage_stays_done(pytester: pytest.Pytester) 
 
 REMOVING_TESTS = """
 import gc
+import json
 
 import pytest
 
@@ -224,6 +229,7 @@ def test_an_entry_removed_by_the_test_is_put_back_for_the_last_collection(pytest
 
 UNWATCHED_TESTS = """
 import gc
+import json
 
 
 class Ring:
@@ -334,3 +340,78 @@ def test_each_callback_runs_once_per_phase_in_the_test_s_order(window: GarbageWi
         gc.callbacks.remove(last)
     kinds, unwatched, _ = _close(window)
     assert (kinds, unwatched) == ([Ring], False)
+
+
+# -- the test's own gc.collect(): its garbage is gone when it returns -----------
+
+OWN_COLLECT_TESTS = """
+import gc
+import json
+import sys
+
+import pytest
+
+
+class Target:
+    pass
+
+
+class Node:
+    pass
+
+
+def drop_cycles(target):
+    for _ in range(3):
+        cycle = [target]
+        cycle.append(cycle)
+        del cycle
+
+
+@pytest.mark.allow_cycles
+def test_referrers_after_own_collect():
+    # AnyIO's test_run_sync_worker_cyclic_references does this.
+    target = Target()
+    alone = sys.getrefcount(target)
+    drop_cycles(target)
+    gc.collect()
+    assert gc.get_referrers(target) == []
+    assert sys.getrefcount(target) == alone
+    assert not holders_of(target)
+
+
+def holders_of(target):
+    return [obj for obj in gc.get_objects() if type(obj) is list and obj and obj[0] is target]
+
+
+@pytest.mark.allow_cycles
+def test_own_callback_sees_one_collection():
+    calls = []
+
+    def count(phase, info):
+        calls.append(phase)
+
+    gc.callbacks.append(count)
+    try:
+        a = Node()
+        a.me = a
+        del a
+        gc.collect()
+    finally:
+        gc.callbacks.remove(count)
+    assert calls == ["start", "stop"]
+"""
+
+
+def test_own_collect_frees_what_it_found_and_the_findings_stay(pytester: pytest.Pytester) -> None:
+    """A test's own gc.collect() leaves nothing of its garbage alive (saved for the window), and it is still found."""
+    pytester.makepyfile(test_own=OWN_COLLECT_TESTS)
+    _both(pytester, "--gc-guard-report=report.json", passed=2)
+    report = json.loads((pytester.path / "report.json").read_text())
+    found = {
+        test["nodeid"].split("::")[-1]: sorted((f["shape"], f["count"], f["status"]) for f in test["findings"])
+        for test in report["tests"]
+    }
+    assert found == {
+        "test_referrers_after_own_collect": [("list [] -> (back)", 3, "allowed")],
+        "test_own_callback_sees_one_collection": [("test_own.Node .me -> (back)", 1, "allowed")],
+    }

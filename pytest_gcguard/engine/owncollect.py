@@ -1,0 +1,76 @@
+"""The test's own ``gc.collect()``: what it saved for the window is explained and freed before it returns.
+
+A window saves what its collections find (``DEBUG_SAVEALL``), to explain it
+when it closes.  Saved, that garbage is alive: ``gc.get_referrers(target)``
+still lists the dropped cycle that held ``target``, ``gc.get_objects()``
+lists its members, and ``sys.getrefcount`` counts its references.  A test
+that drops a cycle, calls ``gc.collect()`` and checks one of those (AnyIO's
+``test_run_sync_worker_cyclic_references``) passed without gc-guard and
+failed with it.
+
+The collector cannot free what it saved before its collection returns: our
+"stop" callback runs inside the collection, where ``gc.collect()`` returns 0
+without collecting (gcstate->collecting: Modules/gcmodule.c up to 3.11,
+Python/gc.c from 3.12), and after "stop" the collector returns straight to
+its caller.  So while a window is open, ``gc.collect`` is this module's
+stand-in: it calls the collector's, then -- when the window saved something
+-- the window's ``after`` step explains it (plain findings, merged with the
+window's) and frees it, unseen by the test's ``gc.callbacks`` entries; then
+it returns the collector's count.  It costs one Python call per
+``gc.collect()`` of the test, and the analysis, which the window's close
+would have made anyway, only when garbage was saved.
+
+Only the module attribute is replaced, and only while a window is open: a
+``from gc import collect`` made earlier calls the collector directly (its
+garbage then stays saved until the window closes, as before).  Finalizers
+and weak references' callbacks are not concerned: the collector runs them
+before it saves anything (handle_weakrefs and finalize_garbage come before
+delete_garbage, whatever the debug flags).
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import threading
+from collections.abc import Callable
+
+
+_previous: Callable[..., int] = gc.collect
+_after: Callable[[], None] | None = None
+_thread = 0
+_busy = False
+
+
+@functools.wraps(gc.collect)
+def collect(generation: int = 2) -> int:
+    global _busy
+    found = _previous(generation)
+    after = _after
+    # Only on the test's thread, and not from within the step itself (a
+    # repr it runs that collects): another thread's garbage waits for the
+    # window's close, as before.
+    if after is not None and not _busy and threading.get_ident() == _thread:
+        _busy = True
+        try:
+            after()
+        finally:
+            _busy = False
+    return found
+
+
+def install(after: Callable[[], None]) -> None:
+    """Put our ``gc.collect`` in place for the window opening on this thread; ``after`` runs after each."""
+    global _previous, _after, _thread
+    _after, _thread = after, threading.get_ident()
+    if gc.collect is not collect:
+        _previous = gc.collect
+        gc.collect = collect
+
+
+def uninstall() -> None:
+    """Put the collector's ``gc.collect`` back (unless the test replaced ours: then ours only calls through)."""
+    global _after
+    _after = None
+    if gc.collect is collect:
+        gc.collect = _previous
