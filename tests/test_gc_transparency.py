@@ -385,6 +385,26 @@ def holders_of(target):
     return [obj for obj in gc.get_objects() if type(obj) is list and obj and obj[0] is target]
 
 
+class CollectsWhenFreed:
+    def __del__(self):
+        gc.collect()  # inside a collection: returns 0
+
+
+@pytest.mark.allow_cycles
+def test_a_finalizer_collects():
+    # The collector's own, as an automatic collection is: what it saves stays saved till the window closes.
+    collect = getattr(gc.collect, "__wrapped__", gc.collect)
+
+    a = Node()
+    a.me = a
+    del a
+    collect()
+    b = CollectsWhenFreed()
+    b.me = b
+    del b
+    collect()
+
+
 @pytest.mark.allow_cycles
 def test_own_callback_sees_one_collection():
     calls = []
@@ -407,7 +427,7 @@ def test_own_callback_sees_one_collection():
 def test_own_collect_frees_what_it_found_and_the_findings_stay(pytester: pytest.Pytester) -> None:
     """A test's own gc.collect() leaves nothing of its garbage alive (saved for the window), and it is still found."""
     pytester.makepyfile(test_own=OWN_COLLECT_TESTS)
-    _both(pytester, "--gc-guard-report=report.json", passed=2)
+    _both(pytester, "--gc-guard-report=report.json", passed=3)
     report = json.loads((pytester.path / "report.json").read_text())
     found = {
         test["nodeid"].split("::")[-1]: sorted((f["shape"], f["count"], f["status"]) for f in test["findings"])
@@ -416,6 +436,10 @@ def test_own_collect_frees_what_it_found_and_the_findings_stay(pytester: pytest.
     assert found == {
         "test_referrers_after_own_collect": [("list [] -> (back)", 3, "allowed")],
         "test_own_callback_sees_one_collection": [("test_own.Node .me -> (back)", 1, "allowed")],
+        "test_a_finalizer_collects": [
+            ("test_own.CollectsWhenFreed .me -> (back)", 1, "allowed"),
+            ("test_own.Node .me -> (back)", 1, "allowed"),
+        ],
     }
 
 

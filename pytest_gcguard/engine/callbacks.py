@@ -181,6 +181,11 @@ class GcCallbacks:
         self._armed = False  # ... and the flag was decided for it (_arm)
         self.froze_heap = False  # the window opened with a freeze: everything older is frozen while attached
 
+    @property
+    def busy(self) -> bool:
+        """Whether a collection is under way (between our entry's "start" and its "stop")."""
+        return self._begun_with is not None
+
     def attach(self) -> None:
         """Our entry into gc.callbacks, in front; this window innermost."""
         self.oldest_seen = 0

@@ -376,8 +376,14 @@ class GarbageWindow:
         return garbage, unanalysed
 
     def saved_for_test(self) -> bool:
-        """Whether this open window, innermost, holds garbage that its collections saved (cheap)."""
-        return bool(self._saves.objects) and self.is_open and bool(OPEN) and OPEN[-1] is self._entries
+        """Whether this open window, innermost, holds garbage that its collections saved (cheap).
+
+        Not while a collection is under way (a finalizer calling
+        ``gc.collect()``, which returns 0 there): what it dropped could not
+        be freed until a later collection, which would save it again.
+        """
+        entries = self._entries
+        return bool(self._saves.objects) and self.is_open and bool(OPEN) and OPEN[-1] is entries and not entries.busy
 
     def release(self) -> WindowResult:
         """What the window saved so far, handed over while it stays open: the caller explains and drops it.
