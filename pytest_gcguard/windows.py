@@ -21,6 +21,9 @@ from typing import Union
 import pytest
 
 from pytest_gcguard import extensions
+from pytest_gcguard.engine import owncollect
+from pytest_gcguard.engine.analysis import merge_cycles
+from pytest_gcguard.engine.callbacks import quiet
 from pytest_gcguard.engine.callbacks import settle
 from pytest_gcguard.engine.introspect import describe_error
 from pytest_gcguard.engine.labels import NameCache
@@ -75,6 +78,9 @@ class TestWindows:
         self._unscanned: WindowFindings | None = None  # the latest window's, until its survivors are looked at
         self._left_alive = 0  # objects the scanned windows left alive, all told (the heap audits' growth estimate)
         self._type_verdicts = ClassVerdicts()  # whether a class's instances can be suspects, decided once per class
+        self._item: pytest.Item | None = None  # the test whose window is open
+        # What the test's own gc.collect() calls saved, explained at once (see _own_collect).
+        self._early: WindowFindings | None = None
 
     def set_owners(self, owners: CodeOwners, rootpath: Path) -> None:
         self.owners = owners
@@ -136,8 +142,36 @@ class TestWindows:
         # function-scoped fixture's, this one runs after all of them, and
         # before a module's or class's own teardown.
         item.addfinalizer(functools.partial(self.close, item))
+        self._item, self._early = item, None
+        owncollect.install(self._own_collect)
+
+    def _own_collect(self) -> None:
+        """After the test's own ``gc.collect()``: explain what the window saved now, and free it before it returns.
+
+        Saved, the test's garbage would stay alive till the window closes,
+        and ``gc.get_referrers()``, ``gc.get_objects()``, ``sys.getrefcount()``
+        would see it, as they would not without gc-guard (engine/owncollect.py).
+        The findings are the same: merged with what the close explains.
+        Collections made meanwhile save nothing, and the test's
+        ``gc.callbacks`` entries do not see them (``quiet``).
+        """
+        window = self.window
+        if not window.saved_for_test():
+            return  # (the usual: nothing saved, or a library API block's window is innermost)
+        self.pause_stats()
+        try:
+            with quiet():
+                result = window.release()
+                explain = self.explainers(self._item)
+                findings = explain_window(result, explain.owners, explain.labeller, explain.sites, explain.ignore)
+                del result
+        finally:
+            self.resume_stats()
+        self._early = _merged(self._early, findings)
 
     def close(self, item: pytest.Item) -> None:
+        owncollect.uninstall()
+        early, self._early, self._item = self._early, None, None
         if not self.window.is_open:
             return  # closed already (a KeyboardInterrupt, the session's end)
         # pytest releases function-scoped fixture values only after the
@@ -154,7 +188,7 @@ class TestWindows:
             stats.pause()
         try:
             result = self.window.close()
-            if has_findings(result) or self.run.explains_every_window:
+            if has_findings(result) or self.run.explains_every_window or early is not None:
                 explain = self.explainers(item)
                 # A traced re-run (naming who allocated a cycle of plain containers) needs the
                 # cycles' owners: the whole explanation, not the shape-only one.
@@ -163,6 +197,7 @@ class TestWindows:
                 findings = explain_window(
                     result, explain.owners, explain.labeller, sites, explain.ignore, shapes=shapes
                 )
+                findings = _merged(early, findings)
             else:
                 findings = CLEAN  # nothing to judge unless survivors say otherwise
         finally:
@@ -247,3 +282,11 @@ class TestWindows:
     def resume_stats(self) -> None:
         if self._stats is not None:
             self._stats.resume()
+
+
+def _merged(early: WindowFindings | None, findings: WindowFindings) -> WindowFindings:
+    """A window's findings with what was explained of its garbage before it closed (``early``)."""
+    if early is not None:
+        findings.cycles = merge_cycles(early.cycles, findings.cycles)
+        findings.error = findings.error or early.error
+    return findings

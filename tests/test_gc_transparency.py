@@ -9,6 +9,8 @@ must pass with it too (hardening II, items 12, 13 and 15).
 from __future__ import annotations
 
 import gc
+import json
+from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +36,7 @@ def _both(pytester: pytest.Pytester, *args: str, passed: int) -> pytest.RunResul
 
 OBSERVING_CONFTEST = """
 import gc
+import json
 
 SEEN = []
 
@@ -50,6 +53,7 @@ gc.callbacks.append(observer("conftest"))
 
 OBSERVED_TESTS = """
 import gc
+import json
 
 import pytest
 
@@ -109,6 +113,7 @@ def test_other_gc_callbacks_never_see_our_flag_nor_our_garbage(pytester: pytest.
 # test module's own instances is test-local, and shown only with -v).
 FINALIZER_LIB = """
 import gc
+import json
 import weakref
 
 
@@ -201,6 +206,7 @@ def test_what_finalizers_do_to_gc_garbage_stays_done(pytester: pytest.Pytester) 
 
 REMOVING_TESTS = """
 import gc
+import json
 
 import pytest
 
@@ -232,6 +238,7 @@ def test_an_entry_removed_by_the_test_is_put_back_for_the_last_collection(pytest
 
 UNWATCHED_TESTS = """
 import gc
+import json
 
 
 class Ring:
@@ -342,3 +349,147 @@ def test_each_callback_runs_once_per_phase_in_the_test_s_order(window: GarbageWi
         gc.callbacks.remove(last)
     kinds, unwatched, _ = _close(window)
     assert (kinds, unwatched) == ([Ring], False)
+
+
+# -- the test's own gc.collect(): its garbage is gone when it returns -----------
+
+OWN_COLLECT_TESTS = """
+import gc
+import json
+import sys
+
+import pytest
+
+
+class Target:
+    pass
+
+
+class Node:
+    pass
+
+
+def drop_cycles(target):
+    for _ in range(3):
+        cycle = [target]
+        cycle.append(cycle)
+        del cycle
+
+
+@pytest.mark.allow_cycles
+def test_referrers_after_own_collect():
+    # AnyIO's test_run_sync_worker_cyclic_references does this.
+    target = Target()
+    alone = sys.getrefcount(target)
+    drop_cycles(target)
+    gc.collect()
+    # (3.13's get_referrers also lists its own argument tuple: lists only.)
+    assert [obj for obj in gc.get_referrers(target) if type(obj) is list] == []
+    assert sys.getrefcount(target) == alone
+    assert not holders_of(target)
+
+
+def holders_of(target):
+    return [obj for obj in gc.get_objects() if type(obj) is list and obj and obj[0] is target]
+
+
+class CollectsWhenFreed:
+    def __del__(self):
+        gc.collect()  # inside a collection: returns 0
+
+
+@pytest.mark.allow_cycles
+def test_a_finalizer_collects():
+    # The collector's own, as an automatic collection is: what it saves stays saved till the window closes.
+    collect = getattr(gc.collect, "__wrapped__", gc.collect)
+
+    a = Node()
+    a.me = a
+    del a
+    collect()
+    b = CollectsWhenFreed()
+    b.me = b
+    del b
+    collect()
+
+
+@pytest.mark.allow_cycles
+def test_own_callback_sees_one_collection():
+    calls = []
+
+    def count(phase, info):
+        calls.append(phase)
+
+    gc.callbacks.append(count)
+    try:
+        a = Node()
+        a.me = a
+        del a
+        gc.collect()
+    finally:
+        gc.callbacks.remove(count)
+    assert calls == ["start", "stop"]
+"""
+
+
+def test_own_collect_frees_what_it_found_and_the_findings_stay(pytester: pytest.Pytester) -> None:
+    """A test's own gc.collect() leaves nothing of its garbage alive (saved for the window), and it is still found."""
+    pytester.makepyfile(test_own=OWN_COLLECT_TESTS)
+    _both(pytester, "--gc-guard-report=report.json", passed=3)
+    report = json.loads((pytester.path / "report.json").read_text())
+    found = {
+        test["nodeid"].split("::")[-1]: sorted((f["shape"], f["count"], f["status"]) for f in test["findings"])
+        for test in report["tests"]
+    }
+    assert found == {
+        "test_referrers_after_own_collect": [("list [] -> (back)", 3, "allowed")],
+        "test_own_callback_sees_one_collection": [("test_own.Node .me -> (back)", 1, "allowed")],
+        "test_a_finalizer_collects": [
+            ("test_own.CollectsWhenFreed .me -> (back)", 1, "allowed"),
+            ("test_own.Node .me -> (back)", 1, "allowed"),
+        ],
+    }
+
+
+FROZEN_REFERRER_TESTS = """
+import gc
+import random
+
+R = random.Random()
+
+
+def namespaces_referring(obj):
+    # (3.13's get_referrers also lists its own argument tuple: the module's namespace only.)
+    return [r for r in gc.get_referrers(obj) if type(r) is dict and r.get("__name__") == __name__]
+
+
+def test_referrers_of_a_global():
+    gc.collect()
+    assert namespaces_referring(R)
+
+
+def test_referrers_of_a_global_unfrozen():
+    gc.unfreeze()  # the documented workaround
+    gc.collect()
+    assert namespaces_referring(R)
+"""
+
+
+def test_a_failed_test_that_looked_at_referrers_is_told_about_the_frozen_heap(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """gc.get_referrers() misses frozen referrers under the guard: a failed test that called it says why; the
+    workaround (gc.unfreeze()) passes, not judged."""
+    pytester.makepyfile(test_frozen=FROZEN_REFERRER_TESTS)
+    plain = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    plain.assert_outcomes(passed=2)
+    result = guarded("-rA")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*- gc-guard -*",
+            "This test called gc.get_referrers(). Under --gc-guard, the objects alive before it*",
+            "*test_referrers_of_a_global_unfrozen: the test unfroze the heap*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")

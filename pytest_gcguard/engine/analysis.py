@@ -732,6 +732,17 @@ def _fold_instance_dicts(hops: tuple[Hop, ...]) -> tuple[Hop, ...]:
     return tuple(result)
 
 
+def merge_cycles(first: list[Cycle], then: list[Cycle]) -> list[Cycle]:
+    """Two analyses of one window's garbage as one: grouped by shape, failing kinds first (uncollectable first of all).
+
+    A window explains what the test's own ``gc.collect()`` saved at once
+    (``owncollect``), the rest when it closes.
+    """
+    if not first or not then:
+        return first or then
+    return sorted(_group([*first, *then]), key=lambda cycle: _KIND_ORDER.get(cycle.kind, -1))
+
+
 def _group(cycles: list[Cycle]) -> list[Cycle]:
     grouped: dict[str, Cycle] = {}
     for cycle in cycles:

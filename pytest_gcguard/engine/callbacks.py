@@ -27,6 +27,8 @@ import gc
 import os
 import threading
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pytest_gcguard.engine.batch import batch_start
@@ -57,6 +59,9 @@ if hasattr(os, "register_at_fork"):
 # appending to, and calling, these.
 _GARBAGE: list[Any] = gc.garbage
 _CALLBACKS: list[Any] = gc.callbacks
+# The collector's own collect, as the gc module had it at import: while a
+# window is open, ``gc.collect`` is the test's stand-in (``owncollect``).
+_COLLECT = gc.collect
 
 
 # Entries attached now, innermost last.  The collector is one per process, so
@@ -76,6 +81,30 @@ def collect_unsaved() -> None:
         _muted -= 1
 
 
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Collections no window saves, and that only our entries see: gc-guard's own, in the middle of a test.
+
+    The test's ``gc.callbacks`` entries are out of the list meanwhile (put
+    back as they were, in place): a callback counting the test's
+    collections counts none of ours.
+    """
+    global _muted
+    _muted += 1
+    theirs = _CALLBACKS[:]
+    _CALLBACKS[:] = [entry for entry in theirs if _is_ours(entry)]
+    try:
+        yield
+    finally:
+        _CALLBACKS[:] = theirs
+        del theirs
+        _muted -= 1
+
+
+def _is_ours(callback: object) -> bool:
+    return type(callback) is types.MethodType and type(callback.__self__) is GcCallbacks
+
+
 # How many collections ``settle`` runs at most: a finalizer may breed garbage
 # whose finalizer breeds more, for ever.
 SETTLE_ROUNDS = 4
@@ -92,7 +121,7 @@ def settle(generation: int = 2) -> int:
     """
     found = 0
     for _ in range(SETTLE_ROUNDS):
-        collected = gc.collect(generation)
+        collected = _COLLECT(generation)
         found += collected
         if not collected:
             break
@@ -151,6 +180,11 @@ class GcCallbacks:
         self.in_collection = False  # this window saves the collection under way
         self._armed = False  # ... and the flag was decided for it (_arm)
         self.froze_heap = False  # the window opened with a freeze: everything older is frozen while attached
+
+    @property
+    def busy(self) -> bool:
+        """Whether a collection is under way (between our entry's "start" and its "stop")."""
+        return self._begun_with is not None
 
     def attach(self) -> None:
         """Our entry into gc.callbacks, in front; this window innermost."""

@@ -38,6 +38,9 @@ class SavedGarbage:
         # sample in ``objects`` too), held until the window's garbage is dropped.
         self.sampled = 0
         self.unanalysed: list[object] = []
+        # Objects kept, then handed over before the window closed (``take_objects``
+        # in the middle of a test: its own gc.collect()): they count for the cap.
+        self.released = 0
 
     def keep(self, batch: list[object]) -> None:
         """What one collection saved: kept, sampled, or -- past the cap -- released, and saving stops.
@@ -51,8 +54,8 @@ class SavedGarbage:
         unanalysed till the window's garbage is dropped: counted exactly, and
         no collection in between frees (and counts again) or saves it.
         """
-        if self.objects:
-            if len(self.objects) + len(batch) > self.cap:
+        if self.objects or self.released:
+            if self.released + len(self.objects) + len(batch) > self.cap:
                 self.saving = False
             else:
                 self.objects.extend(batch)
@@ -67,6 +70,7 @@ class SavedGarbage:
 
     def take_objects(self) -> tuple[list[object], list[object]]:
         """The objects kept, and the rest of a sampled batch, handed over: the caller must drop them."""
+        self.released += len(self.objects)
         objects, self.objects = self.objects, []
         unanalysed, self.unanalysed = self.unanalysed, []
         return objects, unanalysed

@@ -343,13 +343,8 @@ class GarbageWindow:
             unwatched = unwatched or entries.unwatched
         finally:
             self.detach()
-        saved, unanalysed = saves.take_objects()
-        if saved:
-            garbage = [obj for obj in saved if type(obj) is not _FreezeSentinel]
-            unfrozen = len(garbage) != len(saved) or saves.unfrozen or _holds_sentinel(unanalysed)
-            saved.clear()
-        else:
-            garbage, unfrozen = saved, saves.unfrozen
+        garbage, unanalysed = self._take_saved()
+        unfrozen = saves.unfrozen
         warnings, saves.warnings = saves.warnings, []
         uncollectable, saves.uncollectable = saves.uncollectable, []
         if OPEN:
@@ -363,6 +358,44 @@ class GarbageWindow:
         return WindowResult(
             garbage, unfrozen, saves.unsaved, warnings, uncollectable, unwatched, unanalysed, saves.sampled
         )
+
+    def _take_saved(self) -> tuple[list[object], list[object]]:
+        """What the window's collections saved so far, and the rest of a sampled batch, handed over.
+
+        Our freeze sentinels are left out: one saved means the heap was
+        unfrozen (noted in ``saves.unfrozen``).
+        """
+        saves = self._saves
+        saved, unanalysed = saves.take_objects()
+        if not saved:
+            return saved, unanalysed
+        garbage = [obj for obj in saved if type(obj) is not _FreezeSentinel]
+        if len(garbage) != len(saved) or _holds_sentinel(unanalysed):
+            saves.unfrozen = True
+        saved.clear()
+        return garbage, unanalysed
+
+    def saved_for_test(self) -> bool:
+        """Whether this open window, innermost, holds garbage that its collections saved (cheap).
+
+        Not while a collection is under way (a finalizer calling
+        ``gc.collect()``, which returns 0 there): what it dropped could not
+        be freed until a later collection, which would save it again.
+        """
+        entries = self._entries
+        return bool(self._saves.objects) and self.is_open and bool(OPEN) and OPEN[-1] is entries and not entries.busy
+
+    def release(self) -> WindowResult:
+        """What the window saved so far, handed over while it stays open: the caller explains and drops it.
+
+        For the test's own ``gc.collect()`` (``owncollect``): what the
+        collection saved must be gone when it returns, as without gc-guard.
+        Saving goes on, the cap counting what was handed over; what the
+        window's close must still know (uncollectable objects, finalizers'
+        warnings, a heap unfrozen, the counts) stays with it.
+        """
+        garbage, unanalysed = self._take_saved()
+        return WindowResult(garbage, unanalysed=unanalysed, sampled=self._saves.sampled)
 
     def detach(self) -> None:
         """Remove our callbacks, flag and hook, whatever the test did to ``gc.callbacks``."""

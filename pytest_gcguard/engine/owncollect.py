@@ -1,0 +1,115 @@
+"""The test's own ``gc.collect()``: what it saved for the window is explained and freed before it returns.
+
+A window saves what its collections find (``DEBUG_SAVEALL``), to explain it
+when it closes.  Saved, that garbage is alive: ``gc.get_referrers(target)``
+still lists the dropped cycle that held ``target``, ``gc.get_objects()``
+lists its members, and ``sys.getrefcount`` counts its references.  A test
+that drops a cycle, calls ``gc.collect()`` and checks one of those (AnyIO's
+``test_run_sync_worker_cyclic_references``) passed without gc-guard and
+failed with it.
+
+The collector cannot free what it saved before its collection returns: our
+"stop" callback runs inside the collection, where ``gc.collect()`` returns 0
+without collecting (gcstate->collecting: Modules/gcmodule.c up to 3.11,
+Python/gc.c from 3.12), and after "stop" the collector returns straight to
+its caller.  So while a window is open, ``gc.collect`` is this module's
+stand-in: it calls the collector's, then -- when the window saved something
+-- the window's ``after`` step explains it (plain findings, merged with the
+window's) and frees it, unseen by the test's ``gc.callbacks`` entries; then
+it returns the collector's count.  It costs one Python call per
+``gc.collect()`` of the test, and the analysis, which the window's close
+would have made anyway, only when garbage was saved.
+
+``gc.get_referrers`` and ``gc.get_objects`` are stand-ins too, that only
+note that the test called them: they do not see the frozen heap (objects
+older than the window are in the permanent generation, which
+gc_get_referrers_impl and gc_get_objects_impl leave out: Modules/gcmodule.c
+up to 3.11, Python/gc.c from 3.12), and a test that fails after calling one
+gets a hint saying so (``BLIND``).  They do not unfreeze: freezing again
+after the call would freeze the test's own objects too, hiding them from its
+window (docs/how-it-works.md, Limits).
+
+Only the module attributes are replaced, and only while a window is open: a
+``from gc import collect`` made earlier calls the collector directly (its
+garbage then stays saved until the window closes, as before).  Finalizers
+and weak references' callbacks are not concerned: the collector runs them
+before it saves anything (handle_weakrefs and finalize_garbage come before
+delete_garbage, whatever the debug flags).
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+_previous: Callable[..., int] = gc.collect
+_previous_referrers: Callable[..., list[Any]] = gc.get_referrers
+_previous_objects: Callable[..., list[Any]] = gc.get_objects
+_after: Callable[[], None] | None = None
+_thread = 0
+_busy = False
+# The gc functions blind to the frozen heap that the test called in its window ("gc.get_referrers()").
+BLIND: set[str] = set()
+
+
+@functools.wraps(gc.collect)
+def collect(generation: int = 2) -> int:
+    global _busy
+    found = _previous(generation)
+    after = _after
+    # Only on the test's thread, and not from within the step itself (a
+    # repr it runs that collects): another thread's garbage waits for the
+    # window's close, as before.
+    if after is not None and not _busy and threading.get_ident() == _thread:
+        _busy = True
+        try:
+            after()
+        finally:
+            _busy = False
+    return found
+
+
+@functools.wraps(gc.get_referrers)
+def get_referrers(*objs: Any) -> list[Any]:
+    if _after is not None:
+        BLIND.add("gc.get_referrers()")
+    return _previous_referrers(*objs)
+
+
+@functools.wraps(gc.get_objects)
+def get_objects(*args: Any, **kwargs: Any) -> list[Any]:
+    if _after is not None:
+        BLIND.add("gc.get_objects()")
+    return _previous_objects(*args, **kwargs)
+
+
+def install(after: Callable[[], None]) -> None:
+    """Put our stand-ins in place for the window opening on this thread; ``after`` runs after each ``gc.collect()``."""
+    global _previous, _previous_referrers, _previous_objects, _after, _thread
+    _after, _thread = after, threading.get_ident()
+    BLIND.clear()
+    if gc.collect is not collect:
+        _previous = gc.collect
+        gc.collect = collect
+    if gc.get_referrers is not get_referrers:
+        _previous_referrers = gc.get_referrers
+        gc.get_referrers = get_referrers
+    if gc.get_objects is not get_objects:
+        _previous_objects = gc.get_objects
+        gc.get_objects = get_objects
+
+
+def uninstall() -> None:
+    """Put the gc module's functions back (unless the test replaced ours: then ours only call through)."""
+    global _after
+    _after = None
+    if gc.collect is collect:
+        gc.collect = _previous
+    if gc.get_referrers is get_referrers:
+        gc.get_referrers = _previous_referrers
+    if gc.get_objects is get_objects:
+        gc.get_objects = _previous_objects
