@@ -19,7 +19,8 @@ class Base(abc.ABC):
 
 
 def make():
-    types.new_class("Made", (Base,))  # a class per call, dropped: the library's cycle
+    made = types.new_class("Made", (Base,))()
+    made.me = made  # an instance cycle: the library's, whoever made its class
 """
 
 FACTORY_TESTS = """
@@ -41,7 +42,7 @@ def test_new_class():
     types.new_class("SubclassTester", ())
 
 
-def test_library_makes_a_class_per_call():
+def test_library_makes_an_instance_cycle():
     factorylib.make()
 """
 
@@ -49,15 +50,15 @@ def test_library_makes_a_class_per_call():
 def test_a_class_made_by_a_stdlib_factory_is_not_the_standard_library_s(
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
 ) -> None:
-    """abc.Subclass and types.SubclassTester are the test's; abc.Made, on a library's base, the library's."""
+    """abc.Subclass and types.SubclassTester are the test's; an instance cycle of abc.Made fails, named by its base."""
     pytester.makepyfile(factorylib=FACTORY_LIB, test_factory=FACTORY_TESTS)
     result = guarded("-v")
     result.assert_outcomes(passed=3, errors=1)
-    result.stdout.fnmatch_lines(["*ERROR at teardown of test_library_makes_a_class_per_call*", "*class abc.Made*"])
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_library_makes_an_instance_cycle*", "    Made --*--> Made"])
     result.stdout.fnmatch_lines(["*test-local cycles*", "*class abc.Subclass*"])
     result.stdout.fnmatch_lines(["*class types.SubclassTester*"])
     result.stdout.no_fnmatch_line("*standard-library cycles*")
-    # The library's allow entry covers its class, named by its base (its own __module__ says "types").
+    # The library's allow entry covers it: the class is named by its base (its own __module__ says "abc").
     allowed = guarded("-o", "gc_guard_allow=factorylib")
     allowed.assert_outcomes(passed=3)
 
