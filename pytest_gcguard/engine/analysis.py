@@ -53,9 +53,11 @@ from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.labels import is_instance_dict
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.ownership import Origin
+from pytest_gcguard.engine.ownership import copied_namespace
 from pytest_gcguard.engine.ownership import dependency_name
 from pytest_gcguard.engine.ownership import loaded_module_of
 from pytest_gcguard.engine.ownership import member_owner
+from pytest_gcguard.engine.ownership import replaced_class
 from pytest_gcguard.engine.shapes import ShapeLabeller
 from pytest_gcguard.engine.sites import Sites
 
@@ -206,7 +208,7 @@ def _find_components(objects: Sequence[object], full: list[list[int]], cut: list
                 found.append((TEST_LOCAL, component, full))
         found = _built_for_the_test(found, objects, full)
     found += instances
-    found = _of_unloaded_modules(found, objects, full)
+    found = _of_unloaded_modules(found, objects, full, owners)
     found.sort(key=lambda entry: (_KIND_ORDER[entry[0]], min(entry[1])))
     return found
 
@@ -227,7 +229,7 @@ def _built_for_the_test(found: _Found, objects: Sequence[object], full: list[lis
     return _recast(found, objects, full, local, (CYCLE,), TEST_LOCAL)
 
 
-def _of_unloaded_modules(found: _Found, objects: Sequence[object], full: list[list[int]]) -> _Found:
+def _of_unloaded_modules(found: _Found, objects: Sequence[object], full: list[list[int]], owners: CodeOwners) -> _Found:
     """Cycles of classes and functions whose module the test unloaded (removed from ``sys.modules``).
 
     A fixture that deletes a package's modules to re-import them drops the
@@ -235,10 +237,21 @@ def _of_unloaded_modules(found: _Found, objects: Sequence[object], full: list[li
     __mro__``) and functions (``function <-> __globals__``).  A namespace in
     the garbage whose module name now maps to another module (or none) is
     such a namespace; the cycles of classes, functions and builtin objects
-    it refers to, directly or not, are the unloading's, not bugs.
+    it refers to, directly or not, are the unloading's, not bugs.  So are a
+    class its module holds another class in place of (the fresh import's
+    class decorator replaced it: attrs' ``slots=True``) and what it refers to.
     """
-    stale = [v for v, obj in enumerate(objects) if type(obj) is dict and _is_stale_namespace(obj)]
+    stale = [
+        v
+        for v, obj in enumerate(objects)
+        if (type(obj) is dict and _is_stale_namespace(obj))
+        or (type_flags(type(obj)) & _TYPE_SUBCLASS and is_a(obj, type) and _replaced(obj, owners))
+    ]
     return _recast(found, objects, full, stale, (CYCLE, STDLIB, INTERNAL), UNLOADED)
+
+
+def _replaced(tp: type, owners: CodeOwners) -> bool:
+    return is_python_class(tp) and not owners.untrue_module(tp) and replaced_class(tp)
 
 
 def _recast(
@@ -262,12 +275,16 @@ def _recast(
 
 
 def _is_stale_namespace(namespace: dict[Any, Any]) -> bool:
-    """A module's ``__dict__`` (it has a ``__spec__`` and a ``__loader__``) that no loaded module owns any more."""
+    """A module's ``__dict__`` (it has a ``__spec__`` and a ``__loader__``) that no loaded module owns any more.
+
+    Not a copy of a loaded module's (``copied_namespace``): code ``exec``'d
+    in one is the copier's, and its cycles are the copier's to fail.
+    """
     try:
         is_module = "__spec__" in namespace and "__loader__" in namespace
     except Exception:  # a key's __eq__ is code
         return False
-    return is_module and loaded_module_of(namespace) is None
+    return is_module and loaded_module_of(namespace) is None and not copied_namespace(namespace)
 
 
 def _built(obj: object) -> bool:

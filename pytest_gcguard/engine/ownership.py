@@ -16,6 +16,7 @@ import sys
 import sysconfig
 import types
 from collections.abc import Iterable
+from typing import Any
 
 from pytest_gcguard.engine.findings import CLASS_MEMBER
 from pytest_gcguard.engine.findings import CODE_MEMBER
@@ -24,6 +25,8 @@ from pytest_gcguard.engine.findings import HARNESS_ORIGIN
 from pytest_gcguard.engine.findings import PROJECT
 from pytest_gcguard.engine.findings import STDLIB_ORIGIN
 from pytest_gcguard.engine.findings import TEST_ORIGIN
+from pytest_gcguard.engine.introspect import MISSING
+from pytest_gcguard.engine.introspect import class_dict
 from pytest_gcguard.engine.introspect import is_a
 from pytest_gcguard.engine.introspect import is_python_class
 from pytest_gcguard.engine.introspect import module_dict
@@ -31,6 +34,7 @@ from pytest_gcguard.engine.introspect import plain_str
 from pytest_gcguard.engine.introspect import type_module
 from pytest_gcguard.engine.introspect import type_mro
 from pytest_gcguard.engine.introspect import type_name
+from pytest_gcguard.engine.introspect import type_qualname
 
 
 class Origin(enum.Enum):
@@ -173,7 +177,45 @@ class CodeOwners:
         if origin is Origin.STDLIB and not is_python_class(tp):
             # C types such as ValueError, frame or dict_items: interpreter objects.
             return Origin.NEUTRAL
+        if origin is Origin.STDLIB and _made_by_a_factory(tp, module):
+            return self._factory_class_origin(tp)
         return origin
+
+    def untrue_module(self, tp: type) -> bool:
+        """Whether ``tp.__module__`` names a standard-library class factory, not where ``tp`` was made.
+
+        ``type.__new__`` takes ``__module__`` from the Python frame that calls
+        it: for ``type(name, bases, ns)`` on an ``abc.ABC`` subclass that is
+        ``ABCMeta.__new__`` (module ``abc``), for ``types.new_class`` it is
+        ``types`` -- whoever called them.  A class statement sets
+        ``__module__`` from its own module, so a class of a standard-library
+        module that the module does not hold under its name (and that no
+        function of it defines: no ``<locals>``) was made by such a factory
+        -- unless it extends a class of that module: a module that makes
+        subclasses of its own classes (``unittest.mock``, one per ``Mock``)
+        tells the truth.
+        """
+        module = type_module(tp)
+        return (
+            module is not None
+            and is_python_class(tp)
+            and self.module_origin(module) is Origin.STDLIB
+            and _made_by_a_factory(tp, module)
+        )
+
+    def _factory_class_origin(self, tp: type) -> Origin:
+        """A class a standard-library factory made is its caller's, and the garbage does not tell who that was.
+
+        The test's: the factory hands the class to its caller (attrs'
+        ``make_class`` and ``cmp_using``, ``types.new_class``, a test checking
+        that a class cannot be subclassed), and the class is dropped with
+        whoever asked for it.  Its bases do not say who made it: a test's
+        ``type("Sub", (lib.Final,), {})`` extends the library's class.  A
+        library that made such a class per call and dropped it itself is shown
+        as test-local (``-v``), not failed: a dropped class is a cycle whoever
+        made it, and these are almost always made for the caller.
+        """
+        return Origin.TEST
 
     def code_origin(self, code: types.CodeType) -> Origin:
         return self.file_origin(code.co_filename)
@@ -357,7 +399,9 @@ def member_owner(obj: object) -> tuple[str, ...] | None:
 
     An instance of a Python class: its class's MRO names.  A class: its own
     MRO names (not its metaclass's: a class made in ``lib`` with
-    ``abc.ABCMeta`` is ``lib``'s).  A function or a frame: the module whose
+    ``abc.ABCMeta`` is ``lib``'s), without those a standard-library factory
+    made (``CodeOwners.untrue_module``: ``types.new_class("X", (lib.Base,))``
+    is named by ``lib.Base``).  A function or a frame: the module whose
     namespace it runs in -- its globals are that module's ``__dict__``; not
     ``__module__``, which ``functools.wraps`` copies from the wrapped
     function, and not the code's file name, which names no module for
@@ -368,20 +412,81 @@ def member_owner(obj: object) -> tuple[str, ...] | None:
     """
     tp = type(obj)
     if is_a(obj, type):
-        return (CLASS_MEMBER, *_mro_names(obj))
+        names = _mro_names(obj)
+        return (CLASS_MEMBER, *names) if names else None
     if tp is types.FunctionType:
         module = loaded_module_of(obj.__globals__)  # type: ignore[attr-defined]
     elif tp is types.FrameType:
         module = loaded_module_of(obj.f_globals)  # type: ignore[attr-defined]
     elif is_python_class(tp):
-        return _mro_names(tp)
+        return _mro_names(tp) or None
     else:
         return None
     return None if module is None else (CODE_MEMBER, module)
 
 
+_plain_owners: list[CodeOwners] = []
+
+
 def _mro_names(tp: type) -> tuple[str, ...]:
-    return tuple(type_name(klass) for klass in type_mro(tp) if klass is not object)
+    """The MRO's names, without ``object`` and classes a standard-library factory made (their module is untrue)."""
+    if not _plain_owners:
+        _plain_owners.append(CodeOwners())
+    owners = _plain_owners[0]
+    return tuple(type_name(klass) for klass in type_mro(tp) if klass is not object and not owners.untrue_module(klass))
+
+
+def _held_at_home(tp: type) -> object:
+    """What ``tp``'s module holds under ``tp``'s qualified name (read by C code only); ``MISSING`` for nothing.
+
+    None when it cannot be told: a class a function defines (``<locals>``),
+    a module that is not loaded.
+    """
+    qualname = type_qualname(tp)
+    module = type_module(tp)
+    if qualname is None or module is None or "<locals>" in qualname:
+        return None
+    held: object = module_dict(sys.modules.get(module))
+    for part in qualname.split("."):
+        if is_a(held, dict):
+            held = dict.get(held, part, MISSING)
+        elif is_a(held, type):
+            held = class_dict(held).get(part, MISSING)
+        else:
+            return None
+    return held
+
+
+_type_bases = type.__dict__["__bases__"].__get__
+
+
+def _made_by_a_factory(tp: type, module: str) -> bool:
+    """``module`` (``tp.__module__``, loaded) does not hold ``tp`` under its qualified name, and ``tp``
+    extends no class of ``module`` (``CodeOwners.untrue_module``)."""
+    held = _held_at_home(tp)
+    if held is None or held is tp:
+        return False
+    bases = _type_bases(tp)
+    return not any(type_module(base) == module for base in bases) if type(bases) is tuple else False
+
+
+def replaced_class(tp: type) -> bool:
+    """A class its module holds another class in place of: replaced by a class decorator (attrs'
+    ``slots=True`` makes a new class) or by a fresh import of its module."""
+    held = _held_at_home(tp)
+    return is_a(held, type) and held is not tp
+
+
+def copied_namespace(namespace: dict[Any, Any]) -> bool:
+    """A copy of a loaded module's ``__dict__`` (``dict(module.__dict__)``, as attrs gives its generated
+    ``__init__``), not the module's own: it has the loaded module's very ``__spec__`` (each import makes a
+    new one), read by C code only."""
+    name = plain_str(dict.get(namespace, "__name__"))
+    own = module_dict(sys.modules.get(name)) if name is not None else None
+    if own is None or own is namespace:
+        return False
+    spec = dict.get(namespace, "__spec__")
+    return spec is not None and spec is dict.get(own, "__spec__")
 
 
 def loaded_module_of(namespace: object) -> str | None:
@@ -418,9 +523,11 @@ def _code_of(obj: object) -> types.CodeType | None:
 __all__ = [
     "CodeOwners",
     "Origin",
+    "copied_namespace",
     "dependency_name",
     "distributions",
     "is_harness_module",
     "loaded_module_of",
     "member_owner",
+    "replaced_class",
 ]
