@@ -266,3 +266,42 @@ def test_the_origin_travels_with_the_finding_and_leaves_its_fingerprint_alone() 
 def test_the_stdlib_test_infrastructure_is_harness_the_rest_code_under_test(module: str, origin: Origin) -> None:
     importlib.import_module(module)
     assert CodeOwners().module_origin(module) is origin
+
+
+# Code exec'd in a namespace of its own (a template's compiled code) names no
+# module: its "__name__" is the generator's choice, not a module of the project.
+GENERATED_LIB = """
+class Holder:
+    pass
+
+
+def make():
+    namespace = {"__name__": "my_template"}
+    exec(
+        "def render():\\n"
+        "    try:\\n"
+        "        raise ValueError\\n"
+        "    except ValueError as exc:\\n"
+        "        error = exc\\n"
+        "    holder.error = error\\n",
+        namespace,
+    )
+    namespace["holder"] = Holder()
+    namespace["render"]()
+"""
+
+
+def test_generated_code_names_no_module(pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]) -> None:
+    pytester.makepyfile(genlib=GENERATED_LIB, test_gen="import genlib\n\ndef test_gen():\n    genlib.make()\n")
+    result = guarded("--gc-guard-report=report.json")
+    result.assert_outcomes(passed=1, errors=1)
+    (test,) = json.loads((pytester.path / "report.json").read_text())["tests"]
+    assert {(f["origin"], f["origin_name"]) for f in test["findings"]} == {("project", "genlib")}
+
+
+def test_code_run_in_a_namespace_of_its_own_names_no_origin() -> None:
+    """Its ``__name__`` (Jinja2: the template's name) is no module: before, it read as the project's module."""
+    namespace: dict[str, object] = {"__name__": "my_template"}
+    exec("def render():\n    return 1\n", namespace)
+    assert CodeOwners().named_origin(namespace["render"]) is None
+    assert CodeOwners().named_origin(test_code_run_in_a_namespace_of_its_own_names_no_origin) is not None

@@ -326,12 +326,18 @@ def _module_and_file(obj: object) -> tuple[str | None, str | None]:
             namespace = obj.f_globals  # type: ignore[attr-defined]
         elif tp is types.FunctionType:
             namespace = obj.__globals__  # type: ignore[attr-defined]
-        name = plain_str(dict.get(namespace, "__name__")) if is_a(namespace, dict) else None
-        if name is None:
-            # A generator's code, or code exec'd in a fresh namespace: its file's module name.
-            stem = os.path.splitext(os.path.basename(code.co_filename))[0]
-            name = stem if stem.isidentifier() else None
-        return name, code.co_filename
+        if namespace is not None:
+            # Code run in a namespace that is no loaded module's (exec'd: a template's
+            # compiled code, a generated __init__ in a copy of a module's globals) names
+            # no module: its "__name__" is whatever the generator put there (Jinja2: the
+            # template's name), and the cycle's other members say whose it is.
+            name = loaded_module_of(namespace)
+            return (name, code.co_filename) if name is not None else (None, None)
+        if code.co_filename.startswith("<"):
+            return None, None
+        # A generator's or coroutine's code: its file's module name.
+        stem = os.path.splitext(os.path.basename(code.co_filename))[0]
+        return (stem if stem.isidentifier() else None), code.co_filename
     module = type_module(obj if is_a(obj, type) else type(obj))
     if module is None:
         return None, None
