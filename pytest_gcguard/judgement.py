@@ -20,7 +20,6 @@ import pytest
 from pytest_gcguard import extensions
 from pytest_gcguard.audits import HeapAudits
 from pytest_gcguard.audits import still_alive
-from pytest_gcguard.engine import owncollect
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.survivors import LiveTracker
 from pytest_gcguard.judging.judge import Observation
@@ -286,8 +285,6 @@ class FirstRun:
         if when != "teardown":
             if report.outcome != "passed":  # failed, or skipped
                 self._failed = True
-                if report.failed and owncollect.BLIND:
-                    report.sections.append(("gc-guard", frozen_heap_hint(owncollect.BLIND)))
             if when == "call":
                 self._duration = duration
             return
@@ -311,15 +308,3 @@ class FirstRun:
         # audit fell due (after a slow test) would have no survivors to scan.
         if audits.due():
             self._judgement.audit()
-
-
-def frozen_heap_hint(calls: set[str]) -> str:
-    """What a failed test that called gc functions blind to the frozen heap is told (``owncollect.BLIND``)."""
-    return (
-        f"This test called {' and '.join(sorted(calls))}. Under --gc-guard, the objects alive before it "
-        "(module globals, classes, fixtures of a wider scope) are frozen (gc.freeze()), and "
-        "gc.get_referrers() and gc.get_objects() do not see them, nor does gc.collect() free garbage "
-        "that includes one. If the test passes without --gc-guard, call gc.unfreeze() in it first: "
-        "it then sees the whole heap, and gc-guard reports it not judged "
-        "(pytest-gcguard docs: How it works, Limits).\n"
-    )

@@ -20,14 +20,17 @@ it returns the collector's count.  It costs one Python call per
 ``gc.collect()`` of the test, and the analysis, which the window's close
 would have made anyway, only when garbage was saved.
 
-``gc.get_referrers`` and ``gc.get_objects`` are stand-ins too, that only
-note that the test called them: they do not see the frozen heap (objects
-older than the window are in the permanent generation, which
+``gc.get_referrers`` and ``gc.get_objects`` do not see the frozen heap
+(objects older than the window are in the permanent generation, which
 gc_get_referrers_impl and gc_get_objects_impl leave out: Modules/gcmodule.c
-up to 3.11, Python/gc.c from 3.12), and a test that fails after calling one
-gets a hint saying so (``BLIND``).  They do not unfreeze: freezing again
-after the call would freeze the test's own objects too, hiding them from its
-window (docs/how-it-works.md, Limits).
+up to 3.11, Python/gc.c from 3.12): docs/how-it-works.md, Limits.  They are
+left alone.  A Python stand-in that only noted the call changed what they
+return: calling a Python function saves the calling coroutine's stack
+pointer, so the running coroutine's locals become visible to its
+``tp_traverse`` and it is listed as a referrer of them (trio's
+``test_ki_protection_doesnt_leave_cyclic_garbage`` failed on it, 3.11).
+Unfreezing around them is no cure either: freezing again after the call
+would freeze the test's own objects too, hiding them from its window.
 
 Only the module attributes are replaced, and only while a window is open: a
 ``from gc import collect`` made earlier calls the collector directly (its
@@ -43,17 +46,12 @@ import functools
 import gc
 import threading
 from collections.abc import Callable
-from typing import Any
 
 
 _previous: Callable[..., int] = gc.collect
-_previous_referrers: Callable[..., list[Any]] = gc.get_referrers
-_previous_objects: Callable[..., list[Any]] = gc.get_objects
 _after: Callable[[], None] | None = None
 _thread = 0
 _busy = False
-# The gc functions blind to the frozen heap that the test called in its window ("gc.get_referrers()").
-BLIND: set[str] = set()
 
 
 @functools.wraps(gc.collect)
@@ -73,34 +71,13 @@ def collect(generation: int = 2) -> int:
     return found
 
 
-@functools.wraps(gc.get_referrers)
-def get_referrers(*objs: Any) -> list[Any]:
-    if _after is not None:
-        BLIND.add("gc.get_referrers()")
-    return _previous_referrers(*objs)
-
-
-@functools.wraps(gc.get_objects)
-def get_objects(*args: Any, **kwargs: Any) -> list[Any]:
-    if _after is not None:
-        BLIND.add("gc.get_objects()")
-    return _previous_objects(*args, **kwargs)
-
-
 def install(after: Callable[[], None]) -> None:
     """Put our stand-ins in place for the window opening on this thread; ``after`` runs after each ``gc.collect()``."""
-    global _previous, _previous_referrers, _previous_objects, _after, _thread
+    global _previous, _after, _thread
     _after, _thread = after, threading.get_ident()
-    BLIND.clear()
     if gc.collect is not collect:
         _previous = gc.collect
         gc.collect = collect
-    if gc.get_referrers is not get_referrers:
-        _previous_referrers = gc.get_referrers
-        gc.get_referrers = get_referrers
-    if gc.get_objects is not get_objects:
-        _previous_objects = gc.get_objects
-        gc.get_objects = get_objects
 
 
 def uninstall() -> None:
@@ -109,7 +86,3 @@ def uninstall() -> None:
     _after = None
     if gc.collect is collect:
         gc.collect = _previous
-    if gc.get_referrers is get_referrers:
-        gc.get_referrers = _previous_referrers
-    if gc.get_objects is get_objects:
-        gc.get_objects = _previous_objects
