@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import sys
 from collections.abc import Callable
@@ -252,4 +253,7 @@ def test_cycles_of_the_harness_are_not_called_the_test_s_own(
     assert "test-local cycles (made by the test's own code; not failing)" in local
     assert "countdown" in local and "test_harness.py::test_own" in local
     assert "_get_single_subexc" not in local and "ConjectureData" not in local
-    assert "_get_single_subexc" in harness and "test_harness.py::test_given" in harness
+    assert "test_harness.py::test_given" in harness
+    # ExceptionInfo.exconly's closure, and its cycle, came with pytest 8.x (8.0 has none: nothing to call harness).
+    if "_get_single_subexc" in inspect.getsource(pytest.ExceptionInfo.exconly):
+        assert "_get_single_subexc" in harness
