@@ -158,6 +158,41 @@ def test_the_allow_list_covers_a_cycle_whose_members_it_names() -> None:
     assert statuses(verdict) == [ALLOWED, FAILED]
 
 
+def cut_short(member_types: tuple[tuple[str, ...], ...] = ()) -> Cycle:
+    """A chain a window's sample cut short: plain dicts, no member naming an owner (networkx's edge dicts)."""
+    hops = (Hop("{(0, True): {...}}", "dict", "[(0, True)]"), Hop("{'weight': 1}", "dict", ""))
+    return Cycle(
+        kind=CYCLE, path=hops, count=1, objects=34, kept_alive=0, member_types=member_types, traced=False, sampled=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("whole", "fragment"),
+    [
+        ([ring("lib.Graph")], ALLOWED),  # every whole cycle allowed: the fragment goes with them
+        ([ring("lib.Graph"), ring("other.Node")], FAILED),  # one whole cycle fails: so does the fragment
+        ([cut_short(member_types=(("lib.Graph",),))], ALLOWED),  # a chain naming its owner is as good
+        ([], FAILED),  # nothing to go with: it fails, nothing tells it apart
+    ],
+)
+def test_a_chain_the_sample_cut_short_goes_with_its_window_s_whole_cycles(whole: list[Cycle], fragment: str) -> None:
+    allow = AllowList.parse(["lib"])
+    verdict = judge([*whole, cut_short()], Observation(runs=1), policy=Policy(allow=allow))
+    assert statuses(verdict)[-1] == fragment
+
+
+def test_a_chain_the_sample_cut_short_goes_with_whole_cycles_the_marker_allows() -> None:
+    verdict = judge(
+        [ring("lib.Graph"), cut_short()], Observation(runs=1), cycle_allowance=allow_cycles(types=["lib.Graph"])
+    )
+    assert statuses(verdict) == [ALLOWED, ALLOWED]
+
+
+def test_a_chain_the_sample_cut_short_does_not_go_with_test_local_cycles() -> None:
+    verdict = judge([ring("t.Node", kind=TEST_LOCAL), cut_short()], Observation(runs=1))
+    assert statuses(verdict) == [INFO, FAILED]
+
+
 def test_a_baseline_fingerprint_makes_a_cycle_known() -> None:
     cycle = ring()
     known = frozenset({fingerprint(NODE, cycle.kind, cycle.shape)})

@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
+from pytest_gcguard.engine.ownership import directories_of_tests
+
 
 # A library installed with a pytest11 entry point to a plugin module of its own
 # (as anyio, faker and typeguard ship one): the dist-info sits on the inner
@@ -368,3 +370,73 @@ def test_test_modules_inside_an_installed_package_are_test_code(
         # (pytest 8.0's importlib mode names the module src.instpkg.tests.test_b.)
         ["*test-local cycles*", "*class *instpkg.tests.test_b.test_local_class.<locals>.MySocket*"]
     )
+
+
+# Modules a suite keeps beside its tests (attrs' tests/utils.py and
+# tests/strategies.py make classes with make_class for the tests): test code.
+MAKE_CLASS = """
+def make_class(name):
+    return type(name, (), {})
+"""
+
+SUPPORTED_TESTS = """
+import maker
+import support
+
+
+def test_class_from_the_test_directory():
+    support.make_class("C")
+
+
+def test_class_from_the_project():
+    maker.make_class("C")
+"""
+
+BESIDE_THE_CODE = """
+import helper
+
+
+def test_class_from_a_module_beside_it():
+    helper.make_class("C")
+"""
+
+
+def test_modules_in_the_test_directory_are_test_code(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """A class a support module in ``tests/`` makes is the test's; one made beside test modules in ``pkg/`` is not."""
+    tests = pytester.mkdir("tests")
+    tests.joinpath("support.py").write_text(MAKE_CLASS)
+    tests.joinpath("test_supported.py").write_text(SUPPORTED_TESTS)
+    project = pytester.mkdir("project")
+    project.joinpath("maker.py").write_text(MAKE_CLASS)
+    pytester.makeconftest("import sys\n\nsys.path.insert(0, 'project')\n")
+    # Tests kept beside the code: nothing makes pkg/ test code.
+    pkg = pytester.mkdir("pkg")
+    pkg.joinpath("helper.py").write_text(MAKE_CLASS)
+    pkg.joinpath("test_beside.py").write_text(BESIDE_THE_CODE)
+    result = guarded("-v", "-rA", "-p", "no:randomly", "tests", "pkg")
+    errors = sorted(line.split()[1] for line in result.stdout.lines if line.startswith("ERROR "))
+    assert errors == [
+        "pkg/test_beside.py::test_class_from_a_module_beside_it",
+        "tests/test_supported.py::test_class_from_the_project",
+    ]
+    result.stdout.fnmatch_lines(["*test-local cycles*", "*class support.C*"])
+
+
+@pytest.mark.parametrize(
+    ("test_file", "expected"),
+    [
+        ("/r/tests/test_x.py", ["/r/tests/"]),
+        ("/r/tests/unit/deep/test_x.py", ["/r/tests/"]),
+        ("/r/pkg/testing/tests/test_x.py", ["/r/pkg/testing/tests/"]),  # the nearest: pkg/testing is code
+        ("/r/pkg/test_x.py", []),  # beside the code
+        ("/home/tests/r/test_x.py", []),  # not above the rootdir
+        ("/v/site-packages/test_x.py", []),  # nor above site-packages
+        ("/v/site-packages/trio/_tests/test_x.py", ["/v/site-packages/trio/_tests/"]),
+        ("/r/a/b/c/tests/d/e/f/test_x.py", []),  # at most three levels up
+    ],
+)
+def test_which_directories_are_test_directories(test_file: str, expected: list[str]) -> None:
+    root = "/home/tests/r/" if test_file.startswith("/home/") else "/r/"
+    assert list(directories_of_tests([test_file], root)) == expected

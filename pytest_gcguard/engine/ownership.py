@@ -88,6 +88,42 @@ def origin_file(name: str) -> str | None:
     return os.path.realpath(filename)
 
 
+# Names of the directories a project keeps its tests in (pytest's own is "testing", trio's "_tests").
+TEST_DIRECTORY_NAMES = frozenset({"test", "tests", "testing", "_tests"})
+
+
+def directories_of_tests(test_files: Iterable[str], root: str | None = None) -> tuple[str, ...]:
+    """The test directories of the collected test modules, each with a trailing separator.
+
+    The modules a suite keeps beside its tests -- ``tests/utils.py``,
+    Hypothesis strategies in ``tests/strategies.py`` -- are test code too:
+    the classes they make for a test (attrs' ``make_class``) are the test's,
+    and dropped with it.  A directory counts only when it is named like one
+    (``TEST_DIRECTORY_NAMES``) and is the nearest such directory above a
+    collected test module, at most three levels up: tests kept beside the
+    code (``pkg/test_x.py``) make nothing of ``pkg`` test code, and a
+    library's own ``testing`` package (``trio.testing``, code under test)
+    is not taken for the test directory of ``pkg/testing/tests``.  The
+    search stops at the rootdir (a checkout kept in ``~/tests/`` is not all
+    tests) and at a ``site-packages`` directory (tests inside an installed
+    package, trio's ``trio/_tests``).
+    """
+    found = set()
+    for filename in test_files:
+        directory = os.path.dirname(filename)
+        for _ in range(3):
+            if directory + os.sep == root or directory.endswith("-packages"):
+                break
+            if os.path.basename(directory) in TEST_DIRECTORY_NAMES:
+                found.add(directory + os.sep)
+                break
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+    return tuple(sorted(found))
+
+
 def _stdlib_dirs() -> tuple[str, ...]:
     paths = sysconfig.get_paths()
     dirs = {os.path.realpath(paths[key]) + os.sep for key in ("stdlib", "platstdlib") if key in paths}
@@ -105,6 +141,7 @@ class CodeOwners:
         self._harness = frozenset(_HARNESS_PACKAGES) | frozenset(_STDLIB_HARNESS) | frozenset(harness)
         # The project: code under the rootdir (not in a site-packages inside it).
         self._root = os.path.realpath(root) + os.sep if root else None
+        self._test_dirs = directories_of_tests(self._test_files, self._root)
         if root:
             # Read now, at collection: read during a test's window, the map
             # would be made under a frozen heap and change its freeze count.
@@ -133,7 +170,7 @@ class CodeOwners:
         if filename.startswith("<"):
             return Origin.USER  # exec'd or generated code: nobody else's
         real = os.path.realpath(filename)
-        if real in self._test_files or os.path.basename(real) == "conftest.py":
+        if real in self._test_files or os.path.basename(real) == "conftest.py" or real.startswith(self._test_dirs):
             return Origin.TEST
         if real.startswith(self._harness_dirs) or real in self._harness_files:
             return Origin.HARNESS

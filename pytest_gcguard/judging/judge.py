@@ -104,6 +104,7 @@ def triage(
     marked = split_by_allowance(cycles, cycle_allowance, policy.fail_on)
     allowed = {id(c) for c in marked.allowed}
     allowed.update(id(c) for c in marked.failing if policy.allow.covers_cycle(c.member_types))
+    allowed.update(id(c) for c in _fragments_of_allowed_cycles(marked.failing, marked.allowed, allowed))
     known = {id(c) for c in marked.failing if policy.is_known(nodeid, c.kind, c.shape)}
     failing = tuple(c for c in marked.failing if id(c) not in allowed and id(c) not in known)
     notes = [marked.exceeded] if marked.exceeded else []
@@ -126,6 +127,29 @@ def triage(
         suspects=tuple(checked),
         exceeded="\n".join(notes) or None,
     )
+
+
+def _fragments_of_allowed_cycles(
+    failing: Sequence[Cycle], marked: Sequence[Cycle], allowed: set[int]
+) -> list[Cycle]:
+    """The chains a sample cut short, when everything else the window's sample shows is allowed.
+
+    One collection that finds more than the window's cap is analysed as a
+    sample (``saving.sample``); what the sample cut from its cycles is
+    reported as chains cut short, some with nothing left in them that an
+    allow entry could name: a graph's per-edge dicts, a library's
+    ``ItemsView.__iter__`` generator.  Which cycle a chain belongs to the
+    sample cannot tell, but it is the same garbage as the window's other
+    findings: when each of those (cycles, or chains that still name their
+    owner) is allowed, it goes with them (networkx's suite with
+    ``gc_guard_allow = networkx``).  With nothing to go with, or one of
+    them failing, it keeps failing: nothing tells it apart.
+    """
+    fragments = [c for c in failing if c.sampled and id(c) not in allowed]
+    others = [c for c in (*failing, *marked) if not (c.sampled and id(c) not in allowed)]
+    if fragments and others and all(id(c) in allowed for c in others):
+        return fragments
+    return []
 
 
 def with_owners(cycles: Sequence[Cycle], observation: Observation | None) -> list[Cycle]:
