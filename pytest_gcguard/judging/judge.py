@@ -129,9 +129,7 @@ def triage(
     )
 
 
-def _fragments_of_allowed_cycles(
-    failing: Sequence[Cycle], marked: Sequence[Cycle], allowed: set[int]
-) -> list[Cycle]:
+def _fragments_of_allowed_cycles(failing: Sequence[Cycle], marked: Sequence[Cycle], allowed: set[int]) -> list[Cycle]:
     """The chains a sample cut short, when everything else the window's sample shows is allowed.
 
     One collection that finds more than the window's cap is analysed as a
