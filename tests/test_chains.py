@@ -62,6 +62,24 @@ def test_a_class_attribute_is_the_root_and_the_namespace_is_skipped() -> None:
         Cache.store.clear()
 
 
+KEPT_CLASSES: dict[type, int] = {}
+
+
+def test_a_class_no_module_holds_is_no_root() -> None:
+    """A test's local class kept by a cache (Pympler's, keyed by class): the cache is the root, not the class."""
+
+    class Local:
+        store: ClassVar[list[Entry]] = [Entry("y")]
+
+    KEPT_CLASSES[Local] = 1
+    try:
+        chain = referrer_chain(Local.store[0])
+        assert chain.root == f"module {__name__}, global KEPT_CLASSES"
+        assert [label for label, _ in _path(chain)][-2:] == ["list (len=1)", "Entry('y')"]
+    finally:
+        KEPT_CLASSES.clear()
+
+
 def test_a_running_thread_s_local_is_the_root() -> None:
     """Running frames are never referrers; their locals are found through sys._current_frames()."""
     ready, stop = threading.Event(), threading.Event()

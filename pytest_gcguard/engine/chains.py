@@ -1,6 +1,7 @@
 """Referrer chains: what keeps a live object alive, from a root down to the object.
 
-Roots are named plainly: a module global, a class attribute, a local of a
+Roots are named plainly: a module global, an attribute of a class its module
+holds, a local of a
 running frame (in which thread), or "C code (no Python referrer)" when the
 search ends at an object nothing visible refers to.
 
@@ -33,6 +34,7 @@ from pytest_gcguard.engine.introspect import user_code
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.ownership import Origin
+from pytest_gcguard.engine.ownership import held_by_its_module
 
 
 # The root of a chain whose last object no Python object refers to: the
@@ -256,7 +258,10 @@ class _Search:
                 name = key[2:-2] if key.startswith("['") and key.endswith("']") else key
                 self.result = self.chain(context, f"module {module}, global {name}", child)
                 return
-            if issubclass(type(referrer), type):
+            # A class is a root when its module holds it; a class a function
+            # made (a test's local class) lives only as long as what holds
+            # it -- Pympler's cache keyed by the class -- so the search goes on.
+            if issubclass(type(referrer), type) and held_by_its_module(cast(type, referrer)):
                 start: object = child
                 attribute = labeller.edge_label(referrer, child)
                 grandchild = self.child_of.get(id(child))

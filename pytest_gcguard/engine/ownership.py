@@ -505,6 +505,11 @@ def _held_at_home(tp: type) -> object:
     return held
 
 
+def held_by_its_module(tp: type) -> bool:
+    """Whether ``tp``'s module holds it under its qualified name: a class that lives as long as its module."""
+    return _held_at_home(tp) is tp
+
+
 _type_bases = type.__dict__["__bases__"].__get__
 
 
