@@ -93,6 +93,22 @@ def define(cls):
 def define_with_a_builder(cls):
     Builder()  # dropped here: the library's own cycle
     return cls
+
+
+def transform(cls):
+    # The builder step a test may call directly: the helper made for cls, handed back, never attached.
+    return type(cls.__name__ + "Attributes", (tuple,), {})((1,))
+
+
+def per_call():
+    class Scratch:  # a class per call: the library's own
+        pass
+
+    return 1
+
+
+def unnamed(cls):
+    return type("Helper", (tuple,), {})((1,))
 """
 
 DECORATED = """
@@ -111,22 +127,55 @@ def test_the_decorator_drops_a_builder():
     @declib.define_with_a_builder
     class Other:
         pass
+
+
+def test_calls_the_builder_directly():
+    class C:
+        pass
+
+    declib.transform(C)
+
+
+def test_a_class_per_call():
+    class C:
+        pass
+
+    declib.per_call()
+
+
+def test_a_helper_not_named_for_the_class():
+    class C:
+        pass
+
+    declib.unnamed(C)
 """
 
 
 def test_what_a_decorator_builds_for_a_test_s_class_is_test_local(
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
 ) -> None:
-    """The helper class and the generated __init__ go with the test's class; the library's builder cycle fails."""
+    """The helper class and the generated __init__ go with the test's class; the library's builder cycle fails.
+
+    So does a helper class a builder the test calls directly made for the
+    test's class, named after it; a class the library makes per call, or a
+    helper named for nothing of the test's, keeps failing.
+    """
     pytester.makepyfile(declib=DECORATORS, test_decorated=DECORATED)
-    result = guarded("-v")
-    result.assert_outcomes(passed=2, errors=1)
+    result = guarded("-v", "-rA", "-p", "no:randomly")
+    result.assert_outcomes(passed=5, errors=3)
+    errors = sorted(line.split()[1] for line in result.stdout.lines if line.startswith("ERROR test_decorated.py::"))
+    assert errors == [
+        "test_decorated.py::test_a_class_per_call",
+        "test_decorated.py::test_a_helper_not_named_for_the_class",
+        "test_decorated.py::test_the_decorator_drops_a_builder",
+    ]
     result.stdout.fnmatch_lines(
         [
             "*ERROR at teardown of test_the_decorator_drops_a_builder*",
             "    Builder --.step--> bound method Builder.run --.__self__--> Builder",
         ]
     )
+    # (PointAttributes and CAttributes are one shape: classes of one library.)
     result.stdout.fnmatch_lines(["*test-local cycles*", "*class declib.PointAttributes*"])
     result.stdout.no_fnmatch_line("*ERROR at teardown of test_defines_a_decorated_class*")
 

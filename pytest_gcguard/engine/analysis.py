@@ -23,6 +23,7 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 from typing import Any
+from typing import cast
 
 from pytest_gcguard.engine.findings import ALLOC_MEMBER
 from pytest_gcguard.engine.findings import CYCLE
@@ -48,6 +49,8 @@ from pytest_gcguard.engine.introspect import short_type_name
 from pytest_gcguard.engine.introspect import type_flags
 from pytest_gcguard.engine.introspect import type_module
 from pytest_gcguard.engine.introspect import type_name
+from pytest_gcguard.engine.introspect import type_qualname
+from pytest_gcguard.engine.introspect import type_short_name
 from pytest_gcguard.engine.introspect import user_code
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.labels import is_instance_dict
@@ -55,6 +58,7 @@ from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.ownership import Origin
 from pytest_gcguard.engine.ownership import copied_namespace
 from pytest_gcguard.engine.ownership import dependency_name
+from pytest_gcguard.engine.ownership import held_by_its_module
 from pytest_gcguard.engine.ownership import loaded_module_of
 from pytest_gcguard.engine.ownership import member_owner
 from pytest_gcguard.engine.ownership import replaced_class
@@ -207,6 +211,7 @@ def _find_components(objects: Sequence[object], full: list[list[int]], cut: list
             if is_cycle(component, full) and in_cycle.isdisjoint(component):
                 found.append((TEST_LOCAL, component, full))
         found = _built_for_the_test(found, objects, full)
+        found = _named_for_the_test(found, objects)
     found += instances
     found = _of_unloaded_modules(found, objects, full, owners)
     found.sort(key=lambda entry: (_KIND_ORDER[entry[0]], min(entry[1])))
@@ -227,6 +232,47 @@ def _built_for_the_test(found: _Found, objects: Sequence[object], full: list[lis
     """
     local = [v for kind, component, _ in found if kind == TEST_LOCAL for v in component]
     return _recast(found, objects, full, local, (CYCLE,), TEST_LOCAL)
+
+
+def _named_for_the_test(found: _Found, objects: Sequence[object]) -> _Found:
+    """A class a library made at run time for a test's own class, named after it, dropped unattached: test-local.
+
+    A test that calls a library's class builder directly (attrs'
+    ``_transform_attrs(C, ...)``, a ``_ClassBuilder`` it never finishes, a
+    decorator that raised) drops the helper class the builder made for its
+    class ``C`` -- ``CAttributes`` -- without the class ever referring to it,
+    so ``_built_for_the_test`` does not reach it.  Its name says whom it was
+    made for.  Only a class alone in its cycle (with its ``__mro__`` and
+    builtin objects) counts, made at run time (``type()``: no ``<locals>``
+    in its qualified name, and its module does not hold it), named a
+    test-local class's name plus a capitalised suffix, that class being in
+    the same garbage.  A class a library defines per call (``class X:``
+    inside a function) is no such class, and keeps the library's verdict.
+    """
+    names = {
+        name
+        for kind, component, _ in found
+        if kind == TEST_LOCAL
+        for v in component
+        if is_a(objects[v], type) and (name := type_short_name(cast(type, objects[v]))) is not None
+    }
+    if not names:
+        return found
+    result: _Found = []
+    for kind, component, children in found:
+        if kind == CYCLE and all(_built(objects[v]) for v in component):
+            classes = [cast(type, objects[v]) for v in component if is_a(objects[v], type)]
+            if len(classes) == 1 and _made_at_run_time_for(classes[0], names):
+                kind = TEST_LOCAL
+        result.append((kind, component, children))
+    return result
+
+
+def _made_at_run_time_for(tp: type, names: set[str]) -> bool:
+    name, qualname = type_short_name(tp), type_qualname(tp)
+    if name is None or qualname is None or "<locals>" in qualname or held_by_its_module(tp):
+        return False
+    return any(name.startswith(base) and name[len(base) : len(base) + 1].isupper() for base in names)
 
 
 def _of_unloaded_modules(found: _Found, objects: Sequence[object], full: list[list[int]], owners: CodeOwners) -> _Found:

@@ -62,6 +62,7 @@ _SAFE_NON_DATA = (
 type_dict = type.__dict__["__dict__"].__get__
 type_flags = type.__dict__["__flags__"].__get__
 _type_mro = type.__dict__["__mro__"].__get__
+_type_name = type.__dict__["__name__"].__get__
 _type_qualname = type.__dict__["__qualname__"].__get__
 _type_module = type.__dict__["__module__"].__get__
 _type_weakrefoffset = type.__dict__["__weakrefoffset__"].__get__
@@ -102,6 +103,14 @@ def plain_str(value: object) -> str | None:
 def type_qualname(tp: type) -> str | None:
     try:
         return plain_str(_type_qualname(tp))
+    except Exception:
+        return None
+
+
+def type_short_name(tp: type) -> str | None:
+    """``tp.__name__``, read without the metaclass; None unless a string."""
+    try:
+        return plain_str(_type_name(tp))
     except Exception:
         return None
 
