@@ -161,6 +161,33 @@ def test_fail_on_chooses_dependency_over_project(
     assert statuses == {"dependency": "failed", "project": "info"}
 
 
+def test_the_test_s_data_linked_by_a_dependency_is_the_dependency_s_cycle(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """A library's back-link to an instance of the test's class (marshmallow's field.parent): the library's origin."""
+    _dependency(pytester)
+    (pytester.path / "site-packages" / "ringlib" / "__init__.py").write_text(
+        "class Field:\n    def bind(self, parent):\n        self.parent = parent\n        parent.fields = [self]\n"
+    )
+    pytester.makepyfile(
+        test_origins="""
+        import ringlib
+
+
+        class Schema:
+            pass
+
+
+        def test_binds():
+            ringlib.Field().bind(Schema())
+        """
+    )
+    result = guarded("--gc-guard-report=report.json")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["    made by ringlib 1.2.3 (dependency)"])
+    assert {(f["origin"], f["origin_name"]) for f in _report(pytester)} == {("dependency", "ringlib 1.2.3")}
+
+
 SQLITE = """
 import sqlite3
 

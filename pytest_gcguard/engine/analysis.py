@@ -520,6 +520,7 @@ def _internal_type(component: list[int], objects: Sequence[object], owners: Code
 
 
 _ORIGIN_RANK = {PROJECT: 0, DEPENDENCY: 1, STDLIB_ORIGIN: 2, TEST_ORIGIN: 3, HARNESS_ORIGIN: 4}
+_TEST_DATA_RANK = 2.5  # after the code under test, before test code
 
 
 _Origin = tuple[str, str, str]  # Cycle.origin, origin_name, origin_note
@@ -558,7 +559,13 @@ def _origin(
         else:
             named = by_type[id(tp)] = owners.named_origin(obj)
         if named is not None:
-            ranked.append((_ORIGIN_RANK[named[0]], position.get(v, len(path)), named[1], named[0]))
+            rank: float = _ORIGIN_RANK[named[0]]
+            if named[0] == PROJECT and owners.type_origin(tp) is Origin.TEST and not is_a(obj, type):
+                # The test's data (an instance of a test module's class): the
+                # code under test in the cycle linked it (a field's ``.parent``
+                # back to the test's schema), and names the origin if any does.
+                rank = _TEST_DATA_RANK
+            ranked.append((rank, position.get(v, len(path)), named[1], named[0]))
     ranked.sort()
     if kind == TEST_LOCAL:
         # Cut by test or harness code (held_by_test): the test's if any of it is.
