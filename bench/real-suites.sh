@@ -26,6 +26,11 @@ SUITES=(
     "trio|trio==0.32.0|trustme pyopenssl|src/trio/_tests src/trio/_core/_tests|--ignore=src/trio/_tests/tools"
 )
 
+# pytest with SIGINT's default handler back: a shell started in the background ignores SIGINT, its
+# children inherit that, and trio's KeyboardInterrupt tests (test_reason_delayed_ki, the REPL's) then
+# wait forever for an interrupt that never comes (trio's 60 s faulthandler dump, then nothing).
+restore_sigint=(-c 'import signal, sys, pytest; signal.signal(signal.SIGINT, signal.default_int_handler); sys.exit(pytest.console_main())')
+
 run_suite() {
     local name=$1 requirement=$2 extras=$3 tests=$4 pytest_args=$5
     local venv="$work/$name-venv"
@@ -53,7 +58,7 @@ run_suite() {
         "$venv/bin/python" -c "import pytest_randomly" 2>/dev/null && args+=(-p no:randomly)
         [ "$mode" = guarded ] && args+=(--gc-guard --gc-guard-report="$work/$name-report.json")
         local start=$SECONDS
-        "$venv/bin/python" -m pytest "${args[@]}" >"$work/$name-$mode.txt" 2>&1 || true
+        "$venv/bin/python" "${restore_sigint[@]}" "${args[@]}" >"$work/$name-$mode.txt" 2>&1 || true
         echo "$mode: $(tail -n 1 "$work/$name-$mode.txt") (wall $((SECONDS - start)) s)"
     done
     grep -E "^[0-9]+ tests? (created|leaked|with|left|made more)|^re-ran|^heap audit" "$work/$name-guarded.txt" || true
