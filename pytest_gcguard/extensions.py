@@ -58,25 +58,36 @@ def _module_namespace(item: pytest.Item | None) -> dict[str, Any] | None:
     return module_dict(module)
 
 
-def test_module_files(items: list[pytest.Item]) -> set[str]:
-    """The files of the collected tests' modules: the paths pytest collected, and the modules' own ``__file__``.
+def test_modules(items: list[pytest.Item]) -> tuple[set[str], set[str]]:
+    """The files and the names of the collected tests' modules.
 
+    Files: the paths pytest collected, and the modules' own ``__file__``.
     They differ for tests inside an installed package run from its source
     tree with ``--import-mode=importlib`` (trio's ``trio._tests``): once the
     installed package is imported, a test module's relative import of a
     sibling imports the installed copy, and pytest collects that module
     (``sys.modules`` has its name) for the source file.
+
+    Names, read now: a test that drops modules from ``sys.modules`` and
+    imports them again (trio's ``test_trio_import`` drops every ``trio*``
+    module, its own tests' too) must not turn a later test's classes into
+    the library's, as a look-up by name in ``sys.modules`` would.
     """
-    files = set()
+    files, names = set(), set()
     for item in items:
         if not isinstance(item, pytest.Function):
             continue
         files.add(str(item.path))
         namespace = _module_namespace(item)
-        filename = plain_str(namespace.get("__file__")) if namespace is not None else None
+        if namespace is None:
+            continue
+        filename = plain_str(namespace.get("__file__"))
         if filename is not None:
             files.add(filename)
-    return files
+        name = plain_str(namespace.get("__name__"))
+        if name is not None:
+            names.add(name)
+    return files, names
 
 
 def labeller(config: pytest.Config, names: NameCache, item: pytest.Item | None) -> Labeller:

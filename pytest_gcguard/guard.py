@@ -86,8 +86,10 @@ class GcGuard:
             self._tracing.stop()
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        test_files = extensions.test_module_files(items)
-        owners = CodeOwners(test_files, extensions.plugin_packages(self.config), str(self.config.rootpath))
+        test_files, test_names = extensions.test_modules(items)
+        owners = CodeOwners(
+            test_files, extensions.plugin_packages(self.config), str(self.config.rootpath), test_modules=test_names
+        )
         self.windows.set_owners(owners, self.config.rootpath)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:

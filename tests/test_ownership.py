@@ -489,3 +489,38 @@ def test_modules_in_the_test_directory_are_test_code(
 def test_which_directories_are_test_directories(test_file: str, expected: list[str]) -> None:
     root = "/home/tests/r/" if test_file.startswith("/home/") else "/r/"
     assert list(directories_of_tests([test_file], root)) == expected
+
+
+DROPS_MODULES = """
+import sys
+
+
+def test_a_drops_the_package_s_modules():
+    for name in [n for n in sys.modules if n == "droppkg" or n.startswith("droppkg.")]:
+        del sys.modules[name]
+"""
+
+DEFINES_A_CLASS = """
+def test_b_local_class():
+    class Local:
+        pass
+
+    assert Local
+"""
+
+
+def test_a_test_module_dropped_from_sys_modules_stays_test_code(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """trio's test_trio_import drops every trio* module, its tests' too: a later test's class stays test-local."""
+    tests = pytester.mkdir("droppkg").joinpath("tests")
+    tests.mkdir()
+    tests.parent.joinpath("__init__.py").write_text("")
+    tests.joinpath("__init__.py").write_text("")
+    tests.joinpath("test_a.py").write_text(DROPS_MODULES)
+    tests.joinpath("test_b.py").write_text(DEFINES_A_CLASS)
+    result = guarded("-v", "-p", "no:randomly", "droppkg/tests/test_a.py", "droppkg/tests/test_b.py")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        ["*test-local cycles*", "*class droppkg.tests.test_b.test_b_local_class.<locals>.Local*"]
+    )

@@ -133,11 +133,21 @@ def _stdlib_dirs() -> tuple[str, ...]:
 class CodeOwners:
     """Classifies code by file name and module name.
 
-    ``test_files`` are the collected test modules and conftest files.
+    ``test_files`` are the collected test modules and conftest files,
+    ``test_modules`` the collected test modules' names.
     """
 
-    def __init__(self, test_files: Iterable[str] = (), harness: Iterable[str] = (), root: str | None = None) -> None:
+    def __init__(
+        self,
+        test_files: Iterable[str] = (),
+        harness: Iterable[str] = (),
+        root: str | None = None,
+        test_modules: Iterable[str] = (),
+    ) -> None:
         self._test_files = frozenset(os.path.realpath(f) for f in test_files)
+        # The collected test modules' names, read at collection: a test may
+        # drop them from sys.modules (trio's test_trio_import).
+        self._test_modules = frozenset(test_modules)
         self._harness = frozenset(_HARNESS_PACKAGES) | frozenset(_STDLIB_HARNESS) | frozenset(harness)
         # The project: code under the rootdir (not in a site-packages inside it).
         self._root = os.path.realpath(root) + os.sep if root else None
@@ -192,6 +202,8 @@ class CodeOwners:
         top = module_name.partition(".")[0]
         if top in self._harness or module_name in self._harness or module_name.startswith(self._harness_modules):
             return Origin.HARNESS
+        if module_name in self._test_modules:
+            return Origin.TEST
         module = sys.modules.get(module_name)
         if module is None or type(module) is not types.ModuleType:
             stdlib_names = getattr(sys, "stdlib_module_names", ())
