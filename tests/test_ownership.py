@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -509,18 +510,43 @@ def test_b_local_class():
 """
 
 
-def test_a_test_module_dropped_from_sys_modules_stays_test_code(
-    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
-) -> None:
-    """trio's test_trio_import drops every trio* module, its tests' too: a later test's class stays test-local."""
+def _package_whose_first_test_drops_it(pytester: pytest.Pytester, second: str) -> None:
+    """droppkg/tests: test_a drops every droppkg module from sys.modules, test_b is ``second``."""
     tests = pytester.mkdir("droppkg").joinpath("tests")
     tests.mkdir()
     tests.parent.joinpath("__init__.py").write_text("")
     tests.joinpath("__init__.py").write_text("")
     tests.joinpath("test_a.py").write_text(DROPS_MODULES)
-    tests.joinpath("test_b.py").write_text(DEFINES_A_CLASS)
+    tests.joinpath("test_b.py").write_text(second)
+
+
+def test_a_test_module_dropped_from_sys_modules_stays_test_code(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """trio's test_trio_import drops every trio* module, its tests' too: a later test's class stays test-local."""
+    _package_whose_first_test_drops_it(pytester, DEFINES_A_CLASS)
     result = guarded("-v", "-p", "no:randomly", "droppkg/tests/test_a.py", "droppkg/tests/test_b.py")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(
         ["*test-local cycles*", "*class droppkg.tests.test_b.test_b_local_class.<locals>.Local*"]
     )
+
+
+NAMES_AN_EDGE = """
+def test_b_group():
+    try:
+        raise ExceptionGroup("group", [ValueError("member")])
+    except ExceptionGroup as group:
+        caught = group
+    caught.exceptions[0].__context__ = caught  # only this module's code names .exceptions
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="ExceptionGroup is 3.11+")
+def test_a_test_module_dropped_from_sys_modules_still_names_edges(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """The test module's code names an edge (``.exceptions``) also after a test dropped it from sys.modules."""
+    _package_whose_first_test_drops_it(pytester, NAMES_AN_EDGE)
+    result = guarded("-p", "no:randomly", "droppkg/tests/test_a.py", "droppkg/tests/test_b.py")
+    result.stdout.fnmatch_lines(["*ExceptionGroup*--.exceptions--> tuple*"])

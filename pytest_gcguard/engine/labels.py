@@ -359,8 +359,18 @@ class Labeller:
         context_modules: Iterable[str] = (),
         names: NameCache | None = None,
         custom: Callable[[object], object] | None = None,
+        context_namespaces: Iterable[dict[str, Any]] = (),
     ) -> None:
-        self._context_modules = tuple(context_modules)
+        # The test module's namespace, from pytest's item: a test may drop its
+        # own module from sys.modules (trio's test_trio_import), and names
+        # read by name from sys.modules would then depend on the test order.
+        self._given = {
+            name: namespace
+            for namespace in context_namespaces
+            for name in (plain_str(dict.get(namespace, "__name__")),)
+            if name is not None
+        }
+        self._context_modules = tuple(dict.fromkeys([*context_modules, *self._given]))
         self._names = names if names is not None else NameCache()
         self._namespaces: dict[int, tuple[type, dict[str, object]]] = {}
         # A user's labels (the pytest_gcguard_label hook): a str, or None for ours.
@@ -385,22 +395,36 @@ class Labeller:
 
     # ---- candidate attribute names
 
-    def _module_names(self, module_name: str) -> frozenset[str]:
+    def _module_names(self, module_name: str, near: object = None) -> frozenset[str]:
+        """The names the code of module ``module_name`` stores; ``near``: a class or function of it.
+
+        The module's namespace is the one the test's item gave, else the
+        globals of ``near``'s code, else ``sys.modules``'s: a module a test
+        dropped from ``sys.modules`` still has its classes and functions,
+        so what they find does not depend on what ran before.  Names are
+        kept only when a namespace was found.
+        """
         cached = self._names.by_module.get(module_name)
         if cached is not None:
             return cached
+        namespace = self._given.get(module_name)
+        if namespace is None:
+            namespace = _namespace_near(near, module_name)
+        if namespace is None:
+            module = sys.modules.get(module_name)
+            namespace = module.__dict__ if type(module) is types.ModuleType else None
+        if namespace is None:
+            return frozenset()
         names: set[str] = set()
-        module = sys.modules.get(module_name)
-        if type(module) is types.ModuleType:
-            try:
-                for value in list(module.__dict__.values()):
-                    code = _function_code(value)
-                    if code is not None:
-                        _code_names(code, names)
-                    elif is_a(value, type) and type_module(value) == module_name:
-                        names |= self._type_names(value)
-            except Exception:
-                pass
+        try:
+            for value in list(namespace.values()):
+                code = _function_code(value)
+                if code is not None:
+                    _code_names(code, names)
+                elif is_a(value, type) and type_module(value) == module_name:
+                    names |= self._type_names(value)
+        except Exception:
+            pass
         result = frozenset(names)
         self._names.by_module[module_name] = result
         return result
@@ -482,11 +506,16 @@ class Labeller:
         else:
             ordered = cached[2]
         yield from ordered
-        modules = [type_module(tp), type_module(type(head)), *_function_module(head), *self._context_modules]
+        modules = [
+            (type_module(tp), tp),
+            (type_module(type(head)), type(head)),
+            *((name, head) for name in _function_module(head)),
+            *((name, None) for name in self._context_modules),
+        ]
         added: set[str] = set()
-        for module_name in modules:
+        for module_name, near in modules:
             if module_name is not None:
-                names = self._module_names(module_name)
+                names = self._module_names(module_name, near)
                 entry = self._names.sorted_by_module.get(module_name)
                 if entry is None or entry[0] is not names:
                     entry = self._names.sorted_by_module[module_name] = (names, tuple(sorted(names)))
@@ -499,11 +528,16 @@ class Labeller:
         yield from sorted(self._type_names(tp))
         # Code that sets the attribute often lives with the referrer's class,
         # the referred object's class (x.owner = self) or function (obj.callback = f), or the test.
-        modules = [type_module(tp), type_module(type(head)), *_function_module(head), *self._context_modules]
+        modules = [
+            (type_module(tp), tp),
+            (type_module(type(head)), type(head)),
+            *((name, head) for name in _function_module(head)),
+            *((name, None) for name in self._context_modules),
+        ]
         seen = set(self._type_names(tp))
-        for module_name in modules:
+        for module_name, near in modules:
             if module_name is not None:
-                for name in sorted(self._module_names(module_name) - seen):
+                for name in sorted(self._module_names(module_name, near) - seen):
                     seen.add(name)
                     yield name
 
@@ -644,6 +678,21 @@ class Labeller:
                 if first:
                     return labels
         return labels
+
+
+def _namespace_near(near: object, module_name: str) -> dict[str, Any] | None:
+    """The globals of ``near``'s code (a function, or a class's first function) when they are ``module_name``'s."""
+    try:
+        functions = [near] if type(near) is types.FunctionType else []
+        if is_a(near, type):
+            functions = [value for value in list(class_dict(near).values()) if type(value) is types.FunctionType]
+        for function in functions:
+            namespace = function.__globals__
+            if plain_str(dict.get(namespace, "__name__")) == module_name:
+                return namespace
+    except Exception:
+        pass
+    return None
 
 
 def _function_module(obj: object) -> tuple[str, ...]:
