@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -214,3 +215,30 @@ def test_breakdown_times_each_part_of_a_guarded_run(pytester: pytest.Pytester) -
         "re-runs": "1 calls)",
         "audits": "1 calls)",
     }, run.stdout
+
+
+def test_verdicts_compares_two_reports_test_by_test(tmp_path: Path) -> None:
+    """bench/verdicts.py: a shape only one run failed on is a differing verdict (exit 1); the same reports agree."""
+
+    def report(name: str, shapes: list[str]) -> str:
+        findings = [{"kind": "cycle", "status": "failed", "shape": shape} for shape in shapes]
+        tests = [
+            {"nodeid": "t.py::a", "outcome": "error", "findings": findings},
+            {"nodeid": "t.py::b", "outcome": "failed", "findings": []},  # its own failure: left out
+        ]
+        path = tmp_path / name
+        path.write_text(json.dumps({"tests": tests}))
+        return str(path)
+
+    script = str(ROOT / "bench" / "verdicts.py")
+    first, second = report("1.json", ["A .x -> (back)"]), report("2.json", ["A <attribute> -> (back)"])
+    same = subprocess.run([sys.executable, script, first, first], capture_output=True, text=True, check=False)
+    assert (same.returncode, same.stdout.splitlines()) == (0, ["2 tests compared, 0 with another verdict"])
+    differ = subprocess.run([sys.executable, script, first, second], capture_output=True, text=True, check=False)
+    assert differ.returncode == 1
+    assert differ.stdout.splitlines() == [
+        "2 tests compared, 1 with another verdict",
+        "t.py::a: error / error",
+        "  only in the first: cycle A .x -> (back)",
+        "  only in the second: cycle A <attribute> -> (back)",
+    ]
