@@ -36,8 +36,13 @@ from typing import Any
 
 
 CHILD = """
-import json, resource, sys, time
+import json, resource, signal, sys, time
 import pytest
+
+# SIGINT's default handler back: a shell started in the background ignores
+# SIGINT, its children inherit that, and a suite's KeyboardInterrupt tests
+# (trio's) then wait forever for an interrupt that never comes.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 class Outcomes:
     # One outcome per node id, as pytest's terminal summary counts it: the
