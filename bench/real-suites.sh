@@ -29,7 +29,7 @@ SUITES=(
 # pytest with SIGINT's default handler back: a shell started in the background ignores SIGINT, its
 # children inherit that, and trio's KeyboardInterrupt tests (test_reason_delayed_ki, the REPL's) then
 # wait forever for an interrupt that never comes (trio's 60 s faulthandler dump, then nothing).
-restore_sigint=(-c 'import signal, sys, pytest; signal.signal(signal.SIGINT, signal.default_int_handler); sys.exit(pytest.console_main())')
+restore_sigint=(-c 'import signal, sys, pytest; signal.signal(signal.SIGINT, signal.default_int_handler); sys.exit(pytest.main())')
 
 run_suite() {
     local name=$1 requirement=$2 extras=$3 tests=$4 pytest_args=$5
