@@ -38,6 +38,7 @@ from pytest_gcguard.engine.findings import TEST_ORIGIN
 from pytest_gcguard.engine.findings import UNLOADED
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
+from pytest_gcguard.engine.findings import allocating_modules
 from pytest_gcguard.engine.graph import ObjectGraph
 from pytest_gcguard.engine.graph import is_cycle
 from pytest_gcguard.engine.graph import reachable
@@ -163,7 +164,9 @@ def explain_garbage(
     for group in groups:
         kind = _classify_broken(group, objects, owners, cut)
         broken = _describe_broken(kind, group, full, objects, labeller, (site, allocator), sampled, shapes_only)
-        cycles.append(_with_origin(broken, _origin(kind, group, objects, owners)))
+        cycles.append(
+            _with_origin(broken, _origin(kind, group, objects, owners, (), allocating_modules(broken.member_types)))
+        )
         if wanted is not None:
             wanted.discard(cycles[-1].shape_key)
             if not wanted:
@@ -531,14 +534,20 @@ def _with_origin(cycle: Cycle, origin: _Origin) -> Cycle:
 
 
 def _origin(
-    kind: str, members: list[int], objects: Sequence[object], owners: CodeOwners, path: Sequence[int] = ()
+    kind: str,
+    members: list[int],
+    objects: Sequence[object],
+    owners: CodeOwners,
+    path: Sequence[int] = (),
+    allocated: Sequence[str] = (),
 ) -> _Origin:
     """``Cycle`` origin fields: whose code made the members (project before dependency before stdlib).
 
     Of the members that name their code, the most specific origin wins, and
     of its modules the first on the printed ``path``, then the first in
     sorted order (never by address or hash seed).  A test-local cycle is the test's, or the harness's when only
-    harness code is in it.  Empty when no member names its code.
+    harness code is in it.  When no member names its code, the ``allocated`` modules (plain containers a
+    traced re-run found the allocator of) do, else it is empty.
     """
     if kind == INTERNAL:
         module = _internal_type(members, objects, owners) or ""
@@ -573,6 +582,10 @@ def _origin(
             entry for entry in ranked if entry[3] == HARNESS_ORIGIN
         ]
         return (closing[0][3], closing[0][2], "") if closing else (TEST_ORIGIN, "", "")
+    if not ranked:
+        # Plain containers only: the modules that allocated them say whose they are, if tracing told.
+        named_modules = [owners.named_module_origin(module) for module in allocated]
+        ranked = sorted((_ORIGIN_RANK[named[0]], 0, named[1], named[0]) for named in named_modules if named is not None)
     if not ranked:
         return "", "", ""
     _, _, module, origin = ranked[0]
@@ -763,7 +776,8 @@ def _describe(
         kept_alive_types=tuple(hanger_types.most_common(3)),
         member_types=() if shapes_only else _member_types(component, objects, allocator),
     )
-    cycle = _with_origin(cycle, _origin(kind, component, objects, owners or CodeOwners(), path))
+    origin = _origin(kind, component, objects, owners or CodeOwners(), path, allocating_modules(cycle.member_types))
+    cycle = _with_origin(cycle, origin)
     if observe is not None:
         triples = []
         for position, vertex in enumerate(path):
