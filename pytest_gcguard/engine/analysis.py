@@ -28,6 +28,7 @@ from typing import cast
 from pytest_gcguard.engine.findings import ALLOC_MEMBER
 from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import DEPENDENCY
+from pytest_gcguard.engine.findings import FACTORY_MADE
 from pytest_gcguard.engine.findings import HARNESS_ORIGIN
 from pytest_gcguard.engine.findings import INTERNAL
 from pytest_gcguard.engine.findings import PROJECT
@@ -557,16 +558,24 @@ def _origin(
         return STDLIB_ORIGIN, module, note
     position = {v: i for i, v in enumerate(path)}
     ranked = []
-    by_type: dict[int, tuple[str, str] | None] = {}  # instances: their type decides (a 100,000-long ring)
+    factories, callers = [], []  # classes a stdlib factory made (and their instances); code in the cycle
+    by_type: dict[int, tuple[tuple[str, str] | None, bool]] = {}  # instances: their type decides (a 100,000-long ring)
     for v in members:
         obj = objects[v]
         tp = type(obj)
         if id(tp) in _CODE_TYPES or tp is types.CodeType or type_flags(tp) & _TYPE_SUBCLASS:
             named = owners.named_origin(obj)
+            factory = is_a(obj, type) and owners.untrue_module(obj)
         elif id(tp) in by_type:
-            named = by_type[id(tp)]
+            named, factory = by_type[id(tp)]
         else:
-            named = by_type[id(tp)] = owners.named_origin(obj)
+            named, factory = by_type[id(tp)] = owners.named_origin(obj), owners.untrue_module(tp)
+        if named is not None and factory:
+            # Its module is the factory's (abc, types), not its maker's: never named as the origin.
+            factories.append((position.get(v, len(path)), named[1]))
+            continue
+        if named is not None and id(tp) in _CODE_TYPES:
+            callers.append((position.get(v, len(path)), named[1]))
         if named is not None:
             rank: float = _ORIGIN_RANK[named[0]]
             if named[0] == PROJECT and owners.type_origin(tp) is Origin.TEST and not is_a(obj, type):
@@ -581,7 +590,11 @@ def _origin(
         closing = [entry for entry in ranked if entry[3] == TEST_ORIGIN] or [
             entry for entry in ranked if entry[3] == HARNESS_ORIGIN
         ]
-        return (closing[0][3], closing[0][2], "") if closing else (TEST_ORIGIN, "", "")
+        if closing:
+            return closing[0][3], closing[0][2], ""
+        return _factory_made_origin(TEST_ORIGIN, factories, callers) if factories else (TEST_ORIGIN, "", "")
+    if not ranked and factories:
+        return _factory_made_origin("", factories, callers)
     if not ranked:
         # Plain containers only: the modules that allocated them say whose they are, if tracing told.
         named_modules = [owners.named_module_origin(module) for module in allocated]
@@ -590,6 +603,21 @@ def _origin(
         return "", "", ""
     _, _, module, origin = ranked[0]
     return origin, dependency_name(module) if origin == DEPENDENCY else module, ""
+
+
+def _factory_made_origin(origin: str, factories: list[tuple[int, str]], callers: list[tuple[int, str]]) -> _Origin:
+    """A cycle whose only members that name a module are classes a standard-library factory made (and their instances).
+
+    Their ``__module__`` is the factory's (``abc`` for ``type()`` on an
+    ``abc.ABC`` subclass, ``types`` for ``types.new_class``;
+    ``CodeOwners.untrue_module``), which made nothing of its own: the
+    origin names the module of code in the cycle (the function that
+    defined the class's methods), if any, else nobody.
+    """
+    factory = min(factories)[1]
+    caller = min(callers)[1] if callers else ""
+    told = f", called from {caller}" if caller else "; who called it, the garbage does not tell"
+    return origin, caller, f"{FACTORY_MADE} ({factory}){told}"
 
 
 def _classify_broken(group: list[int], objects: Sequence[object], owners: CodeOwners, cut: list[bool]) -> str:

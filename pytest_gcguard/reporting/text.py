@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pytest_gcguard.engine.findings import DEPENDENCY
+from pytest_gcguard.engine.findings import FACTORY_MADE
 from pytest_gcguard.engine.findings import HARNESS_ORIGIN
 from pytest_gcguard.engine.findings import PROJECT
 from pytest_gcguard.engine.findings import STDLIB_ORIGIN
@@ -93,6 +94,8 @@ _MADE_BY = {
 
 def made_by(cycle: Cycle) -> str | None:
     """``made by attrs 25.4.0 (dependency)``, ``made by the standard library (asyncio.selector_events)``."""
+    if cycle.origin_note.startswith(FACTORY_MADE):
+        return cycle.origin_note  # the class's module is the factory's: the note says who made it, if anyone can
     if not cycle.origin:
         return None
     if cycle.origin == DEPENDENCY:
