@@ -7,6 +7,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import types
 from collections import Counter
 from collections.abc import Callable
 from html.parser import HTMLParser
@@ -250,6 +251,16 @@ def test_every_length_of_cycle_gets_a_picture(names: list[str], traced: bool, no
 )
 def test_a_type_token_names_its_module(token: str, module: str | None) -> None:
     assert html.type_module(token) == module
+
+
+def test_a_capitalised_module_is_not_taken_for_a_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Lib.Image.Image``: the module the finding names, or a loaded one, ends the module part (PIL's layout)."""
+    assert html.type_module("Caps.Image.Image") == "Caps"  # nothing tells: the capitalised parts are classes
+    assert html.type_module("Caps.Image.Image", ("Caps.Image",)) == "Caps.Image"
+    assert html.type_module("class:Caps.Image.Image.Inner", ("Caps.Image",)) == "Caps.Image"
+    monkeypatch.setitem(sys.modules, "Caps.Image", types.ModuleType("Caps.Image"))
+    assert html.type_module("Caps.Image.Image") == "Caps.Image"
+    assert html.type_module("Caps.Image.make.<locals>.C") == "Caps.Image"
 
 
 def test_five_thousand_findings_make_one_picture_per_shape() -> None:

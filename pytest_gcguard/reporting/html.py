@@ -176,12 +176,16 @@ def packages(document: dict[str, Any]) -> set[str]:
     return {name.split(".", 1)[0] for name in names if name is not None}
 
 
-def type_module(token: str) -> str | None:
+def type_module(token: str, known: Collection[str] = ()) -> str | None:
     """The module a hop's type token names (``lib.Graph`` -> ``lib``), or None for builtins, frames, functions.
 
-    A type token is ``module.Qualname``: classes are taken to be the
-    capitalised trailing parts (PEP 8), a ``<locals>`` part and the function
-    before it are dropped.
+    A type token is ``module.Qualname``, and nothing in it says where the
+    one ends: module names may be capitalised (``PIL.Image.Image``).  A
+    ``<locals>`` part and the function before it are dropped, and the last
+    part is the class; of what is left, the capitalised trailing parts are
+    taken to be enclosing classes (PEP 8: ``lib.mod.Outer.Inner`` ->
+    ``lib.mod``), up to one that ends a module the finding names
+    (``known``: its ``origin_name``) or a loaded module.
     """
     token = token[len("class:") :] if token.startswith("class:") else token
     if token.startswith(("frame:", "function:")) or "." not in token:
@@ -191,9 +195,13 @@ def type_module(token: str) -> str | None:
         parts.pop()  # the function the class was made in
     else:
         parts.pop()  # the class itself
-    while len(parts) > 1 and parts[-1][:1].isupper():
+    while len(parts) > 1 and parts[-1][:1].isupper() and not _names_a_module(".".join(parts), known):
         parts.pop()  # an enclosing class
     return ".".join(parts) or None
+
+
+def _names_a_module(name: str, known: Collection[str]) -> bool:
+    return name in known or name in sys.modules
 
 
 @dataclass(frozen=True)
@@ -220,7 +228,8 @@ class Modules:
     def of_finding(self, finding: dict[str, Any]) -> str | None:
         if finding["kind"] == "leak":
             return type_module(str(finding["type"]))
-        modules = [m for m in (type_module(hop["type"]) for hop in finding["path"]) if m is not None]
+        known = (str(finding.get("origin_name", "")),)
+        modules = [m for m in (type_module(hop["type"], known) for hop in finding["path"]) if m is not None]
         if not modules:
             return None
         counts = Counter(modules)

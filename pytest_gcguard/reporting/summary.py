@@ -94,7 +94,9 @@ def origin_module(cycle: Cycle) -> str:
         names = owner_names(entry)
         if not names:
             continue
-        module = names[0] if is_tagged(entry) and entry[0] != CLASS_MEMBER else type_module(names[0])
+        module = (
+            names[0] if is_tagged(entry) and entry[0] != CLASS_MEMBER else type_module(names[0], (cycle.origin_name,))
+        )
         if module:
             return module
     return NO_OWNER
