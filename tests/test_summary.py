@@ -249,7 +249,7 @@ def test_cycles_of_the_harness_are_not_called_the_test_s_own(
     result = guarded("-v")
     result.assert_outcomes(passed=3)
     summary = result.stdout.str().split("gc-guard summary", 1)[1]
-    local, harness = summary.split("cycles made by the test harness (pytest/hypothesis; not failing)", 1)
+    local, harness = summary.split("cycles made by the test harness (pytest/hypothesis/unittest.mock; not failing)", 1)
     assert "test-local cycles (made by the test's own code; not failing)" in local
     assert "countdown" in local and "test_harness.py::test_own" in local
     assert "_get_single_subexc" not in local and "ConjectureData" not in local

@@ -30,6 +30,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import HARNESS_ORIGIN
 from pytest_gcguard.engine.findings import INTERNAL
 from pytest_gcguard.engine.findings import STDLIB
 from pytest_gcguard.engine.findings import TEST_LOCAL
@@ -42,6 +43,7 @@ from pytest_gcguard.engine.findings import Leak
 from pytest_gcguard.judging.judge import FAILED
 from pytest_gcguard.judging.judge import WARNED
 from pytest_gcguard.reporting import svg
+from pytest_gcguard.reporting.text import HARNESS_MADE
 from pytest_gcguard.reporting.text import SAMPLED_NOTE
 from pytest_gcguard.reporting.text import UNTRACED_NOTE
 from pytest_gcguard.reporting.text import format_cycle_path
@@ -69,7 +71,7 @@ FAILED_SHOWN = 10  # shapes listed under "What failed" before the rest are colla
 OPEN_TESTS = 3  # a test list this long or shorter starts open
 TITLE_HOPS = 6  # types named in a shape's one-line title
 # Origin groups in page order: the project, its dependencies, then what never fails.
-PROJECT, DEPENDENCY, UNKNOWN, LOCAL, LIBRARY, AUDIT = range(6)
+PROJECT, DEPENDENCY, UNKNOWN, LOCAL, HARNESS, LIBRARY, AUDIT = range(7)
 # The file in a function's or frame's label: "function f.<locals>.g (matching.py:513)".
 _LABEL_FILE = re.compile(r"\(([^()\s:]+):\d+\)$")
 
@@ -151,6 +153,9 @@ def _place(
 ) -> tuple[tuple[int, str], str]:
     """A finding's origin group and module."""
     kind = finding["kind"]
+    if kind == TEST_LOCAL and finding.get("origin") == HARNESS_ORIGIN:
+        # The summary's own line too ("cycles made by the test harness"): not the test's code.
+        return (HARNESS, f"test harness ({HARNESS_MADE}; not failing)"), finding.get("origin_name") or "(harness)"
     if kind == TEST_LOCAL:
         return (LOCAL, "test-local (the tests' own code; not failing)"), nodeid.split("::", 1)[0]
     if kind == UNLOADED:

@@ -84,6 +84,9 @@ def format_allocated(cycle: Cycle) -> str | None:
     return f"allocated in {', '.join(modules)}" if modules else None
 
 
+# Whose test-local cycles the summary and the HTML report list apart from the test's own (origin "harness").
+HARNESS_MADE = "pytest/hypothesis/unittest.mock"
+
 _MADE_BY = {
     PROJECT: "the project",
     STDLIB_ORIGIN: "the standard library",
