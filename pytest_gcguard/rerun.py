@@ -210,10 +210,14 @@ class Rerun:
             owners=owners,
         )
 
-    def _owners(self, run: WindowFindings) -> tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]:
-        """The owners the traced re-run found for the cycles that had none, by shape key."""
-        found = {c.shape_key: c.member_types for c in run.cycles if c.shape_key in self.ownerless and c.member_types}
-        return tuple(sorted(found.items()))
+    def _owners(self, run: WindowFindings) -> tuple[tuple[str, tuple[tuple[str, ...], ...], str, str], ...]:
+        """The owners the traced re-run found for the cycles that had none, and their origin, by shape key."""
+        found = {
+            c.shape_key: (c.member_types, c.origin, c.origin_name)
+            for c in run.cycles
+            if c.shape_key in self.ownerless and c.member_types
+        }
+        return tuple(sorted((key, *owner) for key, owner in found.items()))
 
     def _surviving(
         self, grown: list[tuple[type, tuple[int, ...]]], free_garbage: Callable[[], None]

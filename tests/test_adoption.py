@@ -128,3 +128,35 @@ def test_allow_lines_name_the_first_class_outside_the_tests_grouped_by_package()
         "  2. record the other findings as known, so that only new ones fail:",
         "       pytest --gc-guard --gc-guard-baseline=b.json --gc-guard-update-baseline",
     ]
+
+
+def test_a_shape_of_more_classes_than_the_lines_allowed_is_offered_by_module() -> None:
+    """Fifteen classes of two modules in the shape every test has: two module lines, and the other shapes' lines."""
+    classes = [f"lib._core._run.C{n}" for n in range(10)] + [f"lib._core._io.I{n}" for n in range(5)]
+    shared = Cycle(
+        CYCLE,
+        tuple(Hop(name.rsplit(".", 1)[1], name, ".next") for name in classes),
+        1,
+        len(classes),
+        0,
+        member_types=tuple((name,) for name in sorted(classes)),
+    )
+    found = payloads(
+        {
+            f"t.py::test_{kind}_{n}": [(shared, FAILED), (ring(f"other.{kind}"), FAILED)]
+            for kind in "XYZ"
+            for n in range(3)
+        }
+    )
+    assert adoption_lines(found, "b.json")[1:] == [
+        "  1. if the shapes that fail the most tests are by design, allow them project-wide",
+        "     (these lines in the ini file let 9 of the 9 tests pass):",
+        "       gc_guard_allow =",
+        "           # lib",
+        "           cycles: lib._core._io",
+        "           cycles: lib._core._run",
+        "           # other",
+        "           cycles: other.X",
+        "           cycles: other.Y",
+        "           cycles: other.Z",
+    ]

@@ -172,3 +172,33 @@ def test_a_container_cycle_the_test_makes_is_owned_by_the_test_module_and_still_
     result.stdout.fnmatch_lines(
         ["    list (len=1) --[[]0]--> list (len=1) --[[]0]--> list (len=1)", "    allocated in test_own"]
     )
+
+
+RINGLIB = """
+def ring(n):
+    first = [0]
+    node = first
+    for i in range(1, n):
+        node.append([i])
+        node = node[-1]
+    node.append(first)
+    return n
+"""
+
+
+@pytest.mark.parametrize(("fail_on", "fails"), [("project", True), ("dependency", False), (None, True)])
+def test_a_container_cycle_takes_the_origin_of_the_module_that_allocated_it(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult], fail_on: str | None, fails: bool
+) -> None:
+    """Its origin is its allocating module's, so --gc-guard-fail-on judges it like any other cycle."""
+    pytester.makepyfile(
+        ringlib=RINGLIB, test_ring="import ringlib\n\ndef test_ring():\n    assert ringlib.ring(3) == 3\n"
+    )
+    args = ["--gc-guard-report=report.json", "-v"] + ([f"--gc-guard-fail-on={fail_on}"] if fail_on else [])
+    result = guarded(*args)
+    result.assert_outcomes(passed=1, errors=int(fails))
+    result.stdout.fnmatch_lines(["*made by the project (ringlib)"])
+    report: dict[str, Any] = json.loads((pytester.path / "report.json").read_text())
+    (finding,) = [finding for test in report["tests"] for finding in test["findings"] if finding["kind"] == "cycle"]
+    assert (finding["origin"], finding["origin_name"], finding["allocated_in"]) == ("project", "ringlib", ["ringlib"])
+    assert finding["status"] == ("failed" if fails else "info")

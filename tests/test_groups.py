@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Callable
 
@@ -146,3 +147,29 @@ def test_a_real_run_groups_by_the_module_that_made_the_cycle(
         "      made by the project (mylib.views)",
         "      test_lib.py::test_view",
     ]
+
+
+def test_a_capitalised_module_names_its_group_and_its_allow_entry(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """``Lib/Image.py`` with class ``Image`` (PIL's ``PIL.Image.Image``): the module is ``Lib.Image``, not ``Lib``."""
+    pytester.makepyfile(
+        **{
+            "Lib/__init__.py": "",
+            "Lib/Image.py": "class Image:\n    def __init__(self):\n        self.me = self\n",
+            "test_image.py": "from Lib import Image\n\ndef test_image():\n    Image.Image()\n",
+        }
+    )
+    result = guarded("--gc-guard-report=report.json")
+    result.assert_outcomes(passed=1, errors=1)
+    summary = result.stdout.str().split("gc-guard summary", 1)[1].splitlines()
+    assert summary[2:5] == [
+        "Lib.Image — 1 test, 1 shape",
+        "  [1 test] Image --.me--> Image",
+        "      made by the project (Lib.Image)",
+    ]
+    report = json.loads((pytester.path / "report.json").read_text())
+    (finding,) = report["tests"][0]["findings"]
+    assert (finding["origin"], finding["origin_name"]) == ("project", "Lib.Image")
+    guarded("-o", "gc_guard_allow=Lib.Image").assert_outcomes(passed=1)
+    guarded("-o", "gc_guard_allow=Lib.Imag").assert_outcomes(passed=1, errors=1)

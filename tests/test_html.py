@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import struct
 import subprocess
 import sys
+import types
 from collections import Counter
 from collections.abc import Callable
 from html.parser import HTMLParser
@@ -250,6 +252,48 @@ def test_every_length_of_cycle_gets_a_picture(names: list[str], traced: bool, no
 )
 def test_a_type_token_names_its_module(token: str, module: str | None) -> None:
     assert html.type_module(token) == module
+
+
+def test_a_capitalised_module_is_not_taken_for_a_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Lib.Image.Image``: the module the finding names, or a loaded one, ends the module part (PIL's layout)."""
+    assert html.type_module("Caps.Image.Image") == "Caps"  # nothing tells: the capitalised parts are classes
+    assert html.type_module("Caps.Image.Image", ("Caps.Image",)) == "Caps.Image"
+    assert html.type_module("class:Caps.Image.Image.Inner", ("Caps.Image",)) == "Caps.Image"
+    monkeypatch.setitem(sys.modules, "Caps.Image", types.ModuleType("Caps.Image"))
+    assert html.type_module("Caps.Image.Image") == "Caps.Image"
+    assert html.type_module("Caps.Image.make.<locals>.C") == "Caps.Image"
+
+
+MOCK = Cycle(
+    TEST_LOCAL,
+    (Hop("<Mock id='1'>", "unittest.mock.Mock", "._mock_children"), Hop("dict (len=1)", "dict", "['child']")),
+    1,
+    2,
+    0,
+    origin="harness",
+    origin_name="unittest.mock",
+)
+
+
+def test_cycles_the_harness_made_are_filed_apart_from_the_test_s_own() -> None:
+    """As the summary's own line does: a test-local cycle of origin harness is not "the tests' own code"."""
+    local = dataclasses.replace(LOCAL, origin="test", origin_name="test_b")
+    page = Page(
+        html.render(
+            document(
+                [
+                    ("tests/test_b.py::test_local", "passed", make_payload([(local, "info")])),
+                    ("tests/test_b.py::test_mock", "passed", make_payload([(MOCK, "info")])),
+                ]
+            )
+        )
+    )
+    harness = "test harness (pytest/hypothesis/unittest.mock; not failing)"
+    own = "test-local (the tests' own code; not failing)"
+    assert page.headings[page.headings.index(own) :] == [own, "tests/test_b.py", harness, "unittest.mock"]
+    text = page.all_text
+    assert text.index(own) < text.index("<ExceptionInfo>") < text.index(harness) < text.index("<Mock id='1'>")
+    assert text.count("<Mock id='1'>") == text.count("<Mock id='1'>", text.index(harness))  # none under the test's
 
 
 def test_five_thousand_findings_make_one_picture_per_shape() -> None:

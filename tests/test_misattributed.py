@@ -63,6 +63,60 @@ def test_a_class_made_by_a_stdlib_factory_is_not_the_standard_library_s(
     allowed.assert_outcomes(passed=3)
 
 
+MAKER_LIB = """
+import abc
+
+
+class Base(abc.ABC):
+    pass
+
+
+def make_with_a_method():
+    def method(self):
+        return Made
+
+    Made = type("Made", (Base,), {"method": method})  # Made <-> method: dropped on return
+"""
+
+MAKER_TESTS = """
+import factorylib
+import makerlib
+
+
+def test_library_makes_an_instance_cycle():
+    factorylib.make()
+
+
+def test_library_makes_a_class_with_a_method():
+    makerlib.make_with_a_method()
+"""
+
+
+def test_the_origin_of_a_class_a_stdlib_factory_made_names_no_factory_module(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """Its __module__ is abc's: the label names the module of code in its cycle, or says a class factory made it."""
+    pytester.makepyfile(factorylib=FACTORY_LIB, makerlib=MAKER_LIB, test_factory=MAKER_TESTS)
+    result = guarded("-v")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_library_makes_an_instance_cycle*",
+            "    Made --*--> Made",
+            "    made by a class factory (abc); who called it, the garbage does not tell",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*test-local cycles*",
+            "*function make_with_a_method.<locals>.method*",
+            "*made by a class factory (abc), called from makerlib",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*made by abc*")
+    result.stdout.no_fnmatch_line("*made by the test (abc)*")
+
+
 # 2. A copy of a loaded module's globals (attrs' generated __init__ gets one) is no unloaded module.
 COPYING_LIB = """
 import sys

@@ -249,7 +249,7 @@ def test_cycles_of_the_harness_are_not_called_the_test_s_own(
     result = guarded("-v")
     result.assert_outcomes(passed=3)
     summary = result.stdout.str().split("gc-guard summary", 1)[1]
-    local, harness = summary.split("cycles made by the test harness (pytest/hypothesis; not failing)", 1)
+    local, harness = summary.split("cycles made by the test harness (pytest/hypothesis/unittest.mock; not failing)", 1)
     assert "test-local cycles (made by the test's own code; not failing)" in local
     assert "countdown" in local and "test_harness.py::test_own" in local
     assert "_get_single_subexc" not in local and "ConjectureData" not in local
@@ -257,3 +257,73 @@ def test_cycles_of_the_harness_are_not_called_the_test_s_own(
     # ExceptionInfo.exconly's closure, and its cycle, came with pytest 8.x (8.0 has none: nothing to call harness).
     if "_get_single_subexc" in inspect.getsource(pytest.ExceptionInfo.exconly):
         assert "_get_single_subexc" in harness
+
+
+RUNNER_LIB = """
+class Runner:
+    def __init__(self):
+        self.init_task = Task(self)
+        self.wake = lambda: self.init_task  # a function of runlib's in the cycle, as trio's coroutines' frames are
+
+
+class Task:
+    def __init__(self, runner):
+        self._runner = runner
+
+
+def run(other):
+    Runner()
+    other()
+"""
+
+OTHERS = """
+class A:
+    def __init__(self):
+        self.me = self
+
+
+class B:
+    def __init__(self):
+        self.me = self
+
+
+class C:
+    def __init__(self):
+        self.me = self
+"""
+
+EVERY_TEST_RUNS = """
+import pytest
+
+import others
+import runlib
+
+
+@pytest.mark.parametrize("n", range(3))
+@pytest.mark.parametrize("cls", [others.A, others.B, others.C])
+def test_run(cls, n):
+    runlib.run(cls)
+"""
+
+
+def test_the_allow_lines_cover_a_shape_every_test_has_along_with_the_others(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """trio's suite: each test has Runner <-> Task (code in it) and one of several shapes; the lines pass them all."""
+    pytester.makepyfile(runlib=RUNNER_LIB, others=OTHERS, test_run=EVERY_TEST_RUNS)
+    result = guarded()
+    result.assert_outcomes(passed=9, errors=9)
+    lines = result.stdout.str().split("to adopt gc-guard before they are fixed:", 1)[1].splitlines()
+    assert lines[2:11] == [
+        "     (these lines in the ini file let 9 of the 9 tests pass):",
+        "       gc_guard_allow =",
+        "           # others",
+        "           cycles: others.A",
+        "           cycles: others.B",
+        "           cycles: others.C",
+        "           # runlib",
+        "           cycles: runlib",
+        "=========================== short test summary info ============================",
+    ]
+    allow = ["others.A", "others.B", "others.C", "runlib"]
+    guarded("-o", "gc_guard_allow=" + "\n".join(allow)).assert_outcomes(passed=9)

@@ -28,6 +28,7 @@ from typing import cast
 from pytest_gcguard.engine.findings import ALLOC_MEMBER
 from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import DEPENDENCY
+from pytest_gcguard.engine.findings import FACTORY_MADE
 from pytest_gcguard.engine.findings import HARNESS_ORIGIN
 from pytest_gcguard.engine.findings import INTERNAL
 from pytest_gcguard.engine.findings import PROJECT
@@ -38,6 +39,7 @@ from pytest_gcguard.engine.findings import TEST_ORIGIN
 from pytest_gcguard.engine.findings import UNLOADED
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
+from pytest_gcguard.engine.findings import allocating_modules
 from pytest_gcguard.engine.graph import ObjectGraph
 from pytest_gcguard.engine.graph import is_cycle
 from pytest_gcguard.engine.graph import reachable
@@ -163,7 +165,9 @@ def explain_garbage(
     for group in groups:
         kind = _classify_broken(group, objects, owners, cut)
         broken = _describe_broken(kind, group, full, objects, labeller, (site, allocator), sampled, shapes_only)
-        cycles.append(_with_origin(broken, _origin(kind, group, objects, owners)))
+        cycles.append(
+            _with_origin(broken, _origin(kind, group, objects, owners, (), allocating_modules(broken.member_types)))
+        )
         if wanted is not None:
             wanted.discard(cycles[-1].shape_key)
             if not wanted:
@@ -531,14 +535,20 @@ def _with_origin(cycle: Cycle, origin: _Origin) -> Cycle:
 
 
 def _origin(
-    kind: str, members: list[int], objects: Sequence[object], owners: CodeOwners, path: Sequence[int] = ()
+    kind: str,
+    members: list[int],
+    objects: Sequence[object],
+    owners: CodeOwners,
+    path: Sequence[int] = (),
+    allocated: Sequence[str] = (),
 ) -> _Origin:
     """``Cycle`` origin fields: whose code made the members (project before dependency before stdlib).
 
     Of the members that name their code, the most specific origin wins, and
     of its modules the first on the printed ``path``, then the first in
     sorted order (never by address or hash seed).  A test-local cycle is the test's, or the harness's when only
-    harness code is in it.  Empty when no member names its code.
+    harness code is in it.  When no member names its code, the ``allocated`` modules (plain containers a
+    traced re-run found the allocator of) do, else it is empty.
     """
     if kind == INTERNAL:
         module = _internal_type(members, objects, owners) or ""
@@ -548,16 +558,24 @@ def _origin(
         return STDLIB_ORIGIN, module, note
     position = {v: i for i, v in enumerate(path)}
     ranked = []
-    by_type: dict[int, tuple[str, str] | None] = {}  # instances: their type decides (a 100,000-long ring)
+    factories, callers = [], []  # classes a stdlib factory made (and their instances); code in the cycle
+    by_type: dict[int, tuple[tuple[str, str] | None, bool]] = {}  # instances: their type decides (a 100,000-long ring)
     for v in members:
         obj = objects[v]
         tp = type(obj)
         if id(tp) in _CODE_TYPES or tp is types.CodeType or type_flags(tp) & _TYPE_SUBCLASS:
             named = owners.named_origin(obj)
+            factory = is_a(obj, type) and owners.untrue_module(obj)
         elif id(tp) in by_type:
-            named = by_type[id(tp)]
+            named, factory = by_type[id(tp)]
         else:
-            named = by_type[id(tp)] = owners.named_origin(obj)
+            named, factory = by_type[id(tp)] = owners.named_origin(obj), owners.untrue_module(tp)
+        if named is not None and factory:
+            # Its module is the factory's (abc, types), not its maker's: never named as the origin.
+            factories.append((position.get(v, len(path)), named[1]))
+            continue
+        if named is not None and id(tp) in _CODE_TYPES:
+            callers.append((position.get(v, len(path)), named[1]))
         if named is not None:
             rank: float = _ORIGIN_RANK[named[0]]
             if named[0] == PROJECT and owners.type_origin(tp) is Origin.TEST and not is_a(obj, type):
@@ -572,11 +590,34 @@ def _origin(
         closing = [entry for entry in ranked if entry[3] == TEST_ORIGIN] or [
             entry for entry in ranked if entry[3] == HARNESS_ORIGIN
         ]
-        return (closing[0][3], closing[0][2], "") if closing else (TEST_ORIGIN, "", "")
+        if closing:
+            return closing[0][3], closing[0][2], ""
+        return _factory_made_origin(TEST_ORIGIN, factories, callers) if factories else (TEST_ORIGIN, "", "")
+    if not ranked and factories:
+        return _factory_made_origin("", factories, callers)
+    if not ranked:
+        # Plain containers only: the modules that allocated them say whose they are, if tracing told.
+        named_modules = [owners.named_module_origin(module) for module in allocated]
+        ranked = sorted((_ORIGIN_RANK[named[0]], 0, named[1], named[0]) for named in named_modules if named is not None)
     if not ranked:
         return "", "", ""
     _, _, module, origin = ranked[0]
     return origin, dependency_name(module) if origin == DEPENDENCY else module, ""
+
+
+def _factory_made_origin(origin: str, factories: list[tuple[int, str]], callers: list[tuple[int, str]]) -> _Origin:
+    """A cycle whose only members that name a module are classes a standard-library factory made (and their instances).
+
+    Their ``__module__`` is the factory's (``abc`` for ``type()`` on an
+    ``abc.ABC`` subclass, ``types`` for ``types.new_class``;
+    ``CodeOwners.untrue_module``), which made nothing of its own: the
+    origin names the module of code in the cycle (the function that
+    defined the class's methods), if any, else nobody.
+    """
+    factory = min(factories)[1]
+    caller = min(callers)[1] if callers else ""
+    told = f", called from {caller}" if caller else "; who called it, the garbage does not tell"
+    return origin, caller, f"{FACTORY_MADE} ({factory}){told}"
 
 
 def _classify_broken(group: list[int], objects: Sequence[object], owners: CodeOwners, cut: list[bool]) -> str:
@@ -763,7 +804,8 @@ def _describe(
         kept_alive_types=tuple(hanger_types.most_common(3)),
         member_types=() if shapes_only else _member_types(component, objects, allocator),
     )
-    cycle = _with_origin(cycle, _origin(kind, component, objects, owners or CodeOwners(), path))
+    origin = _origin(kind, component, objects, owners or CodeOwners(), path, allocating_modules(cycle.member_types))
+    cycle = _with_origin(cycle, origin)
     if observe is not None:
         triples = []
         for position, vertex in enumerate(path):

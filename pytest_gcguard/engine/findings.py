@@ -39,6 +39,10 @@ DEPENDENCY = "dependency"  # an installed distribution (origin_name: "attrs 25.4
 STDLIB_ORIGIN = "stdlib"  # the standard library (origin_name: the module)
 TEST_ORIGIN = "test"  # a test module or conftest.py
 HARNESS_ORIGIN = "harness"  # pytest, pluggy, their plugins, the standard library's test infrastructure
+# How Cycle.origin_note starts for a cycle whose only named members are classes a
+# standard-library class factory made (abc.ABCMeta, types.new_class): their
+# __module__ is the factory's, and the note is the whole origin line.
+FACTORY_MADE = "made by a class factory"
 # The origins --gc-guard-fail-on chooses from, and its default: all of them.
 FAIL_ON_CHOICES = (PROJECT, DEPENDENCY, STDLIB_ORIGIN)
 

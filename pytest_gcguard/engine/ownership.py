@@ -299,6 +299,20 @@ class CodeOwners:
             return TEST_ORIGIN, module
         return self._user_origin(module, filename), module
 
+    def named_module_origin(self, module: str) -> tuple[str, str] | None:
+        """Whose code a loaded module is (a ``findings`` origin), and the module; None for ``builtins``.
+
+        For a cycle of plain containers, by the module that allocated them (``findings.ALLOC_MEMBER``).
+        """
+        origin = self.module_origin(module)
+        if origin is Origin.NEUTRAL:
+            return None
+        named = {Origin.HARNESS: HARNESS_ORIGIN, Origin.STDLIB: STDLIB_ORIGIN, Origin.TEST: TEST_ORIGIN}.get(origin)
+        if named is None:
+            namespace = module_dict(sys.modules.get(module))
+            named = self._user_origin(module, plain_str(namespace.get("__file__")) if namespace is not None else None)
+        return named, module
+
     def _user_origin(self, module: str, filename: str | None) -> str:
         """Project or dependency: by where the module's file is (with none: whether a distribution has it)."""
         if filename is None or filename.startswith("<"):

@@ -72,9 +72,10 @@ class Observation:
     unconfirmed: str | None = None  # why the re-runs do not count (the re-run failed or skipped)
     one_time: frozenset[str] = frozenset()  # shape keys of the unsure shapes that did not recur
     leaks: tuple[Leak, ...] = ()  # suspect types that grew on every run
-    # Who allocated the cycles that had no owner (plain containers): shape key
-    # and ``Cycle.member_types`` of the same shape in the traced re-run.
-    owners: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = ()
+    # Who allocated the cycles that had no owner (plain containers): shape key,
+    # then ``Cycle.member_types``, ``origin`` and ``origin_name`` of the same
+    # shape in the traced re-run.
+    owners: tuple[tuple[str, tuple[tuple[str, ...], ...], str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,16 +152,21 @@ def _fragments_of_allowed_cycles(failing: Sequence[Cycle], marked: Sequence[Cycl
 
 
 def with_owners(cycles: Sequence[Cycle], observation: Observation | None) -> list[Cycle]:
-    """The cycles, those that had no owner given the one a re-run found (``Observation.owners``).
+    """The cycles, those that had no owner given the one a re-run found, and its origin (``Observation.owners``).
 
     The first run's cycle gets them: it is what the verdict and the report
-    are about, and the allow list can now cover it (``triage`` again).
+    are about, and the allow list and ``--gc-guard-fail-on`` can now judge it
+    (``triage`` again).
     """
-    owners = dict(observation.owners) if observation is not None else {}
-    return [
-        dataclasses.replace(c, member_types=owners[c.shape_key]) if not c.member_types and c.shape_key in owners else c
-        for c in cycles
-    ]
+    owners = {entry[0]: entry[1:] for entry in observation.owners} if observation is not None else {}
+    found = []
+    for c in cycles:
+        owner = owners.get(c.shape_key) if not c.member_types else None
+        if owner is not None:
+            member_types, origin, origin_name = owner
+            c = dataclasses.replace(c, member_types=member_types, origin=origin, origin_name=origin_name)
+        found.append(c)
+    return found
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,19 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from pytest_gcguard.engine.findings import CLASS_MEMBER
 from pytest_gcguard.engine.findings import CYCLE
 from pytest_gcguard.engine.findings import UNCOLLECTABLE
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.engine.findings import is_tagged
+from pytest_gcguard.engine.findings import owner_names
 from pytest_gcguard.judging.allowlist import AllowList
 from pytest_gcguard.judging.allowlist import is_allow_entry
 from pytest_gcguard.judging.allowlist import names_a_builtin
 from pytest_gcguard.judging.judge import FAILED
 from pytest_gcguard.judging.judge import WARNED
+from pytest_gcguard.reporting.html import type_module
 from pytest_gcguard.reporting.summary import counted
 from pytest_gcguard.reporting.summary import summary_leak_shape
 from pytest_gcguard.reporting.summary import summary_shape
@@ -57,6 +61,9 @@ class _Shape:
 
     tests: set[str] = field(default_factory=set)
     entries: set[str] | None = field(default_factory=set)  # None: a member no allow line can name
+    # Each entry's module's line (``cycles: trio._core._run`` for ``cycles: trio._core._run.Runner``):
+    # fewer lines, for a shape of more classes than MAX_ALLOW_LINES (trio's Runner <-> Task).
+    modules: dict[str, str] = field(default_factory=dict)
 
 
 def adoption_lines(payloads: Mapping[str, dict[str, Any]], baseline: str) -> list[str]:
@@ -67,7 +74,7 @@ def adoption_lines(payloads: Mapping[str, dict[str, Any]], baseline: str) -> lis
     gated = {nodeid: found for nodeid, found in _gated(payloads) if found.cycles or found.leaks}
     if len(gated) < ADOPT_AT:
         return []
-    entries = _allow_entries(_shapes(gated))
+    entries = _without_covered(_allow_entries(_shapes(gated)))
     allow = AllowList.parse(entries)
     covered = sum(1 for found in gated.values() if _covers(allow, found))
     command = f"pytest --gc-guard --gc-guard-baseline={baseline} --gc-guard-update-baseline"
@@ -107,31 +114,49 @@ def _shapes(gated: Mapping[str, _Gated]) -> dict[str, _Shape]:
     test_modules = _test_modules(gated)
     shapes: dict[str, _Shape] = {}
 
-    def add(key: str, nodeid: str, kind: str, names: Sequence[str | None]) -> None:
+    def add(key: str, nodeid: str, kind: str, names: Sequence[tuple[str, str] | None]) -> None:
         shape = shapes.setdefault(key, _Shape())
         shape.tests.add(nodeid)
         if shape.entries is None or not names or None in names:
             shape.entries = None  # a cycle of plain containers, a test's class with no base but object
-        else:
-            shape.entries.update(f"{kind}: {name}" for name in names)
+            return
+        for name, module in filter(None, names):
+            shape.entries.add(f"{kind}: {name}")
+            shape.modules[f"{kind}: {name}"] = f"{kind}: {module}"
 
     for nodeid, found in gated.items():
         for cycle in found.cycles:
-            names = [_name(mro, test_modules) for mro in cycle.member_types]
+            names = [_owner_name(entry, test_modules, cycle.origin_name) for entry in cycle.member_types]
             add(f"{cycle.kind} {summary_shape(cycle)}", nodeid, "cycles", names)
         for leak in found.leaks:
-            add(f"leak {summary_leak_shape(leak)}", nodeid, "leaks", [_name(leak.mro, test_modules)])
+            name = _name(leak.mro, test_modules)
+            add(f"leak {summary_leak_shape(leak)}", nodeid, "leaks", [_with_module(name)])
     return shapes
 
 
 def _allow_entries(shapes: Mapping[str, _Shape]) -> list[str]:
-    """The allow lines of the shapes failing ``ALLOW_AT`` tests or more, the most widespread first."""
+    """The allow lines of the shapes failing ``ALLOW_AT`` tests or more, the most widespread first.
+
+    A shape whose lines do not fit in what ``MAX_ALLOW_LINES`` leaves is
+    offered by its classes' modules if those fit: a shape that fails every
+    test (trio's ``Runner <-> Task``, a dozen classes of ``trio._core``)
+    left out would leave the other lines passing no test.
+    """
     chosen: dict[str, None] = {}
     for shape in sorted(shapes.values(), key=lambda shape: -len(shape.tests)):
         entries = shape.entries
-        if len(shape.tests) >= ALLOW_AT and entries and len(chosen.keys() | entries) <= MAX_ALLOW_LINES:
+        if len(shape.tests) < ALLOW_AT or not entries:
+            continue
+        if len(chosen.keys() | entries) > MAX_ALLOW_LINES:
+            entries = {shape.modules[entry] for entry in entries}
+        if len(chosen.keys() | entries) <= MAX_ALLOW_LINES:
             chosen.update(dict.fromkeys(sorted(entries)))
     return list(chosen)
+
+
+def _without_covered(entries: list[str]) -> list[str]:
+    """The entries no other covers: ``cycles: lib`` (a function of lib's) makes ``cycles: lib.Node`` needless."""
+    return [entry for entry in entries if not any(entry.startswith(other + ".") for other in entries)]
 
 
 def _test_modules(nodeids: Iterable[str]) -> set[str]:
@@ -143,12 +168,38 @@ def _test_modules(nodeids: Iterable[str]) -> set[str]:
     return modules
 
 
+def _owner_name(entry: Sequence[str], test_modules: set[str], origin_name: str) -> tuple[str, str] | None:
+    """What an allow line names for one ``Cycle.member_types`` entry, and its module (None: nothing can).
+
+    An instance or a class: ``_name``.  A function or frame, or the
+    allocator of plain containers: its module (trio's Runner cycle holds its
+    coroutines' frames), unless it is the tests'.
+    """
+    if is_tagged(entry) and entry[0] != CLASS_MEMBER:
+        names = owner_names(entry)
+        module = names[0] if names else None
+        if module is None or _in_tests(module, test_modules, itself=True) or not is_allow_entry(module):
+            return None
+        return module, module
+    return _with_module(_name(owner_names(entry), test_modules), origin_name)
+
+
+def _with_module(name: str | None, origin_name: str = "") -> tuple[str, str] | None:
+    """A class's name and its module's (the finding's origin module, or a loaded one, ends it: ``html.type_module``)."""
+    return None if name is None else (name, type_module(name, (origin_name,)) or name)
+
+
+def _in_tests(name: str, test_modules: set[str], *, itself: bool = False) -> bool:
+    """Whether a qualified name is in a test module, a conftest or a test function (``itself``: or is a test module)."""
+    parts = name.split(".")
+    prefixes = {".".join(parts[:i]) for i in range(1, len(parts) + int(itself))}
+    return "<locals>" in parts or "conftest" in parts or bool(prefixes & test_modules)
+
+
 def _name(mro: Sequence[str], test_modules: set[str]) -> str | None:
     """The class an allow line names for a member of this class: its own, or its first base outside the tests."""
     for name in mro:
-        parts = name.split(".")
-        prefixes = {".".join(parts[:i]) for i in range(1, len(parts))}
-        if "<locals>" in parts or "conftest" in parts or prefixes & test_modules:
+        if _in_tests(name, test_modules):
             continue
         # (builtins.object ends every leak's MRO: no line can name a builtin.)
         return None if names_a_builtin(name) or not is_allow_entry(name) else name

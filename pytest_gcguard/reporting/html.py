@@ -30,6 +30,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import HARNESS_ORIGIN
 from pytest_gcguard.engine.findings import INTERNAL
 from pytest_gcguard.engine.findings import STDLIB
 from pytest_gcguard.engine.findings import TEST_LOCAL
@@ -42,6 +43,7 @@ from pytest_gcguard.engine.findings import Leak
 from pytest_gcguard.judging.judge import FAILED
 from pytest_gcguard.judging.judge import WARNED
 from pytest_gcguard.reporting import svg
+from pytest_gcguard.reporting.text import HARNESS_MADE
 from pytest_gcguard.reporting.text import SAMPLED_NOTE
 from pytest_gcguard.reporting.text import UNTRACED_NOTE
 from pytest_gcguard.reporting.text import format_cycle_path
@@ -69,7 +71,7 @@ FAILED_SHOWN = 10  # shapes listed under "What failed" before the rest are colla
 OPEN_TESTS = 3  # a test list this long or shorter starts open
 TITLE_HOPS = 6  # types named in a shape's one-line title
 # Origin groups in page order: the project, its dependencies, then what never fails.
-PROJECT, DEPENDENCY, UNKNOWN, LOCAL, LIBRARY, AUDIT = range(6)
+PROJECT, DEPENDENCY, UNKNOWN, LOCAL, HARNESS, LIBRARY, AUDIT = range(7)
 # The file in a function's or frame's label: "function f.<locals>.g (matching.py:513)".
 _LABEL_FILE = re.compile(r"\(([^()\s:]+):\d+\)$")
 
@@ -151,6 +153,9 @@ def _place(
 ) -> tuple[tuple[int, str], str]:
     """A finding's origin group and module."""
     kind = finding["kind"]
+    if kind == TEST_LOCAL and finding.get("origin") == HARNESS_ORIGIN:
+        # The summary's own line too ("cycles made by the test harness"): not the test's code.
+        return (HARNESS, f"test harness ({HARNESS_MADE}; not failing)"), finding.get("origin_name") or "(harness)"
     if kind == TEST_LOCAL:
         return (LOCAL, "test-local (the tests' own code; not failing)"), nodeid.split("::", 1)[0]
     if kind == UNLOADED:
@@ -176,12 +181,16 @@ def packages(document: dict[str, Any]) -> set[str]:
     return {name.split(".", 1)[0] for name in names if name is not None}
 
 
-def type_module(token: str) -> str | None:
+def type_module(token: str, known: Collection[str] = ()) -> str | None:
     """The module a hop's type token names (``lib.Graph`` -> ``lib``), or None for builtins, frames, functions.
 
-    A type token is ``module.Qualname``: classes are taken to be the
-    capitalised trailing parts (PEP 8), a ``<locals>`` part and the function
-    before it are dropped.
+    A type token is ``module.Qualname``, and nothing in it says where the
+    one ends: module names may be capitalised (``PIL.Image.Image``).  A
+    ``<locals>`` part and the function before it are dropped, and the last
+    part is the class; of what is left, the capitalised trailing parts are
+    taken to be enclosing classes (PEP 8: ``lib.mod.Outer.Inner`` ->
+    ``lib.mod``), up to one that ends a module the finding names
+    (``known``: its ``origin_name``) or a loaded module.
     """
     token = token[len("class:") :] if token.startswith("class:") else token
     if token.startswith(("frame:", "function:")) or "." not in token:
@@ -191,9 +200,13 @@ def type_module(token: str) -> str | None:
         parts.pop()  # the function the class was made in
     else:
         parts.pop()  # the class itself
-    while len(parts) > 1 and parts[-1][:1].isupper():
+    while len(parts) > 1 and parts[-1][:1].isupper() and not _names_a_module(".".join(parts), known):
         parts.pop()  # an enclosing class
     return ".".join(parts) or None
+
+
+def _names_a_module(name: str, known: Collection[str]) -> bool:
+    return name in known or name in sys.modules
 
 
 @dataclass(frozen=True)
@@ -220,7 +233,8 @@ class Modules:
     def of_finding(self, finding: dict[str, Any]) -> str | None:
         if finding["kind"] == "leak":
             return type_module(str(finding["type"]))
-        modules = [m for m in (type_module(hop["type"]) for hop in finding["path"]) if m is not None]
+        known = (str(finding.get("origin_name", "")),)
+        modules = [m for m in (type_module(hop["type"], known) for hop in finding["path"]) if m is not None]
         if not modules:
             return None
         counts = Counter(modules)

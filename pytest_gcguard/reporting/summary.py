@@ -16,6 +16,7 @@ from typing import Any
 
 from pytest_gcguard.engine.findings import CLASS_MEMBER
 from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import HARNESS_ORIGIN
 from pytest_gcguard.engine.findings import INTERNAL
 from pytest_gcguard.engine.findings import STDLIB
 from pytest_gcguard.engine.findings import TEST_LOCAL
@@ -31,6 +32,7 @@ from pytest_gcguard.engine.ownership import is_harness_module
 from pytest_gcguard.judging.judge import FAILED
 from pytest_gcguard.judging.judge import INFO
 from pytest_gcguard.reporting.html import type_module
+from pytest_gcguard.reporting.text import HARNESS_MADE
 from pytest_gcguard.reporting.text import distinct_sites
 from pytest_gcguard.reporting.text import format_cycle_path
 from pytest_gcguard.reporting.text import made_by
@@ -94,7 +96,9 @@ def origin_module(cycle: Cycle) -> str:
         names = owner_names(entry)
         if not names:
             continue
-        module = names[0] if is_tagged(entry) and entry[0] != CLASS_MEMBER else type_module(names[0])
+        module = (
+            names[0] if is_tagged(entry) and entry[0] != CLASS_MEMBER else type_module(names[0], (cycle.origin_name,))
+        )
         if module:
             return module
     return NO_OWNER
@@ -112,6 +116,8 @@ def made_by_harness(cycle: Cycle) -> bool:
     ``ExceptionInfo.exconly.<locals>._get_single_subexc`` closure, Hypothesis's
     ``ConjectureData`` <-> provider).
     """
+    if cycle.origin == HARNESS_ORIGIN:  # (unittest.mock's, a pytest plugin's: CodeOwners knows them)
+        return True
     owners = [owner_names(entry) for entry in cycle.member_types]
     return bool(owners) and all(names and is_harness_module(names[0]) for names in owners)
 
@@ -317,7 +323,7 @@ class Summary:
         lines = self._own_lines(own, verbose) + self._stuck_lines(stuck, verbose)
         lines += self._not_failing_lines(local, "test-local cycles (made by the test's own code; not failing)", verbose)
         lines += self._not_failing_lines(
-            harness, "cycles made by the test harness (pytest/hypothesis; not failing)", verbose
+            harness, f"cycles made by the test harness ({HARNESS_MADE}; not failing)", verbose
         )
         lines += self._not_failing_lines(
             unchosen, "cycles of origins --gc-guard-fail-on leaves out (not failing)", verbose

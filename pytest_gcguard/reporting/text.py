@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pytest_gcguard.engine.findings import DEPENDENCY
+from pytest_gcguard.engine.findings import FACTORY_MADE
 from pytest_gcguard.engine.findings import HARNESS_ORIGIN
 from pytest_gcguard.engine.findings import PROJECT
 from pytest_gcguard.engine.findings import STDLIB_ORIGIN
@@ -83,6 +84,9 @@ def format_allocated(cycle: Cycle) -> str | None:
     return f"allocated in {', '.join(modules)}" if modules else None
 
 
+# Whose test-local cycles the summary and the HTML report list apart from the test's own (origin "harness").
+HARNESS_MADE = "pytest/hypothesis/unittest.mock"
+
 _MADE_BY = {
     PROJECT: "the project",
     STDLIB_ORIGIN: "the standard library",
@@ -93,6 +97,8 @@ _MADE_BY = {
 
 def made_by(cycle: Cycle) -> str | None:
     """``made by attrs 25.4.0 (dependency)``, ``made by the standard library (asyncio.selector_events)``."""
+    if cycle.origin_note.startswith(FACTORY_MADE):
+        return cycle.origin_note  # the class's module is the factory's: the note says who made it, if anyone can
     if not cycle.origin:
         return None
     if cycle.origin == DEPENDENCY:
