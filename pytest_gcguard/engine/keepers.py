@@ -10,9 +10,10 @@ same root: B is then reported under A, not on its own.
 
 The walk from A goes down ``gc.get_referents`` breadth-first, over objects
 gc-guard did not make, so it is bounded (``BUDGET`` objects per kind), and
-it never goes through a module, a module's namespace or a class: from there
-everything is reachable (a function's ``__globals__``), and what a module
-global holds is kept by the module, not by A.
+it never goes through a module, a module's namespace, a class or a running
+frame: from there everything is reachable (a function's ``__globals__``, a
+traceback's frame's ``f_back`` up to pytest's), and what a module global
+holds is kept by the module, not by A.
 """
 
 from __future__ import annotations
@@ -53,8 +54,25 @@ def reached_kinds(
         for ident in ids:
             wanted.setdefault(ident, index)
     namespaces = {id(vars(module)) for module in list(sys.modules.values()) if type(module) is types.ModuleType}
-    stop = namespaces | set(ignore) | {id(wanted), id(namespaces)}
+    stop = namespaces | set(ignore) | {id(wanted), id(namespaces)} | _running_frames()
     return [_walk(sample, wanted, kinds, stop, budget) for sample in samples]
+
+
+def _running_frames() -> set[int]:
+    """Ids of every frame running now, in every thread.
+
+    A traceback's frame leads up its ``f_back`` to frames still running --
+    pytest's, and ours, whose locals hold every sample: a running frame is
+    no part of what a leaked object keeps.
+    """
+    found: set[int] = set()
+    for top in sys._current_frames().values():
+        frame: types.FrameType | None = top
+        while frame is not None:
+            found.add(id(frame))
+            frame = frame.f_back
+    del top, frame
+    return found
 
 
 def _walk(start: object, wanted: dict[int, int], kinds: Sequence[type], stop: set[int], budget: int) -> frozenset[int]:
