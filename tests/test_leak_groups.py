@@ -57,7 +57,7 @@ def test_starts_a_server_thread():
 
 def test_kinds_one_leaked_object_keeps_are_one_report(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_groups=HOLDERS)
-    args = ("--gc-guard", "-p", "no:cacheprovider", "--gc-guard-report=report.json")
+    args = ("--gc-guard", "-p", "no:cacheprovider", "--gc-guard-report=report.json", "--gc-guard-html=report.html")
     result = pytester.runpytest_subprocess(*args)
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
@@ -76,6 +76,7 @@ def test_kinds_one_leaked_object_keeps_are_one_report(pytester: pytest.Pytester)
     assert "kept_by" not in leaks["test_groups.Holder"]
     assert {leaks[f"test_groups.{name}"]["kept_by"] for name in ("Left", "Middle", "Right")} == {"test_groups.Holder"}
     assert len({f["fingerprint"] for f in leaks.values()}) == 4
+    assert "kept by the leaked test_groups.Holder objects" in (pytester.path / "report.html").read_text()
     # Fingerprints do not depend on the folding: a baseline of this run covers the next one.
     baseline = ("--gc-guard", "-p", "no:cacheprovider", "--gc-guard-baseline=baseline.json")
     pytester.runpytest_subprocess(*baseline, "--gc-guard-update-baseline").assert_outcomes(passed=1)
