@@ -16,6 +16,7 @@ returns an ``Observation`` (``judging/judge.py``).
 from __future__ import annotations
 
 import contextlib
+import threading
 import warnings
 from collections import Counter
 from collections.abc import Callable
@@ -26,10 +27,13 @@ from dataclasses import dataclass
 import pytest
 
 from pytest_gcguard.engine.chains import referrer_chains
+from pytest_gcguard.engine.chains import thread_names
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Leak
 from pytest_gcguard.engine.introspect import type_mro
 from pytest_gcguard.engine.introspect import type_name
+from pytest_gcguard.engine.keepers import fold
+from pytest_gcguard.engine.keepers import reached_kinds
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.shapes import OPTIMISED
@@ -102,11 +106,16 @@ class Rerun:
         self._sibling_ids: dict[type, list[int]] = {}
         self._type_sites: dict[type, Counter[str]] = {}
         self._sites: SiteFinder | None = None
+        # The threads running when the latest re-run started, by (ident, native
+        # id): a thread not among them was started by the test.  Not by ident
+        # alone: pthread reuses a finished thread's ident for the next thread.
+        self._threads_before: frozenset[tuple[int | None, int | None]] = frozenset()
 
     # -- what the guard hands to the current run
 
     def start(self, item: pytest.Item) -> None:
         self._samples = {}  # drop what we hold of the last re-run before the heap is frozen again
+        self._threads_before = frozenset(_thread_id(thread) for thread in threading.enumerate())
 
     def teardown(self, nextitem: pytest.Item | None) -> None:
         pass
@@ -277,8 +286,10 @@ class Rerun:
             chain_of = dict(zip(types, chains))
             sites = explain.sites
             site_of = {tp: sites.site(samples[tp]) for tp in types} if sites is not None else {}
+            reach_of = self._reaches(types, samples)
         finally:
             samples.clear()
+        running = self._started_threads()
         leaks = []
         for tp, series in grown:
             chain = chain_of.get(tp)
@@ -295,6 +306,36 @@ class Rerun:
                     site=site,
                     site_share=shares[site] if site else 0,
                     site_total=sum(shares.values()) if site else 0,
+                    running_thread=running.get(chain.thread, "") if chain is not None and chain.thread else "",
                 )
             )
-        return leaks
+        index = {leak.class_name: i for i, leak in enumerate(leaks)}
+        reaches = {
+            index[type_name(tp)]: frozenset(index[type_name(types[j])] for j in reached if type_name(types[j]) in index)
+            for tp, reached in reach_of.items()
+            if type_name(tp) in index
+        }
+        return fold(leaks, reaches)
+
+    def _reaches(self, types: list[type], samples: dict[type, object]) -> dict[type, frozenset[int]]:
+        """For each kind, which of the others (indices into ``types``) its sample refers to (engine/keepers.py)."""
+        if len(types) < 2:
+            return {}
+        instances = [frozenset(self._sibling_ids.get(tp, ())) | {id(samples[tp])} for tp in types]
+        reached = reached_kinds(
+            [samples[tp] for tp in types], instances, types, ignore=frozenset({id(samples), id(self.__dict__)})
+        )
+        return dict(zip(types, reached))
+
+    def _started_threads(self) -> dict[int, str]:
+        """The threads other than the main thread that the latest re-run started and that still run: name by ident."""
+        started = {
+            thread.ident
+            for thread in threading.enumerate()
+            if thread is not threading.main_thread() and _thread_id(thread) not in self._threads_before
+        }
+        return {ident: name for ident, name in thread_names().items() if ident is not None and ident in started}
+
+
+def _thread_id(thread: threading.Thread) -> tuple[int | None, int | None]:
+    return thread.ident, getattr(thread, "native_id", None)  # (native_id: 3.8+, not on every platform)

@@ -55,8 +55,19 @@ def _module_dicts() -> dict[int, str]:
     return found
 
 
-def _running_locals(owners: CodeOwners, ignore_frames: set[int]) -> dict[int, tuple[str, str]]:
-    """id(value) -> (local name, where) for the locals of every running frame but ours and pytest's.
+def thread_names() -> dict[int | None, str]:
+    """The name of every running thread, by ident (a name that is no plain string left out)."""
+    names: dict[int | None, str] = {}
+    for thread in threading.enumerate():
+        with user_code():  # a Thread subclass may make name a property
+            name = plain_str(thread.name)
+            if name is not None:
+                names[thread.ident] = name
+    return names
+
+
+def _running_locals(owners: CodeOwners, ignore_frames: set[int]) -> dict[int, tuple[str, str, int]]:
+    """id(value) -> (local name, where, thread ident) for the locals of every running frame but ours and pytest's.
 
     Every running frame is added to ``ignore_frames``: a running frame is a
     root through its named locals, never a referrer (gc.get_referrers also
@@ -65,13 +76,8 @@ def _running_locals(owners: CodeOwners, ignore_frames: set[int]) -> dict[int, tu
     returns).  Module-level frames are skipped: their locals are the
     module's globals, named as such from the module's dict.
     """
-    names: dict[int | None, str] = {}
-    for thread in threading.enumerate():
-        with user_code():  # a Thread subclass may make name a property
-            name = plain_str(thread.name)
-            if name is not None:
-                names[thread.ident] = name
-    found: dict[int, tuple[str, str]] = {}
+    names = thread_names()
+    found: dict[int, tuple[str, str, int]] = {}
     running: list[int] = []
     for ident, top in sys._current_frames().items():
         frame: types.FrameType | None = top
@@ -93,7 +99,7 @@ def _running_locals(owners: CodeOwners, ignore_frames: set[int]) -> dict[int, tu
                     # statement is evaluating -- explain(x) inside an assert.
                     name = plain_str(key)
                     if name is not None and name.isidentifier():
-                        found.setdefault(id(value), (name, where))
+                        found.setdefault(id(value), (name, where, ident))
             frame = frame.f_back
     del top, frame
     ignore_frames.update(running)
@@ -213,12 +219,12 @@ class _Search:
         """Our containers that refer to objects under search: never referrers."""
         return [id(self.__dict__), id(self.child_of), id(self.frontier)]
 
-    def chain(self, context: _Context, root: str, start: object, **flags: bool) -> Chain:
+    def chain(self, context: _Context, root: str, start: object, *, thread: int = 0, **flags: bool) -> Chain:
         hops, holder = _hops(start, self.child_of, context.labeller)
         shared = 0
         if holder is not None and self.siblings:
             shared = sum(1 for ref in referents(holder) if id(ref) in self.siblings)
-        return Chain(root, hops, shared=shared, **flags)
+        return Chain(root, hops, shared=shared, thread=thread, **flags)
 
     def cut(self, context: _Context, max_depth: int) -> Chain:
         reason = f"chain cut at depth {self.depth}" if self.depth >= max_depth else "chain search timed out"
@@ -228,8 +234,8 @@ class _Search:
         for obj in self.frontier:
             local = context.running.get(id(obj))
             if local is not None:
-                name, where = local
-                self.result = self.chain(context, f"local {name!r} of {where}", obj)
+                name, where, thread = local
+                self.result = self.chain(context, f"local {name!r} of {where}", obj, thread=thread)
                 return
 
     def advance(self, context: _Context, referrers: list[tuple[object, list[object]]]) -> None:

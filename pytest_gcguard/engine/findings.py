@@ -198,6 +198,10 @@ class Chain:
     complete: bool = True  # False: the search was cut (depth or time)
     held_by_pytest: bool = False  # only pytest's own structures keep it: not a leak of the code under test
     shared: int = 0  # leaked objects of the same kind held by the same container as this one
+    # The ident of the thread whose running frame's local is the root (0: no
+    # frame's).  Means something only in the process that searched, while
+    # the search runs: never serialised, never compared.
+    thread: int = field(default=0, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -236,6 +240,13 @@ class Leak:
     site: str = ""
     site_share: int = 0
     site_total: int = 0
+    # The grown kind that keeps this one alive (its class_name): the two are
+    # one leak, reported once, under that kind (engine/keepers.py).  Not part
+    # of the shape: a kind's fingerprint is the same folded or not.
+    kept_by: str = ""
+    # The name of a thread the test started that was still running at the end
+    # of the test and whose running frame keeps the leak: not judged.
+    running_thread: str = ""
 
     @property
     def deltas(self) -> tuple[int, ...]:
@@ -266,6 +277,8 @@ class Leak:
             "site": self.site,
             "site_share": self.site_share,
             "site_total": self.site_total,
+            **({"kept_by": self.kept_by} if self.kept_by else {}),
+            **({"running_thread": self.running_thread} if self.running_thread else {}),
         }
 
     @classmethod
@@ -279,4 +292,6 @@ class Leak:
             site=str(data.get("site", "")),
             site_share=int(data.get("site_share", 0)),
             site_total=int(data.get("site_total", 0)),
+            kept_by=str(data.get("kept_by", "")),
+            running_thread=str(data.get("running_thread", "")),
         )

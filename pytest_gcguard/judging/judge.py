@@ -223,7 +223,13 @@ def decide(
     # atexit.register): its chain ends "held by C code".  Growth with no
     # chain at all (no instance was left to search from) is only reported.
     unexplained = [leak for leak in seen.leaks if leak.chain is None]
-    leaks = tuple(leak for leak in seen.leaks if leak not in known_leaks and leak not in unexplained)
+    # Kept by a thread the test started that still runs (a server thread the
+    # test did not join): what it holds may be freed when it ends, which the
+    # re-runs cannot wait for.  Reported, not judged.
+    running = [leak for leak in seen.leaks if leak.running_thread and leak not in known_leaks]
+    leaks = tuple(
+        leak for leak in seen.leaks if leak not in known_leaks and leak not in unexplained and leak not in running
+    )
     note = None
     if window_note is not None:
         note = window_note  # why the window cannot be judged (the test unfroze the heap, ...)
@@ -234,9 +240,20 @@ def decide(
     elif unexplained:
         names = ", ".join(leak.class_name for leak in unexplained)
         note = f"grew on every re-run, but no instance was left to search from (not failing): {names}"
+    elif running:
+        threads = ", ".join(sorted({leak.running_thread for leak in running}))
+        heads = {leak.class_name for leak in running}
+        names = ", ".join(sorted(leak.class_name for leak in running if leak.kept_by not in heads))
+        kept = sum(1 for leak in running if leak.kept_by in heads)
+        more = f" (and {kept} more {'kind' if kept == 1 else 'kinds'} they keep)" if kept else ""
+        note = f"not judged: kept by thread {threads}, still running at the end of the test: {names}{more}"
     return Verdict(
         cycles=tuple(entries),
-        leaks=tuple([(leak, fail_status) for leak in leaks] + [(leak, KNOWN) for leak in known_leaks]),
+        leaks=tuple(
+            [(leak, fail_status) for leak in leaks]
+            + [(leak, NOT_JUDGED) for leak in running]
+            + [(leak, KNOWN) for leak in known_leaks]
+        ),
         failing=failing,
         failing_leaks=() if not_judged else leaks,
         note=note,

@@ -454,6 +454,8 @@ def _text(finding: dict[str, Any]) -> list[str]:
     """The labelled path (or a leak's lines) as the terminal prints them, and the allocation sites."""
     if finding["kind"] == "leak":
         lines = [line.strip() for line in format_leak(_leak(finding))]
+        if finding.get("kept_by"):  # folded into another kind's leak in the text (engine/keepers.py)
+            lines.append(f"kept by the leaked {finding['kept_by']} objects: one leak, reported under that kind")
         return [lines[0].replace("gc-guard: test leaks", "leaks", 1), *lines[1:]]
     cycle = Cycle.from_dict(finding)
     return [format_cycle_path(cycle), *format_sites(cycle.path)]

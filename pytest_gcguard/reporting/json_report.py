@@ -90,6 +90,10 @@ def leak_finding(nodeid: str, data: dict[str, Any]) -> dict[str, Any]:
     }
     if leak.site:
         finding["allocation"] = {"site": leak.site, "share": leak.site_share, "of": leak.site_total}
+    if leak.kept_by:
+        finding["kept_by"] = leak.kept_by  # the grown kind that keeps it: one leak, reported under that kind
+    if leak.running_thread:
+        finding["running_thread"] = leak.running_thread  # kept by a thread the test left running: not judged
     return finding
 
 

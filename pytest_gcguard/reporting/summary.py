@@ -34,7 +34,9 @@ from pytest_gcguard.judging.judge import INFO
 from pytest_gcguard.reporting.html import type_module
 from pytest_gcguard.reporting.text import HARNESS_MADE
 from pytest_gcguard.reporting.text import distinct_sites
+from pytest_gcguard.reporting.text import folded_leaks
 from pytest_gcguard.reporting.text import format_cycle_path
+from pytest_gcguard.reporting.text import kept_kinds_line
 from pytest_gcguard.reporting.text import made_by
 
 
@@ -176,6 +178,7 @@ class LeakStats:
     exemplar: Leak
     tests: list[str] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
+    kept: set[str] = field(default_factory=set)  # the kinds it keeps (Leak.kept_by), in any test
 
 
 @dataclass
@@ -257,16 +260,18 @@ class Summary:
             self.tests_rerun += 1
             self.reruns += reruns
             self.rerun_seconds += float(payload.get("rerun_seconds", 0.0))
-        for data in payload.get("leaks", ()):
-            leak = Leak.from_dict(data)
+        leaks = [Leak.from_dict(data) for data in payload.get("leaks", ())]
+        status_of = {id(leak): str(data.get("status", FAILED)) for leak, data in zip(leaks, payload.get("leaks", ()))}
+        for leak, kept in folded_leaks(leaks):  # one group per leak that keeps the others (engine/keepers.py)
             key = summary_leak_shape(leak)
             leak_stats = self.leaks.get(key)
             if leak_stats is None:
                 leak_stats = self.leaks[key] = LeakStats(leak)
             if nodeid not in leak_stats.tests:
                 leak_stats.tests.append(nodeid)
-            status = str(data.get("status", FAILED))
+            status = status_of[id(leak)]
             leak_stats.statuses[status] = leak_stats.statuses.get(status, 0) + 1
+            leak_stats.kept.update(k.class_name for k in kept)
         for data in payload.get("cycles", ()):
             cycle = Cycle.from_dict(data)
             self._shape_stats(cycle).add(nodeid, str(data.get("status", INFO)))
@@ -407,13 +412,17 @@ class Summary:
             return []
         leaks = sorted(self.leaks.values(), key=lambda s: (-len(s.tests), s.exemplar.shape))
         tests = {t for s in leaks for t in s.tests}
-        lines = [f"{counted(len(tests), 'test')} leaked objects: {counted(len(leaks), 'kind')}"]
+        kept = {name for s in leaks for name in s.kept}
+        more = f" (and {counted(len(kept), 'more kind')} they keep)" if kept else ""
+        lines = [f"{counted(len(tests), 'test')} leaked objects: {counted(len(leaks), 'kind')}{more}"]
         for leak_stats in leaks:
             leak = leak_stats.exemplar
             where = leak.chain.root if leak.chain else "?"
             tag = _status_tag(leak_stats.statuses, len(leak_stats.tests))
             kind = leak.class_name.rsplit(".", 1)[-1]
             lines.append(f"  [{tag}] {kind} (+{leak.per_run} per run), kept alive by {where}")
+            if leak_stats.kept:
+                lines.append(f"      {kept_kinds_line(sorted(leak_stats.kept))}")
             if leak.site:
                 lines.append(f"      allocated at {leak.site}")
             lines.append(f"      {_test_ids(leak_stats.tests)}")

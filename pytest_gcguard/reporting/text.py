@@ -243,11 +243,38 @@ def _fix_hint(hint: Hint | None, hinted: set[str], indent: str) -> list[str]:
     return [indent + hint_line(hint)]
 
 
+def folded_leaks(leaks: Sequence[Leak]) -> list[tuple[Leak, list[Leak]]]:
+    """Each leak that heads a group, with the kinds it keeps (``Leak.kept_by``), in order.
+
+    A kind whose keeper is not among ``leaks`` (the keeper is in the
+    baseline, or allowed) is a report of its own.
+    """
+    names = {leak.class_name for leak in leaks}
+    kept: dict[str, list[Leak]] = {}
+    for leak in leaks:
+        if leak.kept_by in names:
+            kept.setdefault(leak.kept_by, []).append(leak)
+    return [
+        (leak, sorted(kept.pop(leak.class_name, []), key=lambda k: k.class_name))
+        for leak in leaks
+        if leak.kept_by not in names
+    ]
+
+
+def kept_kinds_line(kept: Sequence[str]) -> str:
+    """``with 2 more kinds it keeps: Runner, TestRunner`` (short names, sorted; in full when two share one)."""
+    short = [name.rsplit(".", 1)[-1] for name in kept]
+    kinds = ", ".join(sorted(s if short.count(s) == 1 else name for s, name in zip(short, kept)))
+    return f"with {plural(len(kept), 'more kind')} it keeps: {kinds}"
+
+
 def leak_failure_text(leaks: Sequence[Leak]) -> str:
     lines: list[str] = []
     hinted: set[str] = set()
-    for leak in leaks:
+    for leak, kept in folded_leaks(leaks):
         lines.extend(format_leak(leak))
+        if kept:
+            lines.append(f"  {kept_kinds_line([k.class_name for k in kept])}")
         lines.extend(_fix_hint(leak_hint(leak), hinted, "  "))
     lines.append('  to exempt: @pytest.mark.allow_leaks(reason="...")')
     return "\n".join(lines)

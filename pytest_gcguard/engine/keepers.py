@@ -1,0 +1,144 @@
+"""Which grown kinds keep the others alive: one cause, one leak report.
+
+A test that leaks one closed event loop per run leaks, with it, everything
+the loop refers to: its runner, streams, exceptions, tasks' state -- each
+kind grows by one per run, and each would be its own leak report with the
+same root (AnyIO's suite: 15-20 "kinds" per test for one loop).  Here a
+kind B is *kept by* a kind A when an instance of A that the latest re-run
+left refers to one of B's, directly or not, and both chains start at the
+same root: B is then reported under A, not on its own.
+
+The walk from A goes down ``gc.get_referents`` breadth-first, over objects
+gc-guard did not make, so it is bounded (``BUDGET`` objects per kind), and
+it never goes through a module, a module's namespace, a class or a running
+frame: from there everything is reachable (a function's ``__globals__``, a
+traceback's frame's ``f_back`` up to pytest's), and what a module global
+holds is kept by the module, not by A.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import types
+from collections import deque
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import replace
+
+from pytest_gcguard.engine.findings import Leak
+
+
+# Objects one walk from a kind's sample may visit.  The walk is cut there:
+# a kind it did not reach in time is reported on its own.
+BUDGET = 20_000
+
+
+def reached_kinds(
+    samples: Sequence[object],
+    instances: Sequence[frozenset[int]],
+    kinds: Sequence[type],
+    *,
+    budget: int = BUDGET,
+    ignore: frozenset[int] = frozenset(),
+) -> list[frozenset[int]]:
+    """For each sample, the indices of the other kinds whose instances it refers to, directly or not.
+
+    ``instances[i]``: ids of the latest re-run's objects of ``kinds[i]``
+    (an object found there counts only when its type is ``kinds[i]``: an
+    id is reused once its object is freed).  ``ignore``: ids of the
+    caller's containers, never walked through.
+    """
+    wanted: dict[int, int] = {}
+    for index, ids in enumerate(instances):
+        for ident in ids:
+            wanted.setdefault(ident, index)
+    namespaces = {id(vars(module)) for module in list(sys.modules.values()) if type(module) is types.ModuleType}
+    stop = namespaces | set(ignore) | {id(wanted), id(namespaces)} | _running_frames()
+    return [_walk(sample, wanted, kinds, stop, budget) for sample in samples]
+
+
+def _running_frames() -> set[int]:
+    """Ids of every frame running now, in every thread.
+
+    A traceback's frame leads up its ``f_back`` to frames still running --
+    pytest's, and ours, whose locals hold every sample: a running frame is
+    no part of what a leaked object keeps.
+    """
+    found: set[int] = set()
+    for top in sys._current_frames().values():
+        frame: types.FrameType | None = top
+        while frame is not None:
+            found.add(id(frame))
+            frame = frame.f_back
+    del top, frame
+    return found
+
+
+def _walk(start: object, wanted: dict[int, int], kinds: Sequence[type], stop: set[int], budget: int) -> frozenset[int]:
+    found: set[int] = set()
+    seen = {id(start)}
+    queue = deque([start])
+    try:
+        while queue and len(seen) < budget:
+            for ref in gc.get_referents(queue.popleft()):
+                ident = id(ref)
+                if ident in seen or ident in stop:
+                    continue
+                seen.add(ident)
+                index = wanted.get(ident)
+                if index is not None and type(ref) is kinds[index]:
+                    found.add(index)
+                if not isinstance(ref, (type, types.ModuleType)):
+                    queue.append(ref)
+        return frozenset(found)
+    finally:
+        queue.clear()  # holds objects of the heap: never kept past the walk
+
+
+def fold(leaks: Sequence[Leak], reaches: Mapping[int, frozenset[int]]) -> list[Leak]:
+    """The leaks, each kind another keeps alive marked ``kept_by`` it.
+
+    ``reaches[i]``: indices of the leaks whose instances leak ``i``'s sample
+    refers to (``reached_kinds``).  A keeps B when A reaches B and both
+    chains have the same root.  A kind kept only by kinds it keeps in turn
+    (a loop and the runner it refers to, which refers back) heads its
+    group: of those, the one with the shortest chain (closest to the root),
+    then by name -- never by address or dict order.  Every other kind goes
+    under the first head, in that order, that keeps it.  A kind no head
+    keeps (a walk cut by its budget) stays on its own.
+    """
+    count = len(leaks)
+
+    def keeps(a: int, b: int) -> bool:
+        chain_a, chain_b = leaks[a].chain, leaks[b].chain
+        return (
+            a != b
+            and b in reaches.get(a, frozenset())
+            and chain_a is not None
+            and chain_b is not None
+            and chain_a.root == chain_b.root
+        )
+
+    def order(i: int) -> tuple[int, str, str]:
+        chain = leaks[i].chain
+        return (len(chain.hops) if chain is not None else 0, leaks[i].class_name, leaks[i].shape)
+
+    ranked = sorted(range(count), key=order)
+    heads: list[int] = []
+    for i in ranked:
+        keepers = [a for a in range(count) if keeps(a, i)]
+        if all(keeps(i, a) for a in keepers) and not any(keeps(h, i) for h in heads):
+            heads.append(i)
+    kept_by: dict[int, int] = {}
+    for i in ranked:
+        if i in heads:
+            continue
+        head = next((h for h in heads if keeps(h, i)), None)
+        if head is None:
+            heads.append(i)
+        else:
+            kept_by[i] = head
+    return [
+        replace(leak, kept_by=leaks[kept_by[i]].class_name) if i in kept_by else leak for i, leak in enumerate(leaks)
+    ]

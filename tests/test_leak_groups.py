@@ -1,0 +1,119 @@
+"""One cause, one report: grown kinds one leaked object keeps are folded into its leak.
+
+And a leak a thread the test started still holds, while it runs at the end
+of the test, is reported but not judged (AnyIO's ``test_receive_timeout``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from pytest_gcguard.engine.findings import Chain
+from pytest_gcguard.engine.findings import Hop
+from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.engine.keepers import fold
+
+
+HOLDERS = """
+class Left:
+    pass
+
+class Middle:
+    pass
+
+class Right:
+    pass
+
+class Holder:
+    def __init__(self):
+        self.left, self.middle, self.right = Left(), Middle(), Right()
+
+KEPT = []
+
+def test_keeps_a_holder():
+    KEPT.append(Holder())
+"""
+
+SERVER_THREAD = """
+import threading
+
+class Payload:
+    pass
+
+def serve(started):
+    kept = Payload()  # what the server holds while it runs
+    started.set()
+    threading.Event().wait(60)  # still running when the test ends (daemon: the session does not wait)
+
+def test_starts_a_server_thread():
+    started = threading.Event()
+    threading.Thread(target=serve, args=(started,), name="server", daemon=True).start()
+    started.wait()
+"""
+
+
+def test_kinds_one_leaked_object_keeps_are_one_report(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_groups=HOLDERS)
+    args = ("--gc-guard", "-p", "no:cacheprovider", "--gc-guard-report=report.json", "--gc-guard-html=report.html")
+    result = pytester.runpytest_subprocess(*args)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*gc-guard: test leaks 1 Holder object per run*",
+            "*kept alive by: module test_groups, global KEPT*",
+            "*with 3 more kinds it keeps: Left, Middle, Right*",
+            "*1 test leaked objects: 1 kind (and 3 more kinds they keep)*",
+        ]
+    )
+    assert len([line for line in result.stdout.lines if line.startswith("gc-guard: test leaks")]) == 1
+    # The JSON report keeps every kind, each with its own fingerprint; the folded ones name their keeper.
+    (test,) = json.loads((pytester.path / "report.json").read_text())["tests"]
+    leaks = {f["type"]: f for f in test["findings"] if f["kind"] == "leak"}
+    assert sorted(leaks) == [f"test_groups.{name}" for name in ("Holder", "Left", "Middle", "Right")]
+    assert "kept_by" not in leaks["test_groups.Holder"]
+    assert {leaks[f"test_groups.{name}"]["kept_by"] for name in ("Left", "Middle", "Right")} == {"test_groups.Holder"}
+    assert len({f["fingerprint"] for f in leaks.values()}) == 4
+    assert "kept by the leaked test_groups.Holder objects" in (pytester.path / "report.html").read_text()
+    # Fingerprints do not depend on the folding: a baseline of this run covers the next one.
+    baseline = ("--gc-guard", "-p", "no:cacheprovider", "--gc-guard-baseline=baseline.json")
+    pytester.runpytest_subprocess(*baseline, "--gc-guard-update-baseline").assert_outcomes(passed=1)
+    again = pytester.runpytest_subprocess(*baseline)
+    again.assert_outcomes(passed=1)
+
+
+def test_a_leak_kept_by_a_thread_still_running_is_not_judged(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_server=SERVER_THREAD)
+    result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("*gc-guard: test leaks*")
+    result.stdout.fnmatch_lines(
+        [
+            "*test_starts_a_server_thread: not judged: kept by thread server, "
+            "still running at the end of the test: *test_server.Payload*"
+        ]
+    )
+
+
+def _leak(name: str, root: str, hops: int) -> Leak:
+    chain = Chain(root, tuple(Hop(f"h{i}", "T", ".x") for i in range(hops)))
+    return Leak(name, (1, 2, 3), chain)
+
+
+def test_folding_depends_on_names_and_chains_never_on_order() -> None:
+    """A loop and the runner it refers to, which refers back: the one closer to the root heads, in any order.
+
+    A kind with a root of its own is not folded, though the others reach it.
+    """
+    loop, runner, stream = _leak("a.Loop", "C code", 1), _leak("a.Runner", "C code", 3), _leak("a.Stream", "C code", 4)
+    registry = _leak("a.State", "module a, global STATES", 2)
+    leaks = [loop, runner, stream, registry]
+    reach = {loop: {runner, stream, registry}, runner: {loop, stream, registry}, stream: set(), registry: set()}
+    folded = set()
+    for order in itertools.permutations(leaks):
+        index = {leak: i for i, leak in enumerate(order)}
+        reaches = {index[a]: frozenset(index[b] for b in bs) for a, bs in reach.items()}
+        folded.add(tuple(sorted((leak.class_name, leak.kept_by) for leak in fold(order, reaches))))
+    assert folded == {(("a.Loop", ""), ("a.Runner", "a.Loop"), ("a.State", ""), ("a.Stream", "a.Loop"))}
