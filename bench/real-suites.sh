@@ -29,7 +29,8 @@ SUITES=(
 # pytest with SIGINT's default handler back: a shell started in the background ignores SIGINT, its
 # children inherit that, and trio's KeyboardInterrupt tests (test_reason_delayed_ki, the REPL's) then
 # wait forever for an interrupt that never comes (trio's 60 s faulthandler dump, then nothing).
-restore_sigint=(-c 'import signal, sys, pytest; signal.signal(signal.SIGINT, signal.default_int_handler); sys.exit(pytest.main())')
+# (runpy, as -m does: __main__ is pytest's own module, with a __file__ AnyIO's to_process tests read.)
+restore_sigint=(-c 'import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); runpy.run_module("pytest", run_name="__main__", alter_sys=True)')
 
 run_suite() {
     local name=$1 requirement=$2 extras=$3 tests=$4 pytest_args=$5
