@@ -520,3 +520,37 @@ def test_what_gc_get_referrers_returns_inside_a_generator_is_unchanged(
     guarded().assert_outcomes(passed=1)
     plain, under_guard = (pytester.path / "counts.txt").read_text().split()
     assert under_guard == plain
+
+
+HEAP_LOOKING_TESTS = """
+import gc
+
+import ringlib
+
+KEPT = object()  # a module global: older than the test's window, so frozen during it
+
+
+def test_referrers_after_a_collection():
+    gc.collect()
+    assert gc.get_referrers(KEPT)  # (Hypothesis's register_random checks the same)
+
+
+def test_collects_and_nothing_more():
+    ringlib.ring()
+    gc.collect()
+"""
+
+
+def test_a_collection_meant_to_look_at_the_whole_heap_sees_it(pytester: pytest.Pytester) -> None:
+    """gc.collect() then gc.get_referrers(): the module global's referrer is seen, the test left not judged.
+
+    A test that only collects keeps its window frozen, and its findings judged.
+    """
+    pytester.makepyfile(ringlib="def ring():\n    node = {}\n    node['me'] = node\n", test_heap=HEAP_LOOKING_TESTS)
+    _both(pytester, "--gc-guard-mode=warn", "--gc-guard-report=report.json", passed=2)
+    tests = {t["nodeid"]: t for t in json.loads((pytester.path / "report.json").read_text())["tests"]}
+    looking = tests["test_heap.py::test_referrers_after_a_collection"]
+    assert looking.get("note") == "the test unfroze the heap (gc.unfreeze()): older garbage was collected with its own"
+    collecting = tests["test_heap.py::test_collects_and_nothing_more"]
+    assert "note" not in collecting
+    assert [f["status"] for f in collecting["findings"]] == ["warned"]

@@ -32,6 +32,18 @@ pointer, so the running coroutine's locals become visible to its
 Unfreezing around them is no cure either: freezing again after the call
 would freeze the test's own objects too, hiding them from its window.
 
+One case is told apart: a function that calls ``gc.collect()`` and whose
+own code also calls ``gc.get_referrers`` or ``gc.get_objects`` (its
+``co_names`` name them) means to look at the whole heap right after --
+Hypothesis's ``register_random`` checks that something refers to the
+``Random`` it registers, and warns (an error under ``-W error``) when
+nothing does; under the frozen heap the module global that holds it is not
+seen.  For such a caller the stand-in unfreezes the heap before it
+collects, as ``gc.unfreeze()`` in the test would: the call sees what it
+would see without gc-guard, older garbage is collected too, and the test is
+not judged (``window.UNFROZEN_NOTE``).  A test that calls ``gc.collect()``
+and nothing of the kind stays judged.
+
 Only the module attributes are replaced, and only while a window is open: a
 ``from gc import collect`` made earlier calls the collector directly (its
 garbage then stays saved until the window closes, as before).  Finalizers
@@ -44,7 +56,9 @@ from __future__ import annotations
 
 import functools
 import gc
+import sys
 import threading
+import types
 from collections.abc import Callable
 
 
@@ -54,9 +68,16 @@ _thread = 0
 _busy = False
 
 
+# What a caller names when it means to see the whole heap after collecting
+# (gc.get_referents and gc.is_tracked see through the freeze: not these).
+_LOOKS_AT_THE_HEAP = frozenset({"get_referrers", "get_objects"})
+
+
 @functools.wraps(gc.collect)
 def collect(generation: int = 2) -> int:
     global _busy
+    if _after is not None and not _busy and _looks_at_the_heap(sys._getframe(1).f_code):
+        gc.unfreeze()  # the window then finds its freeze sentinel: not judged
     found = _previous(generation)
     after = _after
     # Only on the test's thread, and not from within the step itself (a
@@ -69,6 +90,10 @@ def collect(generation: int = 2) -> int:
         finally:
             _busy = False
     return found
+
+
+def _looks_at_the_heap(code: types.CodeType) -> bool:
+    return not _LOOKS_AT_THE_HEAP.isdisjoint(code.co_names)
 
 
 def install(after: Callable[[], None]) -> None:
