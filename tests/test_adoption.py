@@ -47,18 +47,20 @@ def test_the_headline_says_what_each_count_counts() -> None:
     assert lines[1:3] == ["lib — 1,200 tests, 3 shapes", "  [600 tests] Graph0 --.me--> Graph0"]
 
 
-def test_classes_defined_in_test_functions_are_one_shape_by_name() -> None:
-    """``test_a.<locals>.MySchema`` and ``test_b.<locals>.MySchema``: one shape; another name stays apart."""
+def test_classes_defined_in_test_functions_are_one_shape_whatever_their_names() -> None:
+    """``test_a.<locals>.MySchema``, ``test_b.<locals>.MySchema``, ``test_c.<locals>.Sch``: one shape (a test's
+    local class is named by its role); a module-level class of another name stays apart."""
     summary = Summary()
     summary.add("t.py::test_a", make_payload([(ring("t.test_a.<locals>.MySchema", "lib.Schema"), FAILED)]))
     summary.add("t.py::TestB::test_b", make_payload([(ring("t.TestB.test_b.<locals>.MySchema"), FAILED)]))
-    summary.add("t.py::test_c", make_payload([(ring("t.test_c.<locals>.Other"), FAILED)]))
+    summary.add("t.py::test_c", make_payload([(ring("t.test_c.<locals>.Sch"), FAILED)]))
+    summary.add("t.py::test_d", make_payload([(ring("t.Other"), FAILED)]))
     lines = summary.lines(verbose=False)
-    assert lines[0] == "3 tests created reference cycles: 2 shapes, 3 findings (3 failed)"
+    assert lines[0] == "4 tests created reference cycles: 2 shapes, 4 findings (4 failed)"
     assert lines[1:4] == [
-        "t — 3 tests, 2 shapes",
-        "  [2 tests] MySchema --.me--> MySchema",
-        "      t.py::test_a, t.py::TestB::test_b",
+        "t — 4 tests, 2 shapes",
+        "  [3 tests] MySchema --.me--> MySchema",
+        "      t.py::test_a, t.py::TestB::test_b, t.py::test_c",
     ]
 
 

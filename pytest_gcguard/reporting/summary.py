@@ -53,8 +53,10 @@ NO_OWNER = "(plain containers)"
 
 PAYLOAD_VERSION = 2  # 2: a hop's type is "type", a leak's class "type", the 12-digit hash "shape_key"
 
-# A class defined in a function: its qualified name's path up to the last <locals>.
-_LOCAL_CLASS_PATH = re.compile(r"[\w.<>]*<locals>\.")
+# A class defined in a function: its qualified name's path up to the last <locals>, and its name.
+_LOCAL_CLASS_PATH = re.compile(r"[\w.<>]*<locals>\.[\w<>]+$")
+# A function or frame defined in a function: the path only (its name is its code's, not a test's choice).
+_LOCAL_CODE_PATH = re.compile(r"[\w.<>]*<locals>\.")
 # A class object's own name in its type token ("class:attr._make.CAttributes").
 _CLASS_NAME = re.compile(r"^(class:(?:[\w<>]+\.)+)[\w<>]+$")
 
@@ -67,9 +69,10 @@ def counted(n: int, word: str, plural: str | None = None) -> str:
 def summary_shape(cycle: Cycle) -> str:
     """The shape the summary groups by: a class defined in a function is named ``<locals>.Name``.
 
-    Tests that each define their own ``MySchema`` (in the test function) make
+    Tests that each define their own schema class (in the test function) make
     the same cycle with classes of different qualified names
-    (``tests.test_a.test_x.<locals>.MySchema``): one shape for the reader.
+    (``tests.test_a.test_x.<locals>.MySchema``, ``...test_y.<locals>.Sch``):
+    one shape for the reader, its classes named ``<locals>.*``.
     Classes themselves (a class object in the cycle, as in ``class <->
     __mro__``) are named by where they are made only: a library that
     generates a class per test (``CAttributes``, ``BaseAttributes``, ...)
@@ -83,7 +86,9 @@ def summary_shape(cycle: Cycle) -> str:
 
 
 def _summary_token(token: str) -> str:
-    return _CLASS_NAME.sub(r"\1*", _LOCAL_CLASS_PATH.sub("<locals>.", token))
+    if token.startswith(("function:", "frame:")):
+        return _LOCAL_CODE_PATH.sub("<locals>.", token)
+    return _CLASS_NAME.sub(r"\1*", _LOCAL_CLASS_PATH.sub("<locals>.*", token))
 
 
 def origin_module(cycle: Cycle) -> str:
