@@ -550,3 +550,48 @@ def test_a_test_module_dropped_from_sys_modules_still_names_edges(
     _package_whose_first_test_drops_it(pytester, NAMES_AN_EDGE)
     result = guarded("-p", "no:randomly", "droppkg/tests/test_a.py", "droppkg/tests/test_b.py")
     result.stdout.fnmatch_lines(["*ExceptionGroup*--.exceptions--> tuple*"])
+
+
+STDLIB_CLASS_MAKERS = """
+import dataclasses
+import enum
+import typing
+
+
+def test_defines_an_enum():
+    class Color(enum.Enum):
+        RED = 1
+        GREEN = 2
+
+    assert Color.RED.value == 1
+
+
+def test_defines_a_dataclass():
+    @dataclasses.dataclass(frozen=True)
+    class Point:
+        x: int = 0
+        y: int = 0
+
+    assert Point(1, 2).x == 1
+
+
+def test_defines_a_named_tuple():
+    class Pair(typing.NamedTuple):
+        a: int
+        b: int
+
+    assert Pair(1, 2).b == 2
+"""
+
+
+def test_classes_the_standard_library_builds_for_a_test_s_class_are_test_local(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """An Enum, a dataclass and a NamedTuple a test defines and drops: passing, listed as test-local with -v."""
+    pytester.makepyfile(test_makers=STDLIB_CLASS_MAKERS)
+    result = guarded("-v", "-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+    summary = result.stdout.str().split("gc-guard summary", 1)[1]
+    assert "3 tests with test-local cycles" in summary
+    for name in ("test_defines_an_enum", "test_defines_a_dataclass", "test_defines_a_named_tuple"):
+        assert f"test_makers.py::{name}" in summary
