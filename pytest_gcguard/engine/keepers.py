@@ -19,6 +19,7 @@ holds is kept by the module, not by A.
 from __future__ import annotations
 
 import gc
+import itertools
 import re
 import sys
 import types
@@ -97,16 +98,18 @@ def registry_keys(
         if type(data) is not dict:
             continue
         ids = instances[index]
-        for count, (ref, value) in enumerate(list(dict.items(data))):
-            if count >= BUDGET:
-                break
+        try:
+            entries = list(itertools.islice(dict.items(data), BUDGET))
+        except RuntimeError:  # an entry removed meanwhile (its key died): the registry is skipped
+            continue
+        for ref, value in entries:
             if not isinstance(ref, weakref.ref) or not _holds(value, ids):
                 continue
             key = ref()
             if key is not None:
                 found.setdefault(id(key), index)
                 held.append(key)
-        del registry, data
+        del registry, data, entries
     return found, held
 
 
