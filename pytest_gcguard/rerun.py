@@ -28,12 +28,15 @@ import pytest
 
 from pytest_gcguard.engine.chains import referrer_chains
 from pytest_gcguard.engine.chains import thread_names
+from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Leak
 from pytest_gcguard.engine.introspect import type_mro
 from pytest_gcguard.engine.introspect import type_name
+from pytest_gcguard.engine.keepers import Reached
 from pytest_gcguard.engine.keepers import fold
 from pytest_gcguard.engine.keepers import reached_kinds
+from pytest_gcguard.engine.keepers import registry_keys
 from pytest_gcguard.engine.labels import Labeller
 from pytest_gcguard.engine.ownership import CodeOwners
 from pytest_gcguard.engine.shapes import OPTIMISED
@@ -286,7 +289,7 @@ class Rerun:
             chain_of = dict(zip(types, chains))
             sites = explain.sites
             site_of = {tp: sites.site(samples[tp]) for tp in types} if sites is not None else {}
-            reach_of = self._reaches(types, samples)
+            reach_of = self._reaches(types, samples, chain_of)
         finally:
             samples.clear()
         running = self._started_threads()
@@ -310,21 +313,37 @@ class Rerun:
                 )
             )
         index = {leak.class_name: i for i, leak in enumerate(leaks)}
-        reaches = {
-            index[type_name(tp)]: frozenset(index[type_name(types[j])] for j in reached if type_name(types[j]) in index)
-            for tp, reached in reach_of.items()
-            if type_name(tp) in index
-        }
-        return fold(leaks, reaches)
 
-    def _reaches(self, types: list[type], samples: dict[type, object]) -> dict[type, frozenset[int]]:
-        """For each kind, which of the others (indices into ``types``) its sample refers to (engine/keepers.py)."""
+        def as_leaks(reached: frozenset[int]) -> frozenset[int]:
+            return frozenset(index[type_name(types[j])] for j in reached if type_name(types[j]) in index)
+
+        reaches = {index[type_name(tp)]: as_leaks(both[0]) for tp, both in reach_of.items() if type_name(tp) in index}
+        keys = {index[type_name(tp)]: as_leaks(both[1]) for tp, both in reach_of.items() if type_name(tp) in index}
+        return fold(leaks, reaches, keys)
+
+    def _reaches(
+        self, types: list[type], samples: dict[type, object], chain_of: dict[type, Chain]
+    ) -> dict[type, Reached]:
+        """For each kind, which of the others (indices into ``types``) its sample refers to (engine/keepers.py).
+
+        And which of the others' weak-keyed registry entries it keeps, by keeping their keys alive.
+        """
         if len(types) < 2:
             return {}
         instances = [frozenset(self._sibling_ids.get(tp, ())) | {id(samples[tp])} for tp in types]
-        reached = reached_kinds(
-            [samples[tp] for tp in types], instances, types, ignore=frozenset({id(samples), id(self.__dict__)})
-        )
+        chains = [chain_of.get(tp) for tp in types]
+        roots = [chain.root if chain is not None else None for chain in chains]
+        keys, held = registry_keys(roots, instances)
+        try:
+            reached = reached_kinds(
+                [samples[tp] for tp in types],
+                instances,
+                types,
+                ignore=frozenset({id(samples), id(self.__dict__), id(held)}),
+                keys=keys,
+            )
+        finally:
+            held.clear()  # the registries' keys: objects of the heap, never kept past the walk
         return dict(zip(types, reached))
 
     def _started_threads(self) -> dict[int, str]:

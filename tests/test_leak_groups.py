@@ -117,3 +117,60 @@ def test_folding_depends_on_names_and_chains_never_on_order() -> None:
         reaches = {index[a]: frozenset(index[b] for b in bs) for a, bs in reach.items()}
         folded.add(tuple(sorted((leak.class_name, leak.kept_by) for leak in fold(order, reaches))))
     assert folded == {(("a.Loop", ""), ("a.Runner", "a.Loop"), ("a.State", ""), ("a.Stream", "a.Loop"))}
+
+
+REGISTRIES = """
+import weakref
+
+class Loop:
+    pass
+
+class State:
+    pass
+
+class Other:
+    pass
+
+LOOPS = []  # the leak: one loop per run
+STATES = weakref.WeakKeyDictionary()  # per-loop state: lives as long as its loop (AnyIO's _task_states)
+CALLBACKS = []
+
+def test_leaks_a_loop_and_its_state():
+    loop = Loop()
+    LOOPS.append(loop)
+    STATES[loop] = State()
+
+def test_leaks_a_state_no_leak_keeps():
+    callback = lambda: None  # a function: never a leak kind of its own
+    CALLBACKS.append(callback)
+    STATES[callback] = Other()
+"""
+
+
+def test_a_weak_keyed_entry_whose_key_a_leak_keeps_is_folded_into_it(pytester: pytest.Pytester) -> None:
+    """State lives as long as its Loop (the registry's key): one report, though the chains start at other globals.
+
+    An entry whose key no leaked kind reaches stays a report of its own.
+    """
+    pytester.makepyfile(test_registries=REGISTRIES)
+    result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-p", "no:randomly", "-rA")
+    result.assert_outcomes(passed=2, errors=2)
+    text = result.stdout.str()
+    first = text.split("ERROR at teardown of test_leaks_a_loop_and_its_state", 1)[1].split("ERROR at teardown", 1)[0]
+    assert first.count("gc-guard: test leaks") == 1
+    assert "test leaks 1 Loop object per run" in first
+    assert "with 1 more kind it keeps: State" in first
+    second = text.split("ERROR at teardown of test_leaks_a_state_no_leak_keeps", 1)[1]
+    assert "test leaks 1 Other object per run" in second
+    assert "kept alive by: module test_registries, global STATES" in second
+
+
+def test_a_kind_a_registry_keeps_by_a_key_folds_under_the_kind_that_keeps_the_key_in_any_order() -> None:
+    loop, state = _leak("a.Loop", "C code", 1), _leak("a.State", "module a, global STATES", 2)
+    stray = _leak("a.Stray", "module a, global STRAYS", 2)
+    folded = set()
+    for order in itertools.permutations([loop, state, stray]):
+        index = {leak: i for i, leak in enumerate(order)}
+        keys = {index[loop]: frozenset({index[state]})}
+        folded.add(tuple(sorted((leak.class_name, leak.kept_by) for leak in fold(order, {}, keys))))
+    assert folded == {(("a.Loop", ""), ("a.State", "a.Loop"), ("a.Stray", ""))}

@@ -19,12 +19,16 @@ holds is kept by the module, not by A.
 from __future__ import annotations
 
 import gc
+import itertools
+import re
 import sys
 import types
+import weakref
 from collections import deque
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import cast
 
 from pytest_gcguard.engine.findings import Leak
 
@@ -34,6 +38,11 @@ from pytest_gcguard.engine.findings import Leak
 BUDGET = 20_000
 
 
+Reached = tuple[
+    frozenset[int], frozenset[int]
+]  # kinds whose instances a sample reaches; kinds whose registry keys it reaches
+
+
 def reached_kinds(
     samples: Sequence[object],
     instances: Sequence[frozenset[int]],
@@ -41,21 +50,90 @@ def reached_kinds(
     *,
     budget: int = BUDGET,
     ignore: frozenset[int] = frozenset(),
-) -> list[frozenset[int]]:
+    keys: Mapping[int, int] | None = None,
+) -> list[Reached]:
     """For each sample, the indices of the other kinds whose instances it refers to, directly or not.
 
     ``instances[i]``: ids of the latest re-run's objects of ``kinds[i]``
     (an object found there counts only when its type is ``kinds[i]``: an
     id is reused once its object is freed).  ``ignore``: ids of the
-    caller's containers, never walked through.
+    caller's containers, never walked through.  ``keys``: ids of objects
+    whose life keeps a kind's instances alive (``registry_keys``; the
+    caller holds them during the walk), and that kind's index: reaching
+    one (or starting at one) is the second set.
     """
     wanted: dict[int, int] = {}
     for index, ids in enumerate(instances):
         for ident in ids:
             wanted.setdefault(ident, index)
+    keys = keys or {}
     namespaces = {id(vars(module)) for module in list(sys.modules.values()) if type(module) is types.ModuleType}
-    stop = namespaces | set(ignore) | {id(wanted), id(namespaces)} | _running_frames()
-    return [_walk(sample, wanted, kinds, stop, budget) for sample in samples]
+    stop = namespaces | set(ignore) | {id(wanted), id(namespaces), id(keys)} | _running_frames()
+    return [_walk(sample, wanted, kinds, stop, budget, keys) for sample in samples]
+
+
+def registry_keys(
+    roots: Sequence[str | None], instances: Sequence[frozenset[int]]
+) -> tuple[dict[int, int], list[object]]:
+    """The keys of weak-keyed registries that keep a kind's instances alive: id(key) -> kind index, and the keys.
+
+    A kind whose chain starts at a module's ``WeakKeyDictionary``
+    (``roots[i]`` is "module M, global G") lives as long as the entry's
+    key: AnyIO keeps a ``TaskState`` per task in ``_task_states`` and a
+    ``CapacityLimiter`` per event loop in ``_run_vars``.  When a leaked
+    object keeps that key alive, it keeps the kind alive too, though the
+    two chains start at different roots.  An entry counts when its value is
+    an instance of the kind, or a plain container directly holding one.
+    Bounded: ``BUDGET`` entries per registry, read by C code only (an exact
+    ``WeakKeyDictionary``, its ``data`` dict, the weak references' targets).
+    The caller holds the returned keys while it walks, then drops them.
+    """
+    found: dict[int, int] = {}
+    held: list[object] = []
+    for index, root in enumerate(roots):
+        registry = _module_global(root)
+        if type(registry) is not weakref.WeakKeyDictionary:
+            continue
+        data = vars(registry).get("data")
+        if type(data) is not dict:
+            continue
+        ids = instances[index]
+        try:
+            entries = list(itertools.islice(dict.items(data), BUDGET))
+        except RuntimeError:  # an entry removed meanwhile (its key died): the registry is skipped
+            continue
+        for ref, value in entries:
+            if not isinstance(ref, weakref.ref) or not _holds(value, ids):
+                continue
+            key = ref()
+            if key is not None:
+                found.setdefault(id(key), index)
+                held.append(key)
+        del registry, data, entries
+    return found, held
+
+
+_MODULE_GLOBAL = re.compile(r"^module (\S+), global (\S+)$")
+
+
+def _module_global(root: str | None) -> object:
+    match = _MODULE_GLOBAL.match(root) if root is not None else None
+    if match is None:
+        return None
+    module = sys.modules.get(match.group(1))
+    if type(module) is not types.ModuleType:
+        return None
+    return dict.get(vars(module), match.group(2))
+
+
+def _holds(value: object, ids: frozenset[int]) -> bool:
+    if id(value) in ids:
+        return True
+    if type(value) is dict:
+        return any(id(item) in ids for item in dict.values(value))
+    if type(value) is list or type(value) is tuple:
+        return any(id(item) in ids for item in cast("list[object]", value))
+    return False
 
 
 def _running_frames() -> set[int]:
@@ -75,8 +153,13 @@ def _running_frames() -> set[int]:
     return found
 
 
-def _walk(start: object, wanted: dict[int, int], kinds: Sequence[type], stop: set[int], budget: int) -> frozenset[int]:
+def _walk(
+    start: object, wanted: dict[int, int], kinds: Sequence[type], stop: set[int], budget: int, keys: Mapping[int, int]
+) -> Reached:
     found: set[int] = set()
+    through_keys: set[int] = set()
+    if id(start) in keys:
+        through_keys.add(keys[id(start)])
     seen = {id(start)}
     queue = deque([start])
     try:
@@ -89,19 +172,25 @@ def _walk(start: object, wanted: dict[int, int], kinds: Sequence[type], stop: se
                 index = wanted.get(ident)
                 if index is not None and type(ref) is kinds[index]:
                     found.add(index)
+                key_of = keys.get(ident)
+                if key_of is not None:
+                    through_keys.add(key_of)
                 if not isinstance(ref, (type, types.ModuleType)):
                     queue.append(ref)
-        return frozenset(found)
+        return frozenset(found), frozenset(through_keys)
     finally:
         queue.clear()  # holds objects of the heap: never kept past the walk
 
 
-def fold(leaks: Sequence[Leak], reaches: Mapping[int, frozenset[int]]) -> list[Leak]:
+def fold(
+    leaks: Sequence[Leak], reaches: Mapping[int, frozenset[int]], keys: Mapping[int, frozenset[int]] | None = None
+) -> list[Leak]:
     """The leaks, each kind another keeps alive marked ``kept_by`` it.
 
     ``reaches[i]``: indices of the leaks whose instances leak ``i``'s sample
     refers to (``reached_kinds``).  A keeps B when A reaches B and both
-    chains have the same root.  A kind kept only by kinds it keeps in turn
+    chains have the same root, or when A reaches the key of the weak-keyed
+    registry entry that holds B (``keys[a]``, ``registry_keys``).  A kind kept only by kinds it keeps in turn
     (a loop and the runner it refers to, which refers back) heads its
     group: of those, the one with the shortest chain (closest to the root),
     then by name -- never by address or dict order.  Every other kind goes
@@ -110,15 +199,15 @@ def fold(leaks: Sequence[Leak], reaches: Mapping[int, frozenset[int]]) -> list[L
     """
     count = len(leaks)
 
+    through_keys = keys or {}
+
     def keeps(a: int, b: int) -> bool:
         chain_a, chain_b = leaks[a].chain, leaks[b].chain
-        return (
-            a != b
-            and b in reaches.get(a, frozenset())
-            and chain_a is not None
-            and chain_b is not None
-            and chain_a.root == chain_b.root
-        )
+        if a == b or chain_a is None or chain_b is None:
+            return False
+        if b in through_keys.get(a, frozenset()):
+            return True
+        return b in reaches.get(a, frozenset()) and chain_a.root == chain_b.root
 
     def order(i: int) -> tuple[int, str, str]:
         chain = leaks[i].chain
