@@ -97,8 +97,9 @@ def labeller(config: pytest.Config, names: NameCache, item: pytest.Item | None) 
     """
     hook = config.hook.pytest_gcguard_label
     custom = (lambda obj: hook(obj=obj)) if hook.get_hookimpls() else None
+    # The test module by its namespace (its name comes with it), not by name in sys.modules.
     namespace = _module_namespace(item)
-    return Labeller(context_modules(item), names, custom, context_namespaces=[namespace] if namespace else [])
+    return Labeller((), names, custom, context_namespaces=[namespace] if namespace else [])
 
 
 def ignorer(config: pytest.Config, item: pytest.Item | None) -> Callable[[object], bool] | None:

@@ -559,17 +559,24 @@ def _origin(
     position = {v: i for i, v in enumerate(path)}
     ranked = []
     factories, callers = [], []  # classes a stdlib factory made (and their instances); code in the cycle
-    by_type: dict[int, tuple[tuple[str, str] | None, bool]] = {}  # instances: their type decides (a 100,000-long ring)
+    # Instances: their type decides (a 100,000-long ring), once: (named, factory-made, the test's data).
+    by_type: dict[int, tuple[tuple[str, str] | None, bool, bool]] = {}
     for v in members:
         obj = objects[v]
         tp = type(obj)
         if id(tp) in _CODE_TYPES or tp is types.CodeType or type_flags(tp) & _TYPE_SUBCLASS:
-            named = owners.named_origin(obj)
+            named, data = owners.named_origin(obj), False
             factory = is_a(obj, type) and owners.untrue_module(obj)
         elif id(tp) in by_type:
-            named, factory = by_type[id(tp)]
+            named, factory, data = by_type[id(tp)]
         else:
-            named, factory = by_type[id(tp)] = owners.named_origin(obj), owners.untrue_module(tp)
+            named = owners.named_origin(obj)
+            # The test's data (an instance of a test module's class): the code
+            # under test in the cycle linked it (a field's ``.parent`` back to
+            # the test's schema), and names the origin if any does.
+            data = named is not None and named[0] == PROJECT and owners.type_origin(tp) is Origin.TEST
+            factory = owners.untrue_module(tp)
+            by_type[id(tp)] = named, factory, data
         if named is not None and factory:
             # Its module is the factory's (abc, types), not its maker's: never named as the origin.
             factories.append((position.get(v, len(path)), named[1]))
@@ -577,12 +584,7 @@ def _origin(
         if named is not None and id(tp) in _CODE_TYPES:
             callers.append((position.get(v, len(path)), named[1]))
         if named is not None:
-            rank: float = _ORIGIN_RANK[named[0]]
-            if named[0] == PROJECT and owners.type_origin(tp) is Origin.TEST and not is_a(obj, type):
-                # The test's data (an instance of a test module's class): the
-                # code under test in the cycle linked it (a field's ``.parent``
-                # back to the test's schema), and names the origin if any does.
-                rank = _TEST_DATA_RANK
+            rank = _TEST_DATA_RANK if data else _ORIGIN_RANK[named[0]]
             ranked.append((rank, position.get(v, len(path)), named[1], named[0]))
     ranked.sort()
     if kind == TEST_LOCAL:

@@ -506,14 +506,8 @@ class Labeller:
         else:
             ordered = cached[2]
         yield from ordered
-        modules = [
-            (type_module(tp), tp),
-            (type_module(type(head)), type(head)),
-            *((name, head) for name in _function_module(head)),
-            *((name, None) for name in self._context_modules),
-        ]
         added: set[str] = set()
-        for module_name, near in modules:
+        for module_name, near in self._candidate_modules(tp, head):
             if module_name is not None:
                 names = self._module_names(module_name, near)
                 entry = self._names.sorted_by_module.get(module_name)
@@ -524,18 +518,24 @@ class Labeller:
                         added.add(name)
                         yield name
 
-    def _candidate_names_unsorted(self, tp: type, head: object) -> Iterable[str]:
-        yield from sorted(self._type_names(tp))
-        # Code that sets the attribute often lives with the referrer's class,
-        # the referred object's class (x.owner = self) or function (obj.callback = f), or the test.
-        modules = [
+    def _candidate_modules(self, tp: type, head: object) -> list[tuple[str | None, object]]:
+        """The modules whose code may name the edge, each with a class or function of it (``_module_names``).
+
+        Code that sets the attribute often lives with the referrer's class,
+        the referred object's class (x.owner = self) or function
+        (obj.callback = f), or the test.
+        """
+        return [
             (type_module(tp), tp),
             (type_module(type(head)), type(head)),
             *((name, head) for name in _function_module(head)),
             *((name, None) for name in self._context_modules),
         ]
+
+    def _candidate_names_unsorted(self, tp: type, head: object) -> Iterable[str]:
+        yield from sorted(self._type_names(tp))
         seen = set(self._type_names(tp))
-        for module_name, near in modules:
+        for module_name, near in self._candidate_modules(tp, head):
             if module_name is not None:
                 for name in sorted(self._module_names(module_name, near) - seen):
                     seen.add(name)
