@@ -248,6 +248,7 @@ class FirstRun:
     always_collect = False  # the guard collects before a window only when garbage may wait
     freezes = True  # the window freezes the heap: its collections walk only what the test makes
     explains_every_window = False  # a clean window needs no analysis, survivors that cannot be suspects no look
+    follows_survivors = True  # its survivors can be suspects
 
     def __init__(self, judgement: Judgement) -> None:
         self._judgement = judgement

@@ -102,6 +102,9 @@ class Rerun:
         # under tracemalloc to name the module that allocates them.
         self.ownerless = {c.shape_key for c in self.unsure if not c.member_types}
         self.suspects = list(suspects)
+        # A re-run that only tells one-time cycles has no use for what it
+        # left alive: its survivors are counted (for the audits) and not looked at.
+        self.follows_survivors = bool(self.suspects) or not OPTIMISED
         self.tracker = tracker if tracker is not None else LiveTracker(suspects)
         self._latest: WindowFindings | None = None
         # One live object per followed type from the latest re-run (for its chain), its siblings' ids, their sites.

@@ -11,7 +11,9 @@ first run, and nothing of a re-run's cycles is reported but their shapes.
 ``OPTIMISED`` is the default; the environment variable
 ``_PYTEST_GCGUARD_EXPLAIN_FULLY`` (private, for the test that compares the
 findings of both, ``tests/test_explain_once.py``) turns off every shortcut
-of this kind: shapes-only re-runs and the per-class name cache of ``labels``.
+of this kind: shapes-only re-runs, the per-class name cache of ``labels``,
+and skipping the survivors of a re-run that follows no leak suspect
+(``rerun.Rerun.follows_survivors``).
 """
 
 from __future__ import annotations
