@@ -164,6 +164,7 @@ class CodeOwners:
         self._harness_files = frozenset(f for f in files if os.path.basename(f) != "__init__.py")
         self._stdlib_dirs = _stdlib_dirs()
         self._by_file: dict[str, Origin] = {}
+        self._user_by_file: dict[str, str] = {}  # project or dependency, by file name
         self._by_module: dict[str, Origin] = {}
 
     def file_origin(self, filename: str) -> Origin:
@@ -318,10 +319,14 @@ class CodeOwners:
         if filename is None or filename.startswith("<"):
             top = module.partition(".")[0]
             return DEPENDENCY if top in distributions() else PROJECT
-        real = os.path.realpath(filename)
-        if "-packages" + os.sep in real or (self._root is not None and not real.startswith(self._root)):
-            return DEPENDENCY
-        return PROJECT  # (with no rootdir -- the library API's default owners -- what is not installed)
+        cached = self._user_by_file.get(filename)
+        if cached is None:  # (os.path.realpath makes a system call per path component)
+            real = os.path.realpath(filename)
+            outside = self._root is not None and not real.startswith(self._root)
+            # (with no rootdir -- the library API's default owners -- what is not installed is the project's)
+            cached = DEPENDENCY if "-packages" + os.sep in real or outside else PROJECT
+            self._user_by_file[filename] = cached
+        return cached
 
     def held_by_test(self, obj: object) -> bool:
         """Whether the references ``obj`` holds are the test's (or pytest's) own.
