@@ -73,11 +73,15 @@ def test_modules(items: list[pytest.Item]) -> tuple[set[str], set[str]]:
     module, its own tests' too) must not turn a later test's classes into
     the library's, as a look-up by name in ``sys.modules`` would.
     """
-    files, names = set(), set()
+    files, names, read = set(), set(), set()
     for item in items:
         if not isinstance(item, pytest.Function):
             continue
-        files.add(str(item.path))
+        path = str(item.path)
+        if path in read:
+            continue  # its module is read already (a module's tests share it)
+        read.add(path)
+        files.add(path)
         namespace = _module_namespace(item)
         if namespace is None:
             continue

@@ -265,6 +265,8 @@ class Summary:
             self.tests_rerun += 1
             self.reruns += reruns
             self.rerun_seconds += float(payload.get("rerun_seconds", 0.0))
+        if not payload.get("leaks") and not payload.get("cycles"):
+            return  # (most tests: nothing more to count)
         leaks = [Leak.from_dict(data) for data in payload.get("leaks", ())]
         status_of = {id(leak): str(data.get("status", FAILED)) for leak, data in zip(leaks, payload.get("leaks", ()))}
         for leak, kept in folded_leaks(leaks):  # one group per leak that keeps the others (engine/keepers.py)
