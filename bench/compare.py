@@ -5,6 +5,7 @@ and the no-regression check (every test has the same outcome, nothing crashes).
     python bench/compare.py path/to/tests --rounds 5 -- -k "not slow"
     python bench/compare.py --pyargs networkx.classes --trace   # also --gc-guard-trace
     python bench/compare.py --pyargs networkx.algorithms --nogarbage   # also pytest-nogarbage
+    python bench/compare.py --pyargs networkx.algorithms --allow networkx   # also with its shapes allowed
 
 Each run is a fresh interpreter that runs ``pytest.main`` and reports its own
 wall time, peak RSS (``resource.getrusage``) and the outcome of every test
@@ -139,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--trace", action="store_true", help="also run guarded with --gc-guard-trace (tracemalloc)")
     parser.add_argument("--nogarbage", action="store_true", help="also run pytest-nogarbage on every test")
+    parser.add_argument(
+        "--allow",
+        default=None,
+        metavar="ENTRY",
+        help="also run guarded with gc_guard_allow = ENTRY (a suite that has adopted the gate: its shapes allowed)",
+    )
     # Everything after "--" goes to pytest as is (argparse would take "-k" or "-W" for its own options).
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
@@ -158,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     modes = {"plain": common, "guarded": [*common, "--gc-guard", "--gc-guard-mode=warn"]}
     if options.trace:
         modes["traced"] = [*modes["guarded"], "--gc-guard-trace"]
+    if options.allow:
+        modes["adopted"] = [*modes["guarded"], "-o", f"gc_guard_allow={options.allow}"]
     if options.nogarbage:
         modes["nogarbage"] = [*common, "-o", "usefixtures=nogarbage"]
     results: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}

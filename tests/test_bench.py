@@ -20,7 +20,10 @@ def test_compare_runs_plain_and_guarded_and_reports_ratios(pytester: pytest.Pyte
     """bench/compare.py alternates plain and guarded runs and prints median ratios and an outcome check."""
     pytester.makepyfile(rings=RINGS, test_tiny="from rings import Ring\n\ndef test_ring():\n    Ring()\n")
     run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "compare.py"), str(pytester.path), "--rounds", "1", "--trace"],
+        [
+            *(sys.executable, str(ROOT / "bench" / "compare.py"), str(pytester.path)),
+            *("--rounds", "1", "--trace", "--allow", "rings"),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -30,8 +33,13 @@ def test_compare_runs_plain_and_guarded_and_reports_ratios(pytester: pytest.Pyte
     assert any(line.startswith("round 1 plain ") and "{'passed': 1}" in line for line in lines)
     assert any(line.startswith("round 1 guarded ") and "{'passed': 1}" in line for line in lines)
     assert any(line.startswith("round 1 traced ") and "{'passed': 1}" in line for line in lines)
+    assert any(line.startswith("round 1 adopted ") and "{'passed': 1}" in line for line in lines)
     assert any(
-        line.startswith("median wall: plain ") and " guarded " in line and " traced " in line and "(ratio " in line
+        line.startswith("median wall: plain ")
+        and " guarded " in line
+        and " traced " in line
+        and " adopted " in line
+        and "(ratio " in line
         for line in lines
     )
     assert any(line.startswith("median peak RSS: plain ") for line in lines)
@@ -284,5 +292,6 @@ def test_same_findings_compares_reports_finding_by_finding(tmp_path: Path) -> No
     assert differ.stdout.splitlines()[:3] == [
         "1 tests compared, 1 with other findings",
         "t.py::a:",
-        "  cycle lib.A .x -> (back): path [{'type': 'lib.A', 'edge': '.x'}] / [{'type': 'lib.A', 'edge': '<attribute>'}]",
+        "  cycle lib.A .x -> (back): path [{'type': 'lib.A', 'edge': '.x'}]"
+        " / [{'type': 'lib.A', 'edge': '<attribute>'}]",
     ]
