@@ -1,25 +1,27 @@
-"""The explainer's shortcuts change the cost, never the findings: compare them on a real suite (issue 17).
+"""The explainer's shortcuts change the cost, never a verdict: compare them on a real suite (issue 17).
 
     python bench/same-findings.py --pyargs networkx.algorithms
     python bench/same-findings.py tests -- -p no:randomly
     python bench/same-findings.py --compare full.json optimised.json
 
 Runs the suite under ``--gc-guard --gc-guard-mode=warn`` in fresh
-interpreters: once with every shortcut off (the private variable
-``_PYTEST_GCGUARD_EXPLAIN_FULLY=1``, engine/shapes.py), once as it is by
-default, and with ``--twice`` once more without the shortcuts; then
-compares the JSON reports test by test.  Compared: each test's outcome and
-every finding, field by field.  A test whose re-run count alone differs is
-listed and does not count: how many re-runs a leak suspect takes is a cost,
-and the explaining can change it (an explanation that keeps an object alive
-while it is counted).  Left out: object labels (reprs carry memory
-addresses; addresses elsewhere are blanked) and the heap audits (they run
-when the frozen heap has grown, and before a slow test's re-run: by time,
-not by test).  Exits 1 and lists the tests whose findings differ.  Tests
-whose own outcome differs between the runs (flaky tests) are listed apart
-and do not count; with ``--twice``, so do the tests whose findings differ
-between the two runs without the shortcuts (a suite whose threads' timing
-decides what is garbage when: trio's).
+interpreters (``PYTHONHASHSEED=0``): once with every shortcut off (the
+private variable ``_PYTEST_GCGUARD_EXPLAIN_FULLY=1``, engine/shapes.py),
+once as it is by default, and with ``--twice`` once more without the
+shortcuts; then compares the JSON reports test by test.  A test's verdicts
+are its outcome and, for each finding, its kind, shape, status, fingerprint
+and origin: a test whose verdicts differ makes the exit code 1.  Its numbers
+(a finding's count, objects and hangers-on, the window's unsaved objects)
+and re-run count are compared too and listed, but do not count: they move
+with when the collector runs and, in suites that iterate over sets of
+objects hashed by address (networkx), with the addresses our own
+allocations leave to the suite.  Object labels are left out (reprs carry
+memory addresses; addresses elsewhere are blanked), and so are the heap
+audits (they run when the frozen heap has grown, and before a slow test's
+re-run: by time, not by test).  Tests whose own outcome differs between
+the runs (flaky tests) are left out; with ``--twice``, so are the tests
+whose verdicts differ between the two runs without the shortcuts (a suite
+whose threads' timing decides what is garbage when: trio's).
 """
 
 from __future__ import annotations
@@ -89,34 +91,52 @@ def _differences(first: dict[str, Any], second: dict[str, Any]) -> list[str]:
     return lines
 
 
+# What a finding's verdict is made of; its numbers (count, objects, kept_alive) and path labels are not.
+VERDICT = ("kind", "shape", "status", "fingerprint", "origin", "origin_name", "allocated_in")
+
+
+def verdicts(test: dict[str, Any]) -> tuple[Any, ...]:
+    """A test's outcome and its findings' verdicts (as many as it has findings)."""
+    findings = sorted(json.dumps([f.get(key) for key in VERDICT]) for f in test.get("findings", []))
+    return (test.get("outcome"), findings)
+
+
 def compare(first_path: str, second_path: str, again_path: str | None = None) -> int:
-    """``again_path``: the first run made once more; the tests whose findings differ there are the suite's own noise."""
+    """Exit code 1 when a test's verdicts differ.
+
+    ``again_path``: the first run made once more; tests whose verdicts differ
+    between it and the first run are the suite's own noise, left out.
+    """
     first, second = tests_of(first_path), tests_of(second_path)
     only = sorted(first.keys() ^ second.keys())
-    flaky = sorted(n for n in first.keys() & second.keys() if first[n].get("outcome") != second[n].get("outcome"))
+    both = sorted(first.keys() & second.keys())
+    flaky = [n for n in both if first[n].get("outcome") != second[n].get("outcome")]
+    noisy: list[str] = []
     if again_path is not None:
         again = tests_of(again_path)
-        noisy = sorted(n for n in first.keys() & again.keys() if _without_reruns(first[n]) != _without_reruns(again[n]))
-        print(f"{len(noisy)} tests whose findings differ between two runs of the same code (left out):")
-        for nodeid in noisy:
-            print(f"  {nodeid}")
-        flaky = sorted({*flaky, *noisy})
-    common = sorted(n for n in first.keys() & second.keys() if n not in flaky)
-    differ = [n for n in common if _without_reruns(first[n]) != _without_reruns(second[n])]
-    print(f"{len(common)} tests compared, {len(differ)} with other findings")
-    for nodeid in differ:
-        print(f"{nodeid}:")
-        for line in _differences(first[nodeid], second[nodeid]):
-            print(f"  {line}")
-    for nodeid in common:
-        runs = first[nodeid].get("reruns"), second[nodeid].get("reruns")
-        if nodeid not in differ and runs[0] != runs[1]:
-            print(f"the same findings, other re-run counts: {nodeid} ({runs[0]} / {runs[1]})")
+        noisy = [n for n in both if n in again and n not in flaky and verdicts(first[n]) != verdicts(again[n])]
+    common = [n for n in both if n not in flaky and n not in noisy]
+    other_verdicts = [n for n in common if verdicts(first[n]) != verdicts(second[n])]
+    numbers = [n for n in common if n not in other_verdicts and _without_reruns(first[n]) != _without_reruns(second[n])]
+    reruns = [n for n in common if first[n].get("reruns") != second[n].get("reruns")]
+    print(
+        f"{len(common)} tests compared: {len(other_verdicts)} with other verdicts, "
+        f"{len(numbers)} with other numbers only, {len(reruns)} with other re-run counts"
+    )
+    for title, nodeids in (("other verdicts", other_verdicts), ("other numbers only", numbers)):
+        for nodeid in nodeids:
+            print(f"{title}: {nodeid}")
+            for line in _differences(first[nodeid], second[nodeid]):
+                print(f"  {line}")
+    for nodeid in reruns:
+        print(f"other re-run counts: {nodeid} ({first[nodeid].get('reruns')} / {second[nodeid].get('reruns')})")
+    for nodeid in noisy:
+        print(f"left out, other verdicts between two runs of the same code: {nodeid}")
     for nodeid in flaky:
         print(f"left out, its own outcome differs: {nodeid} ({first[nodeid]['outcome']} / {second[nodeid]['outcome']})")
     for nodeid in only:
         print(f"left out, in one report only: {nodeid}")
-    return 1 if differ else 0
+    return 1 if other_verdicts else 0
 
 
 def main(argv: list[str]) -> int:

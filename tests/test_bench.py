@@ -252,46 +252,54 @@ def test_verdicts_compares_two_reports_test_by_test(tmp_path: Path) -> None:
     ]
 
 
-def test_same_findings_compares_reports_finding_by_finding(tmp_path: Path) -> None:
-    """bench/same-findings.py: an edge that differs is other findings (exit 1); labels and addresses are not."""
+def test_same_findings_compares_verdicts_and_lists_numbers(tmp_path: Path) -> None:
+    """bench/same-findings.py: another shape is another verdict (exit 1); a count, a label, a re-run count are not."""
 
-    def report(name: str, edge: str, label: str) -> str:
+    def report(
+        name: str, edge: str = ".x", label: str = "<A object at 0x7f00aa>", count: int = 1, runs: int = 1
+    ) -> str:
         path = [{"label": label, "type": "lib.A", "edge": edge}]
-        finding = {"kind": "cycle", "status": "warned", "shape": "lib.A .x -> (back)", "path": path}
+        finding = {
+            "kind": "cycle",
+            "status": "warned",
+            "shape": f"lib.A {edge} -> (back)",
+            "path": path,
+            "count": count,
+        }
         tests = [
-            {"nodeid": "t.py::a", "outcome": "passed", "reruns": 1, "findings": [finding]},
+            {"nodeid": "t.py::a", "outcome": "passed", "reruns": runs, "findings": [finding]},
             {"nodeid": "t.py::b", "outcome": "passed" if name == "1.json" else "failed", "findings": []},
         ]
         out = tmp_path / name
         out.write_text(json.dumps({"tests": tests, "audits": [{"at": name}]}))
         return str(out)
 
-    script = str(ROOT / "bench" / "same-findings.py")
-    first = report("1.json", ".x", "<A object at 0x7f00aa>")
-    relabelled = report("2.json", ".x", "<A object at 0x7f00bb>")
-    other_edge = report("3.json", "<attribute>", "<A object at 0x7f00aa>")
-    same = subprocess.run(
-        [sys.executable, script, "--compare", first, relabelled], capture_output=True, text=True, check=False
-    )
+    def compare(*reports: str) -> subprocess.CompletedProcess[str]:
+        script = str(ROOT / "bench" / "same-findings.py")
+        return subprocess.run(
+            [sys.executable, script, "--compare", *reports], capture_output=True, text=True, check=False
+        )
+
+    first = report("1.json")
+    same = compare(first, report("2.json", label="<A object at 0x7f00bb>"))
     assert same.returncode == 0, same.stdout
     assert same.stdout.splitlines() == [
-        "1 tests compared, 0 with other findings",
+        "1 tests compared: 0 with other verdicts, 0 with other numbers only, 0 with other re-run counts",
         "left out, its own outcome differs: t.py::b (passed / failed)",
     ]
-    more_runs = report("4.json", ".x", "<A object at 0x7f00aa>")
-    Path(more_runs).write_text(Path(more_runs).read_text().replace('"reruns": 1', '"reruns": 3'))
-    counted = subprocess.run(
-        [sys.executable, script, "--compare", first, more_runs], capture_output=True, text=True, check=False
-    )
-    assert counted.returncode == 0, counted.stdout
-    assert "the same findings, other re-run counts: t.py::a (1 / 3)" in counted.stdout.splitlines()
-    differ = subprocess.run(
-        [sys.executable, script, "--compare", first, other_edge], capture_output=True, text=True, check=False
-    )
-    assert differ.returncode == 1
-    assert differ.stdout.splitlines()[:3] == [
-        "1 tests compared, 1 with other findings",
-        "t.py::a:",
-        "  cycle lib.A .x -> (back): path [{'type': 'lib.A', 'edge': '.x'}]"
-        " / [{'type': 'lib.A', 'edge': '<attribute>'}]",
+    numbers = compare(first, report("3.json", count=2, runs=3))
+    assert numbers.returncode == 0, numbers.stdout
+    assert numbers.stdout.splitlines()[:4] == [
+        "1 tests compared: 0 with other verdicts, 1 with other numbers only, 1 with other re-run counts",
+        "other numbers only: t.py::a",
+        "  cycle lib.A .x -> (back): count 1 / 2",
+        "other re-run counts: t.py::a (1 / 3)",
+    ]
+    other = compare(first, report("4.json", edge="<attribute>"))
+    assert other.returncode == 1
+    assert other.stdout.splitlines()[:4] == [
+        "1 tests compared: 1 with other verdicts, 0 with other numbers only, 0 with other re-run counts",
+        "other verdicts: t.py::a",
+        "  cycle lib.A .x -> (back): 1 / 0 findings",
+        "  cycle lib.A <attribute> -> (back): 0 / 1 findings",
     ]
