@@ -9,6 +9,8 @@ timer around each part of gc-guard's work: explaining a window's garbage
 cycles (``Judgement._rerun``, with the explaining they do), the heap audits
 (``HeapAudits.run``) and the look at a window's survivors
 (``observe.find_suspects``).  A part inside another counts for the outer one.
+The tests' own code (``pytest.Function.runtest``) is timed too, apart for
+first runs and re-runs: a re-run costs at least its test body.
 What the parts leave of the guarded run's extra time over a plain run
 (``bench/compare.py``) is the per-test path every test pays: the window, its
 collections, the hooks.
@@ -37,6 +39,8 @@ class Timers:
         self.seconds = dict.fromkeys(PARTS, 0.0)
         self.calls = dict.fromkeys(PARTS, 0)
         self._inside: str | None = None
+        # The tests' own code (pytest.Function.runtest), in first runs and in re-runs: what a re-run cannot save.
+        self.bodies = {"first runs": 0.0, "re-runs": 0.0}
 
     def wrap(self, part: str, function: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(function)
@@ -61,6 +65,19 @@ class Timers:
             module = importlib.import_module(module_name)
             owner = getattr(module, class_name) if class_name else module
             setattr(owner, name, self.wrap(part, getattr(owner, name)))
+        import pytest
+
+        runtest = pytest.Function.runtest
+
+        @functools.wraps(runtest)
+        def timed_runtest(item: pytest.Function) -> None:
+            start = time.perf_counter()
+            try:
+                runtest(item)
+            finally:
+                self.bodies["re-runs" if self._inside == "re-runs" else "first runs"] += time.perf_counter() - start
+
+        pytest.Function.runtest = timed_runtest  # type: ignore[method-assign,assignment]
         # windows.py imports explain_window and find_suspects by name.
         windows = importlib.import_module("pytest_gcguard.windows")
         for module_name, class_name, name in PARTS.values():
@@ -88,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nguarded run, instrumented: {wall:.2f} s")
     for part, seconds in timers.seconds.items():
         print(f"  {part:22} {seconds:8.2f} s  {seconds / wall:6.1%}  ({timers.calls[part]:,} calls)")
+    bodies = timers.bodies
+    print(f"  test bodies: first runs {bodies['first runs']:.2f} s, re-runs {bodies['re-runs']:.2f} s (of their time)")
     return 0
 
 

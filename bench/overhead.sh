@@ -38,6 +38,6 @@ else
     echo "valgrind not found: skipped (apt-get install valgrind)"
 fi
 echo "== where the guarded time goes: networkx.algorithms"
-"$python" bench/breakdown.py --pyargs networkx.algorithms | tail -n 5
+"$python" bench/breakdown.py --pyargs networkx.algorithms | tail -n 6
 echo "== where the guarded time goes: jinja2"
-(cd "$jinja2" && "$python" "$root/bench/breakdown.py" tests | tail -n 5)
+(cd "$jinja2" && "$python" "$root/bench/breakdown.py" tests | tail -n 6)

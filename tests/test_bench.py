@@ -202,8 +202,9 @@ def test_synthetic_instructions_needs_valgrind(tmp_path: Path) -> None:
 
 
 def test_breakdown_times_each_part_of_a_guarded_run(pytester: pytest.Pytester) -> None:
-    """bench/breakdown.py: a test that drops a ring is explained and re-run; the parts say so."""
-    pytester.makepyfile(rings=RINGS, test_tiny="from rings import Ring\n\ndef test_ring():\n    Ring()\n")
+    """bench/breakdown.py: a test that drops a ring is explained and re-run (the parts say so), its body timed twice."""
+    test = "import time\nfrom rings import Ring\n\ndef test_ring():\n    time.sleep(0.02)\n    Ring()\n"
+    pytester.makepyfile(rings=RINGS, test_tiny=test)
     run = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "breakdown.py"), str(pytester.path)],
         capture_output=True,
@@ -223,6 +224,10 @@ def test_breakdown_times_each_part_of_a_guarded_run(pytester: pytest.Pytester) -
         "re-runs": "1 calls)",
         "audits": "1 calls)",
     }, run.stdout
+    bodies = [line for line in run.stdout.splitlines() if line.startswith("  test bodies: ")]
+    assert len(bodies) == 1, run.stdout
+    first, rerun = (float(part.split()[-2]) for part in bodies[0].split(" (")[0].split(", "))
+    assert first >= 0.02 and rerun >= 0.02, bodies  # each run slept 0.02 s: a lower bound, not a timing
 
 
 def test_verdicts_compares_two_reports_test_by_test(tmp_path: Path) -> None:
