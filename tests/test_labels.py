@@ -13,6 +13,7 @@ import pytest
 
 from pytest_gcguard.engine.labels import MAX_LABEL_LEN
 from pytest_gcguard.engine.labels import Labeller
+from pytest_gcguard.engine.labels import NameCache
 from pytest_gcguard.engine.labels import is_instance_dict
 from pytest_gcguard.engine.labels import object_label
 from pytest_gcguard.engine.labels import safe_repr
@@ -57,6 +58,29 @@ def test_attribute_set_outside_the_class_is_found_through_the_context_module() -
     obj = Plain()
     obj.me = obj  # type: ignore[attr-defined]
     assert label(obj, obj) == ".me"
+
+
+def test_a_module_made_again_under_its_name_is_read_again() -> None:
+    """Names kept from a module's code label that module's objects only: made again with other code, it is read again.
+
+    (An in-process pytester run makes ``test_foo`` anew in each test: with
+    the first one's names, a later test's edges read ``<attribute>``, or not,
+    by the order the tests ran in.)
+    """
+    names = NameCache()
+
+    def module(assignment: str) -> dict[str, Any]:
+        namespace: dict[str, Any] = {"__name__": "remade"}
+        exec(f"class Box:\n    pass\n\ndef fill(box, value):\n    box.{assignment} = value\n", namespace)
+        return namespace
+
+    for attribute in ("alpha", "beta", "alpha"):
+        namespace = module(attribute)
+        box, value = namespace["Box"](), [1]
+        namespace["fill"](box, value)
+        labeller = Labeller(names=names, context_namespaces=[namespace])
+        assert labeller.edge_label(box, value) == f".{attribute}"
+        del namespace, box  # (the next module may get this one's address)
 
 
 def test_slots_are_labelled() -> None:

@@ -319,6 +319,44 @@ def _container_labels(tail: object, head: object) -> list[str] | None:
     return None
 
 
+class ModuleNames:
+    """The names a module's code stores, and what tells the namespace they were read from.
+
+    The namespace's identity and size, and one of its functions or classes
+    held weakly under its name (a witness): a module dropped and made again
+    under the same name has a new dict (which may reuse the old one's
+    address) and new functions.
+    """
+
+    __slots__ = ("_namespace_id", "_size", "_witness", "names")
+
+    def __init__(self, namespace: dict[str, Any], module_name: str, names: frozenset[str]) -> None:
+        self.names = names
+        self._namespace_id = id(namespace)
+        self._size = dict.__len__(namespace)
+        self._witness: tuple[str, weakref.ref[Any]] | None = None
+        for key, value in list(dict.items(namespace)):
+            if type(key) is not str:
+                continue
+            if type(value) is types.FunctionType:
+                own = value.__globals__ is namespace  # (defined here, not imported)
+            else:
+                own = is_a(value, type) and type_module(value) == module_name
+            if own:
+                self._witness = (key, weakref.ref(value))
+                break
+
+    def holds(self, namespace: dict[str, Any]) -> bool:
+        """Whether ``namespace`` is (still) the one the names were read from."""
+        if id(namespace) != self._namespace_id or dict.__len__(namespace) != self._size:
+            return False
+        if self._witness is None:
+            return True
+        key, ref = self._witness
+        value = ref()
+        return value is not None and dict.get(namespace, key) is value
+
+
 class NameCache:
     """Candidate attribute names per class and per module, kept across analyses.
 
@@ -329,7 +367,11 @@ class NameCache:
 
     def __init__(self) -> None:
         self.by_type: dict[int, tuple[weakref.ref[type], frozenset[str]]] = {}
-        self.by_module: dict[str, frozenset[str]] = {}
+        # By module name, with what tells the namespace they were read from
+        # (ModuleNames.holds): a test may make a module of the same name with
+        # other code (an in-process pytester run's test_foo), and the names of
+        # the first must not label the second's objects in later tests only.
+        self.by_module: dict[str, ModuleNames] = {}
         # The names one class's own namespace contributes (not its bases'):
         # a class made in every test is new each time, its library base
         # class is not, and walking the base's methods' code is the cost.
@@ -373,6 +415,7 @@ class Labeller:
         self._context_modules = tuple(dict.fromkeys([*context_modules, *self._given]))
         self._names = names if names is not None else NameCache()
         self._namespaces: dict[int, tuple[type, dict[str, object]]] = {}
+        self._module_memo: dict[str, frozenset[str]] = {}  # module names checked in this analysis
         # A user's labels (the pytest_gcguard_label hook): a str, or None for ours.
         self._custom = custom
 
@@ -402,11 +445,12 @@ class Labeller:
         globals of ``near``'s code, else ``sys.modules``'s: a module a test
         dropped from ``sys.modules`` still has its classes and functions,
         so what they find does not depend on what ran before.  Names are
-        kept only when a namespace was found.
+        kept (across analyses) only when a namespace was found, and used
+        again only for that namespace.
         """
-        cached = self._names.by_module.get(module_name)
-        if cached is not None:
-            return cached
+        memo = self._module_memo.get(module_name)
+        if memo is not None:
+            return memo
         namespace = self._given.get(module_name)
         if namespace is None:
             namespace = _namespace_near(near, module_name)
@@ -415,6 +459,14 @@ class Labeller:
             namespace = module.__dict__ if type(module) is types.ModuleType else None
         if namespace is None:
             return frozenset()
+        cached = self._names.by_module.get(module_name)
+        if cached is None or not cached.holds(namespace):
+            names = self._read_module_names(namespace, module_name)
+            cached = self._names.by_module[module_name] = ModuleNames(namespace, module_name, names)
+        self._module_memo[module_name] = cached.names
+        return cached.names
+
+    def _read_module_names(self, namespace: dict[str, Any], module_name: str) -> frozenset[str]:
         names: set[str] = set()
         try:
             for value in list(namespace.values()):
@@ -425,9 +477,7 @@ class Labeller:
                     names |= self._type_names(value)
         except Exception:
             pass
-        result = frozenset(names)
-        self._names.by_module[module_name] = result
-        return result
+        return frozenset(names)
 
     def _type_names(self, tp: type) -> frozenset[str]:
         cached = self._names.by_type.get(id(tp))
