@@ -16,7 +16,6 @@ from typing import Any
 
 from pytest_gcguard.engine.findings import CLASS_MEMBER
 from pytest_gcguard.engine.findings import CYCLE
-from pytest_gcguard.engine.findings import HARNESS_ORIGIN
 from pytest_gcguard.engine.findings import INTERNAL
 from pytest_gcguard.engine.findings import STDLIB
 from pytest_gcguard.engine.findings import TEST_LOCAL
@@ -28,7 +27,6 @@ from pytest_gcguard.engine.findings import chain_shape
 from pytest_gcguard.engine.findings import cycle_shape
 from pytest_gcguard.engine.findings import is_tagged
 from pytest_gcguard.engine.findings import owner_names
-from pytest_gcguard.engine.ownership import is_harness_module
 from pytest_gcguard.judging.judge import FAILED
 from pytest_gcguard.judging.judge import INFO
 from pytest_gcguard.reporting.html import type_module
@@ -38,6 +36,7 @@ from pytest_gcguard.reporting.text import folded_leaks
 from pytest_gcguard.reporting.text import format_cycle_path
 from pytest_gcguard.reporting.text import kept_kinds_line
 from pytest_gcguard.reporting.text import made_by
+from pytest_gcguard.reporting.text import made_by_harness
 
 
 # Test ids printed per shape before "... and N more".
@@ -114,19 +113,6 @@ def origin_module(cycle: Cycle) -> str:
 def summary_leak_shape(leak: Leak) -> str:
     """The shape the summary groups a leak by: a class defined in a function is named ``<locals>.Name``."""
     return _LOCAL_CLASS_PATH.sub("<locals>.", leak.shape)
-
-
-def made_by_harness(cycle: Cycle) -> bool:
-    """A test-local cycle whose members with an owner are all pytest's, Hypothesis's (and the like): the harness's.
-
-    Not the test's own code, though it never fails either (issue 14: pytest's
-    ``ExceptionInfo.exconly.<locals>._get_single_subexc`` closure, Hypothesis's
-    ``ConjectureData`` <-> provider).
-    """
-    if cycle.origin == HARNESS_ORIGIN:  # (unittest.mock's, a pytest plugin's: CodeOwners knows them)
-        return True
-    owners = [owner_names(entry) for entry in cycle.member_types]
-    return bool(owners) and all(names and is_harness_module(names[0]) for names in owners)
 
 
 def once(lines: Iterable[str]) -> list[str]:

@@ -19,6 +19,8 @@ from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
 from pytest_gcguard.engine.findings import Leak
 from pytest_gcguard.engine.findings import allocating_modules
+from pytest_gcguard.engine.findings import owner_names
+from pytest_gcguard.engine.ownership import is_harness_module
 from pytest_gcguard.reporting.hints import Hint
 from pytest_gcguard.reporting.hints import cycle_hint
 from pytest_gcguard.reporting.hints import hint_line
@@ -86,6 +88,20 @@ def format_allocated(cycle: Cycle) -> str | None:
 
 # Whose test-local cycles the summary and the HTML report list apart from the test's own (origin "harness").
 HARNESS_MADE = "pytest/hypothesis/unittest.mock"
+
+
+def made_by_harness(cycle: Cycle) -> bool:
+    """A test-local cycle whose members with an owner are all pytest's, Hypothesis's (and the like): the harness's.
+
+    Not the test's own code, though it never fails either (issue 14: pytest's
+    ``ExceptionInfo.exconly.<locals>._get_single_subexc`` closure, Hypothesis's
+    ``ConjectureData`` <-> provider).
+    """
+    if cycle.origin == HARNESS_ORIGIN:  # (unittest.mock's, a pytest plugin's: CodeOwners knows them)
+        return True
+    owners = [owner_names(entry) for entry in cycle.member_types]
+    return bool(owners) and all(names and is_harness_module(names[0]) for names in owners)
+
 
 _MADE_BY = {
     PROJECT: "the project",
