@@ -231,3 +231,21 @@ def fold(
     return [
         replace(leak, kept_by=leaks[kept_by[i]].class_name) if i in kept_by else leak for i, leak in enumerate(leaks)
     ]
+
+
+def folded_leaks(leaks: Sequence[Leak]) -> list[tuple[Leak, list[Leak]]]:
+    """Each leak that heads a group, with the kinds it keeps (``Leak.kept_by``), in order.
+
+    A kind whose keeper is not among ``leaks`` (the keeper is in the
+    baseline, or allowed) is a report of its own.
+    """
+    names = {leak.class_name for leak in leaks}
+    kept: dict[str, list[Leak]] = {}
+    for leak in leaks:
+        if leak.kept_by in names:
+            kept.setdefault(leak.kept_by, []).append(leak)
+    return [
+        (leak, sorted(kept.pop(leak.class_name, []), key=lambda k: k.class_name))
+        for leak in leaks
+        if leak.kept_by not in names
+    ]

@@ -31,6 +31,7 @@ from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Leak
 from pytest_gcguard.engine.introspect import type_mro
 from pytest_gcguard.engine.introspect import type_name
+from pytest_gcguard.engine.keepers import folded_leaks
 from pytest_gcguard.judging.allowance import CycleAllowance
 from pytest_gcguard.judging.allowance import LeakAllowance
 from pytest_gcguard.judging.allowance import coverage_notes
@@ -242,9 +243,9 @@ def decide(
         note = f"grew on every re-run, but no instance was left to search from (not failing): {names}"
     elif running:
         threads = ", ".join(sorted({leak.running_thread for leak in running}))
-        heads = {leak.class_name for leak in running}
-        names = ", ".join(sorted(leak.class_name for leak in running if leak.kept_by not in heads))
-        kept = sum(1 for leak in running if leak.kept_by in heads)
+        groups = folded_leaks(running)
+        names = ", ".join(sorted(head.class_name for head, _ in groups))
+        kept = sum(len(kinds) for _, kinds in groups)
         more = f" (and {kept} more {'kind' if kept == 1 else 'kinds'} they keep)" if kept else ""
         note = f"not judged: kept by thread {threads}, still running at the end of the test: {names}{more}"
     return Verdict(

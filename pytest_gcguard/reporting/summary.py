@@ -27,12 +27,12 @@ from pytest_gcguard.engine.findings import chain_shape
 from pytest_gcguard.engine.findings import cycle_shape
 from pytest_gcguard.engine.findings import is_tagged
 from pytest_gcguard.engine.findings import owner_names
+from pytest_gcguard.engine.keepers import folded_leaks
 from pytest_gcguard.judging.judge import FAILED
 from pytest_gcguard.judging.judge import INFO
 from pytest_gcguard.reporting.html import type_module
 from pytest_gcguard.reporting.text import HARNESS_MADE
 from pytest_gcguard.reporting.text import distinct_sites
-from pytest_gcguard.reporting.text import folded_leaks
 from pytest_gcguard.reporting.text import format_cycle_path
 from pytest_gcguard.reporting.text import kept_kinds_line
 from pytest_gcguard.reporting.text import made_by

@@ -20,6 +20,7 @@ from pytest_gcguard.engine.findings import Hop
 from pytest_gcguard.engine.findings import Leak
 from pytest_gcguard.engine.findings import allocating_modules
 from pytest_gcguard.engine.findings import owner_names
+from pytest_gcguard.engine.keepers import folded_leaks
 from pytest_gcguard.engine.ownership import is_harness_module
 from pytest_gcguard.reporting.hints import Hint
 from pytest_gcguard.reporting.hints import cycle_hint
@@ -257,24 +258,6 @@ def _fix_hint(hint: Hint | None, hinted: set[str], indent: str) -> list[str]:
         return []
     hinted.add(hint.family)
     return [indent + hint_line(hint)]
-
-
-def folded_leaks(leaks: Sequence[Leak]) -> list[tuple[Leak, list[Leak]]]:
-    """Each leak that heads a group, with the kinds it keeps (``Leak.kept_by``), in order.
-
-    A kind whose keeper is not among ``leaks`` (the keeper is in the
-    baseline, or allowed) is a report of its own.
-    """
-    names = {leak.class_name for leak in leaks}
-    kept: dict[str, list[Leak]] = {}
-    for leak in leaks:
-        if leak.kept_by in names:
-            kept.setdefault(leak.kept_by, []).append(leak)
-    return [
-        (leak, sorted(kept.pop(leak.class_name, []), key=lambda k: k.class_name))
-        for leak in leaks
-        if leak.kept_by not in names
-    ]
 
 
 def kept_kinds_line(kept: Sequence[str]) -> str:
