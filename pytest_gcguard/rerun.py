@@ -335,7 +335,7 @@ class Rerun:
             return {}
         instances = [frozenset(self._sibling_ids.get(tp, ())) | {id(samples[tp])} for tp in types]
         chains = [chain_of.get(tp) for tp in types]
-        roots = [chain.root if chain is not None else None for chain in chains]
+        roots = [chain.module_global if chain is not None else None for chain in chains]
         keys, held = registry_keys(roots, instances)
         try:
             reached = reached_kinds(

@@ -219,12 +219,21 @@ class _Search:
         """Our containers that refer to objects under search: never referrers."""
         return [id(self.__dict__), id(self.child_of), id(self.frontier)]
 
-    def chain(self, context: _Context, root: str, start: object, *, thread: int = 0, **flags: bool) -> Chain:
+    def chain(
+        self,
+        context: _Context,
+        root: str,
+        start: object,
+        *,
+        thread: int = 0,
+        module_global: tuple[str, str] | None = None,
+        **flags: bool,
+    ) -> Chain:
         hops, holder = _hops(start, self.child_of, context.labeller)
         shared = 0
         if holder is not None and self.siblings:
             shared = sum(1 for ref in referents(holder) if id(ref) in self.siblings)
-        return Chain(root, hops, shared=shared, thread=thread, **flags)
+        return Chain(root, hops, shared=shared, thread=thread, module_global=module_global, **flags)
 
     def cut(self, context: _Context, max_depth: int) -> Chain:
         reason = f"chain cut at depth {self.depth}" if self.depth >= max_depth else "chain search timed out"
@@ -262,7 +271,8 @@ class _Search:
             if module is not None:
                 key = labeller.edge_label(referrer, child)
                 name = key[2:-2] if key.startswith("['") and key.endswith("']") else key
-                self.result = self.chain(context, f"module {module}, global {name}", child)
+                root = f"module {module}, global {name}"
+                self.result = self.chain(context, root, child, module_global=(module, name))
                 return
             # A class is a root when its module holds it; a class a function
             # made (a test's local class) lives only as long as what holds

@@ -202,6 +202,9 @@ class Chain:
     # frame's).  Means something only in the process that searched, while
     # the search runs: never serialised, never compared.
     thread: int = field(default=0, compare=False)
+    # The module and the global's name when the root is a module global (the
+    # root's words say the same, for the reader).  Likewise never serialised.
+    module_global: tuple[str, str] | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

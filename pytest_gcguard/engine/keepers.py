@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import gc
 import itertools
-import re
 import sys
 import types
 import weakref
@@ -73,12 +72,12 @@ def reached_kinds(
 
 
 def registry_keys(
-    roots: Sequence[str | None], instances: Sequence[frozenset[int]]
+    roots: Sequence[tuple[str, str] | None], instances: Sequence[frozenset[int]]
 ) -> tuple[dict[int, int], list[object]]:
     """The keys of weak-keyed registries that keep a kind's instances alive: id(key) -> kind index, and the keys.
 
     A kind whose chain starts at a module's ``WeakKeyDictionary``
-    (``roots[i]`` is "module M, global G") lives as long as the entry's
+    (``roots[i]``: the module and global, ``Chain.module_global``) lives as long as the entry's
     key: AnyIO keeps a ``TaskState`` per task in ``_task_states`` and a
     ``CapacityLimiter`` per event loop in ``_run_vars``.  When a leaked
     object keeps that key alive, it keeps the kind alive too, though the
@@ -113,17 +112,13 @@ def registry_keys(
     return found, held
 
 
-_MODULE_GLOBAL = re.compile(r"^module (\S+), global (\S+)$")
-
-
-def _module_global(root: str | None) -> object:
-    match = _MODULE_GLOBAL.match(root) if root is not None else None
-    if match is None:
+def _module_global(root: tuple[str, str] | None) -> object:
+    if root is None:
         return None
-    module = sys.modules.get(match.group(1))
+    module = sys.modules.get(root[0])
     if type(module) is not types.ModuleType:
         return None
-    return dict.get(vars(module), match.group(2))
+    return dict.get(vars(module), root[1])
 
 
 def _holds(value: object, ids: frozenset[int]) -> bool:
