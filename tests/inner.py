@@ -129,6 +129,11 @@ def assert_cycle(output: str, labels: Sequence[str], edges: Sequence[str]) -> No
     assert pattern.search(output), f"no cycle {list(zip(labels, edges))} in:\n{output}"
 
 
+def summary_of(result: pytest.RunResult) -> str:
+    """The gc-guard summary section of a run's output, from its title to the end."""
+    return result.stdout.str().split("gc-guard summary", 1)[1]
+
+
 def teardown_sections(output: str) -> dict[str, str]:
     """The text of each ``ERROR at teardown of NAME`` section of a pytest run, by test name."""
     sections: dict[str, str] = {}

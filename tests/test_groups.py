@@ -16,6 +16,7 @@ from pytest_gcguard.reporting.summary import NO_OWNER
 from pytest_gcguard.reporting.summary import Summary
 from pytest_gcguard.reporting.summary import make_payload
 from pytest_gcguard.reporting.summary import origin_module
+from tests.inner import summary_of
 
 
 def ring(label: str, *owners: tuple[str, ...]) -> Cycle:
@@ -132,7 +133,7 @@ def test_a_real_run_groups_by_the_module_that_made_the_cycle(
     )
     result = guarded()
     result.assert_outcomes(passed=5, errors=5)
-    summary = result.stdout.str().split("gc-guard summary", 1)[1].splitlines()
+    summary = summary_of(result).splitlines()
     start = summary.index("5 tests created reference cycles: 3 shapes, 5 findings (5 failed)")
     assert summary[start + 1 : start + 12] == [
         "mylib.graph — 4 tests, 2 shapes",
@@ -162,7 +163,7 @@ def test_a_capitalised_module_names_its_group_and_its_allow_entry(
     )
     result = guarded("--gc-guard-report=report.json")
     result.assert_outcomes(passed=1, errors=1)
-    summary = result.stdout.str().split("gc-guard summary", 1)[1].splitlines()
+    summary = summary_of(result).splitlines()
     assert summary[2:5] == [
         "Lib.Image — 1 test, 1 shape",
         "  [1 test] Image --.me--> Image",

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from pytest_gcguard.engine.ownership import directories_of_tests
+from tests.inner import summary_of
 
 
 # A library installed with a pytest11 entry point to a plugin module of its own
@@ -363,7 +364,7 @@ def test_cycles_among_the_test_s_own_instances_are_test_local(
         "test_own.py::test_library_method_on_the_tests_subclass",
         "test_own.py::test_library_object_holds_the_tests_callback",
     ]
-    summary = result.stdout.str().split("gc-guard summary", 1)[1]
+    summary = summary_of(result)
     assert "test-local cycles" in summary
     for name in (
         "test_inline",
@@ -591,7 +592,7 @@ def test_classes_the_standard_library_builds_for_a_test_s_class_are_test_local(
     pytester.makepyfile(test_makers=STDLIB_CLASS_MAKERS)
     result = guarded("-v", "-p", "no:randomly")
     result.assert_outcomes(passed=3)
-    summary = result.stdout.str().split("gc-guard summary", 1)[1]
+    summary = summary_of(result)
     assert "3 tests with test-local cycles" in summary
     for name in ("test_defines_an_enum", "test_defines_a_dataclass", "test_defines_a_named_tuple"):
         assert f"test_makers.py::{name}" in summary

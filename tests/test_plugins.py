@@ -20,6 +20,7 @@ from tests.inner import NODE_LIB
 from tests.inner import SESSION_STATE_CONFTEST_ALONE
 from tests.inner import assert_cycle
 from tests.inner import inner_plugins
+from tests.inner import summary_of
 
 
 LIB = NODE_LIB
@@ -80,7 +81,7 @@ def _gc_guard_summary(result: pytest.RunResult) -> list[str]:
 
     (They are listed in the order the tests ran, the first three only.)
     """
-    lines = result.stdout.str().split("gc-guard summary", 1)[1].split("short test summary info", 1)[0].splitlines()
+    lines = summary_of(result).split("short test summary info", 1)[0].splitlines()
     normal = []
     for line in lines[1:-1]:
         if line.startswith("      ") and "::" in line:

@@ -12,6 +12,7 @@ import pytest
 
 from tests.inner import GRAPH
 from tests.inner import GRAPH_CLASS
+from tests.inner import summary_of
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +40,7 @@ def test_self(n):
     )
     result = guarded()
     result.assert_outcomes(passed=42, errors=42)
-    summary = result.stdout.str().split("gc-guard summary", 1)[1].split("short test summary", 1)[0]
+    summary = summary_of(result).split("short test summary", 1)[0]
     result.stdout.fnmatch_lines(
         [
             "*gc-guard summary*",
@@ -191,7 +192,7 @@ def test_a_first_run_that_fails_many_tests_ends_with_how_to_adopt(
             "      test_adopt.py::test_schema_a, test_adopt.py::test_schema_b, test_adopt.py::TestC::test_schema_c",
         ]
     )
-    text = result.stdout.str().split("gc-guard summary", 1)[1]
+    text = summary_of(result)
     # (Up to pytest's short summary: with CI=true it prints each failure's whole text.)
     assert text.split("short test summary info", 1)[0].count("MySchema --.fields-->") == 1
     adopt = text.split("8 tests fail the gate; to adopt gc-guard before they are fixed:\n", 1)[1]
@@ -248,7 +249,7 @@ def test_cycles_of_the_harness_are_not_called_the_test_s_own(
     pytester.makepyfile(test_harness=HARNESS_MADE)
     result = guarded("-v")
     result.assert_outcomes(passed=3)
-    summary = result.stdout.str().split("gc-guard summary", 1)[1]
+    summary = summary_of(result)
     local, harness = summary.split("cycles made by the test harness (pytest/hypothesis/unittest.mock; not failing)", 1)
     assert "test-local cycles (made by the test's own code; not failing)" in local
     assert "countdown" in local and "test_harness.py::test_own" in local
