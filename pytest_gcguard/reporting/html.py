@@ -30,6 +30,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from pytest_gcguard.engine.findings import CYCLE
+from pytest_gcguard.engine.findings import HARNESS_ORIGIN
 from pytest_gcguard.engine.findings import INTERNAL
 from pytest_gcguard.engine.findings import STDLIB
 from pytest_gcguard.engine.findings import TEST_LOCAL
@@ -48,7 +49,6 @@ from pytest_gcguard.reporting.text import UNTRACED_NOTE
 from pytest_gcguard.reporting.text import format_cycle_path
 from pytest_gcguard.reporting.text import format_leak
 from pytest_gcguard.reporting.text import format_sites
-from pytest_gcguard.reporting.text import made_by_harness
 from pytest_gcguard.reporting.text import plural
 
 
@@ -153,7 +153,8 @@ def _place(
 ) -> tuple[tuple[int, str], str]:
     """A finding's origin group and module."""
     kind = finding["kind"]
-    if kind == TEST_LOCAL and made_by_harness(Cycle.from_dict(finding)):
+    # (By origin: the page is made from the JSON report, which names no member's owner.)
+    if kind == TEST_LOCAL and finding.get("origin") == HARNESS_ORIGIN:
         # The summary's own line too ("cycles made by the test harness"): not the test's code.
         return (HARNESS, f"test harness ({HARNESS_MADE}; not failing)"), finding.get("origin_name") or "(harness)"
     if kind == TEST_LOCAL:
