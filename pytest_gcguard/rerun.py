@@ -337,16 +337,24 @@ class Rerun:
         chains = [chain_of.get(tp) for tp in types]
         roots = [chain.module_global if chain is not None else None for chain in chains]
         keys, held = registry_keys(roots, instances)
+        # The latest re-run's live instances, held while the walk looks for
+        # them by id in the C structs the collector cannot look into.
+        index_of = {id(tp): i for i, tp in enumerate(types)}
+        alive = [obj for tp in types for obj in self.tracker.latest_alive(tp)]
+        by_id = {id(obj): index_of[id(type(obj))] for obj in alive if id(type(obj)) in index_of}
+        by_id.update((id(samples[tp]), i) for i, tp in enumerate(types))
         try:
             reached = reached_kinds(
                 [samples[tp] for tp in types],
                 instances,
                 types,
-                ignore=frozenset({id(samples), id(self.__dict__), id(held)}),
+                ignore=frozenset({id(samples), id(self.__dict__), id(held), id(alive), id(by_id), id(index_of)}),
                 keys=keys,
+                held=by_id,
             )
         finally:
-            held.clear()  # the registries' keys: objects of the heap, never kept past the walk
+            held.clear()  # the registries' keys and the instances: objects of the heap, never kept past the walk
+            alive.clear()
         return dict(zip(types, reached))
 
     def _started_threads(self) -> dict[int, str]:

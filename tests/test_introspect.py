@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import codecs
+import gc
+import io
 import sys
 import types
 
 import pytest
 
 from pytest_gcguard.engine.introspect import is_python_class
+from pytest_gcguard.engine.introspect import opaque_words
 from pytest_gcguard.engine.introspect import type_mro
 from pytest_gcguard.engine.introspect import type_name
 from pytest_gcguard.engine.labels import Labeller
@@ -74,3 +78,25 @@ def test_a_hostile_metaclass_is_never_asked(hostile_module: types.ModuleType) ->
     finally:
         del obj.me, hostile_module.__dict__["instance"].me
     assert hostile_module.__dict__["asked"] == []
+
+
+@pytest.mark.skipif(sys.implementation.name != "cpython", reason="an id is an address on CPython only")
+def test_the_words_of_an_object_the_collector_cannot_look_into_hold_what_it_refers_to() -> None:
+    """io.TextIOWrapper's newline decoder: its decoder is found by id in its struct, never followed.
+
+    It has no GC support up to 3.12; 3.13's does, and the collector sees its decoder itself.
+    """
+    kind = type(codecs.getincrementaldecoder("utf-8")())
+    before = [obj for obj in gc.get_objects() if type(obj) is kind]
+    stream = io.TextIOWrapper(io.BytesIO(b"x"), encoding="utf-8")
+    stream.read()  # makes the codec's decoder, which only the newline decoder holds
+    (decoder,) = [obj for obj in gc.get_objects() if type(obj) is kind and not any(obj is old for old in before)]
+    (newlines,) = [ref for ref in gc.get_referents(stream) if type(ref).__name__ == "IncrementalNewlineDecoder"]
+    if gc.is_tracked(newlines):  # 3.13+: the collector looks into it, and so nothing is read
+        assert any(ref is decoder for ref in gc.get_referents(newlines))
+        assert opaque_words(newlines) == ()
+    else:
+        assert gc.get_referents(newlines) == []  # all the collector sees of it
+        assert id(decoder) in opaque_words(newlines)
+    assert opaque_words(stream) == ()  # the collector looks into it: nothing to read
+    assert opaque_words("a" * 100) == opaque_words(10**100) == opaque_words(b"x" * 64) == ()

@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from pytest_gcguard.engine.chains import NO_REFERRER
 from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Hop
 from pytest_gcguard.engine.findings import Leak
@@ -174,3 +175,60 @@ def test_a_kind_a_registry_keeps_by_a_key_folds_under_the_kind_that_keeps_the_ke
         keys = {index[loop]: frozenset({index[state]})}
         folded.add(tuple(sorted((leak.class_name, leak.kept_by) for leak in fold(order, {}, keys))))
     assert folded == {(("a.Loop", ""), ("a.State", "a.Loop"), ("a.Stray", ""))}
+
+
+STREAM_CACHE = """
+import io
+import weakref
+
+class CaptureIO(io.TextIOWrapper):  # pytest's capsys stream, made per test
+    def __init__(self):
+        super().__init__(io.BytesIO(), encoding="UTF-8", newline="", write_through=True)
+
+# click 8.1.8's cache of compatible streams (_compat._make_cached_stream_func): the value is
+# the key itself, so no entry ever dies.
+CACHE = weakref.WeakKeyDictionary()
+
+def test_caches_its_stream():
+    stream = CaptureIO()
+    stream.write("x")
+    stream.seek(0)
+    stream.read()  # makes the codec's decoder, held by the stream's newline decoder (a C struct)
+    CACHE[stream] = stream
+"""
+
+
+def test_a_kind_held_where_the_collector_cannot_look_folds_under_the_leak_that_holds_it(
+    pytester: pytest.Pytester,
+) -> None:
+    """The decoder has no Python referrer: its newline decoder has no GC support.  The leaked stream holds it."""
+    pytester.makepyfile(test_streams=STREAM_CACHE)
+    result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "--gc-guard-report=report.json")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*gc-guard: test leaks 1 CaptureIO object per run*",
+            "*kept alive by: module test_streams, global CACHE*",
+            "*with 2 more kinds it keeps: IncrementalDecoder, IncrementalEncoder*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*no Python referrer*")
+    (test,) = json.loads((pytester.path / "report.json").read_text())["tests"]
+    kept_by = {f["type"].rsplit(".", 1)[-1]: f.get("kept_by") for f in test["findings"] if f["kind"] == "leak"}
+    assert kept_by == {
+        "CaptureIO": None,
+        "IncrementalDecoder": "test_streams.CaptureIO",
+        "IncrementalEncoder": "test_streams.CaptureIO",
+    }
+
+
+def test_a_kind_with_no_python_referrer_folds_under_a_kind_that_reaches_it_in_any_order() -> None:
+    """Not when its root is a known registry of C code: that is where it is held, whoever else refers to it."""
+    stream, decoder = _leak("a.Stream", "module a, global CACHE", 2), _leak("a.Decoder", NO_REFERRER, 0)
+    codec = _leak("a.Codec", f"{NO_REFERRER}: the codec search path (codecs.register)", 1)
+    folded = set()
+    for order in itertools.permutations([stream, decoder, codec]):
+        index = {leak: i for i, leak in enumerate(order)}
+        reaches = {index[stream]: frozenset({index[decoder], index[codec]})}
+        folded.add(tuple(sorted((leak.class_name, leak.kept_by) for leak in fold(order, reaches))))
+    assert folded == {(("a.Codec", ""), ("a.Decoder", "a.Stream"), ("a.Stream", ""))}

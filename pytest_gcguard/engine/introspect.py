@@ -19,9 +19,11 @@ only what a signal raised (Ctrl-C, pytest-timeout's alarm) goes on.
 
 from __future__ import annotations
 
+import ctypes
 import dis
 import gc
 import signal
+import struct
 import sys
 import types
 from collections.abc import Callable
@@ -72,6 +74,15 @@ object_getattribute = object.__getattribute__
 _RAISE_VARARGS = dis.opmap["RAISE_VARARGS"]
 
 
+_type_basicsize = type.__dict__["__basicsize__"].__get__
+_GC_TYPE = 1 << 14  # Py_TPFLAGS_HAVE_GC
+_OBJECT_HEADER = object.__basicsize__  # ob_refcnt and ob_type (and the free-threaded build's own fields)
+_WORD = struct.calcsize("P")
+_OPAQUE_WORDS = 32  # of an object's fixed part, at most
+# Fixed parts with no object pointer in them (beyond the header): nothing to read.
+_FLAT = frozenset({str, bytes, bytearray, int, float, complex, bool, type(None), type(...), type(NotImplemented)})
+
+
 @overload
 def is_a(obj: object, cls: type[_T]) -> TypeGuard[_T]: ...
 @overload
@@ -92,6 +103,28 @@ def is_python_class(tp: type) -> bool:
     """
     flags = type_flags(tp)
     return bool(flags & _HEAPTYPE) and not (_HAS_IMMUTABLETYPE and flags & _IMMUTABLETYPE)
+
+
+def opaque_words(obj: object) -> tuple[int, ...]:
+    """The pointer-sized words of ``obj``'s fixed part, when its type has no GC support; else nothing.
+
+    The collector cannot look into such an object -- ``gc.get_referents``
+    gives nothing, ``gc.get_referrers`` never names it -- though its C
+    struct can hold references: ``io.TextIOWrapper``'s
+    ``IncrementalNewlineDecoder`` holds the codec's decoder, so a leaked
+    stream's decoder has "no Python referrer".  The words are read as
+    numbers and never followed: a caller compares them with the ids of
+    objects it holds (an object it holds cannot be freed and its id reused).
+    Only the type's ``__basicsize__`` is read, which every instance has, and
+    only on CPython, where an id is the object's address.
+    """
+    tp = type(obj)
+    if sys.implementation.name != "cpython" or type_flags(tp) & _GC_TYPE or tp in _FLAT:
+        return ()
+    count = min((_type_basicsize(tp) - _OBJECT_HEADER) // _WORD, _OPAQUE_WORDS)
+    if count <= 0:
+        return ()
+    return struct.unpack(f"{count}P", ctypes.string_at(id(obj) + _OBJECT_HEADER, count * _WORD))
 
 
 def plain_str(value: object) -> str | None:

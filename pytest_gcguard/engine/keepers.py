@@ -6,7 +6,10 @@ kind grows by one per run, and each would be its own leak report with the
 same root (AnyIO's suite: 15-20 "kinds" per test for one loop).  Here a
 kind B is *kept by* a kind A when an instance of A that the latest re-run
 left refers to one of B's, directly or not, and both chains start at the
-same root: B is then reported under A, not on its own.
+same root: B is then reported under A, not on its own.  So is a kind whose
+chain found no Python referrer when A's instance holds one of B's in an
+object the collector cannot look into (a C struct without GC support:
+``io.TextIOWrapper``'s newline decoder holds the codec's decoder).
 
 The walk from A goes down ``gc.get_referents`` breadth-first, over objects
 gc-guard did not make, so it is bounded (``BUDGET`` objects per kind), and
@@ -29,7 +32,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import cast
 
+from pytest_gcguard.engine.chains import NO_REFERRER
 from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.engine.introspect import opaque_words
 
 
 # Objects one walk from a kind's sample may visit.  The walk is cut there:
@@ -50,6 +55,7 @@ def reached_kinds(
     budget: int = BUDGET,
     ignore: frozenset[int] = frozenset(),
     keys: Mapping[int, int] | None = None,
+    held: Mapping[int, int] | None = None,
 ) -> list[Reached]:
     """For each sample, the indices of the other kinds whose instances it refers to, directly or not.
 
@@ -59,7 +65,10 @@ def reached_kinds(
     caller's containers, never walked through.  ``keys``: ids of objects
     whose life keeps a kind's instances alive (``registry_keys``; the
     caller holds them during the walk), and that kind's index: reaching
-    one (or starting at one) is the second set.
+    one (or starting at one) is the second set.  ``held``: ids of
+    instances the caller holds during the walk, and their kind's index:
+    the only ones looked for in the words of objects the collector cannot
+    look into (``introspect.opaque_words``), where no type can be checked.
     """
     wanted: dict[int, int] = {}
     for index, ids in enumerate(instances):
@@ -68,7 +77,7 @@ def reached_kinds(
     keys = keys or {}
     namespaces = {id(vars(module)) for module in list(sys.modules.values()) if type(module) is types.ModuleType}
     stop = namespaces | set(ignore) | {id(wanted), id(namespaces), id(keys)} | _running_frames()
-    return [_walk(sample, wanted, kinds, stop, budget, keys) for sample in samples]
+    return [_walk(sample, wanted, kinds, stop, budget, keys, held or {}) for sample in samples]
 
 
 def registry_keys(
@@ -149,7 +158,13 @@ def _running_frames() -> set[int]:
 
 
 def _walk(
-    start: object, wanted: dict[int, int], kinds: Sequence[type], stop: set[int], budget: int, keys: Mapping[int, int]
+    start: object,
+    wanted: dict[int, int],
+    kinds: Sequence[type],
+    stop: set[int],
+    budget: int,
+    keys: Mapping[int, int],
+    held: Mapping[int, int],
 ) -> Reached:
     found: set[int] = set()
     through_keys: set[int] = set()
@@ -170,6 +185,8 @@ def _walk(
                 key_of = keys.get(ident)
                 if key_of is not None:
                     through_keys.add(key_of)
+                if held:
+                    found.update(held[word] for word in opaque_words(ref) if word in held)
                 if not isinstance(ref, (type, types.ModuleType)):
                     queue.append(ref)
         return frozenset(found), frozenset(through_keys)
@@ -184,7 +201,8 @@ def fold(
 
     ``reaches[i]``: indices of the leaks whose instances leak ``i``'s sample
     refers to (``reached_kinds``).  A keeps B when A reaches B and both
-    chains have the same root, or when A reaches the key of the weak-keyed
+    chains have the same root, or B's found no Python referrer (A holds B
+    where the collector cannot look), or when A reaches the key of the weak-keyed
     registry entry that holds B (``keys[a]``, ``registry_keys``).  A kind kept only by kinds it keeps in turn
     (a loop and the runner it refers to, which refers back) heads its
     group: of those, the one with the shortest chain (closest to the root),
@@ -202,7 +220,7 @@ def fold(
             return False
         if b in through_keys.get(a, frozenset()):
             return True
-        return b in reaches.get(a, frozenset()) and chain_a.root == chain_b.root
+        return b in reaches.get(a, frozenset()) and chain_b.root in (chain_a.root, NO_REFERRER)
 
     def order(i: int) -> tuple[int, str, str]:
         chain = leaks[i].chain

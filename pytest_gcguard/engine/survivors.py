@@ -292,6 +292,13 @@ class LiveTracker:
         self._runs[key].append(run)
         return True
 
+    def latest_alive(self, kind: type) -> list[object]:
+        """The live objects of ``kind`` that the latest run left (none when it is counted over the heap)."""
+        key = id(kind)
+        latest = self._tracked - 1
+        found = (ref() for run, ref in zip(self._runs.get(key, ()), self._refs.get(key, ())) if run == latest)
+        return [obj for obj in found if obj is not None]
+
     def runs_alive(self, kind: type) -> set[int] | None:
         """The runs that still have a live instance of ``kind``; None when it is counted over the heap."""
         key = id(kind)
