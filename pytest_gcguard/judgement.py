@@ -140,7 +140,7 @@ class Judgement:
         *,
         trace: bool,
     ) -> Observation:
-        rerun = Rerun(plan.unsure, suspects, tracker)
+        rerun = Rerun(plan.unsure, suspects, tracker, allowed=plan.allowed_suspects if suspects else ())
         with self._running(rerun):
             return rerun.run(
                 item,

@@ -96,16 +96,30 @@ class Rerun:
     freezes = False
     explains_every_window = True  # each re-run's cycles are compared with the first run's
 
-    def __init__(self, unsure: Sequence[Cycle], suspects: Sequence[type], tracker: LiveTracker | None) -> None:
+    def __init__(
+        self,
+        unsure: Sequence[Cycle],
+        suspects: Sequence[type],
+        tracker: LiveTracker | None,
+        *,
+        allowed: Sequence[type] = (),
+    ) -> None:
         self.unsure = list(unsure)
         # Cycles with no owner (plain containers only): the first re-run runs
         # under tracemalloc to name the module that allocates them.
         self.ownerless = {c.shape_key for c in self.unsure if not c.member_types}
         self.suspects = list(suspects)
+        # Suspect kinds the marker or the allow list allows (``Triage.allowed_suspects``):
+        # counted beside the suspects, never judged, never a reason to run again.
+        # What one of them keeps alive is allowed with it: an allowed stream's
+        # decoder is the stream's, whatever module its class is in.
+        judged = {id(tp) for tp in suspects}
+        self.allowed = [tp for tp in allowed if id(tp) not in judged]
+        self._allowed_ids = {id(tp) for tp in self.allowed}  # (by id: a metaclass's __eq__ is code)
         # A re-run that only tells one-time cycles has no use for what it
         # left alive: its survivors are counted (for the audits) and not looked at.
         self.follows_survivors = bool(self.suspects) or not OPTIMISED
-        self.tracker = tracker if tracker is not None else LiveTracker(suspects)
+        self.tracker = tracker if tracker is not None else LiveTracker([*suspects, *self.allowed])
         self._latest: WindowFindings | None = None
         # One live object per followed type from the latest re-run (for its chain), its siblings' ids, their sites.
         self._samples: dict[type, object] = {}
@@ -177,7 +191,8 @@ class Rerun:
         """
         self._sites = explain.sites
         suspects = self.suspects
-        counts = [self.tracker.counts(suspects, frozen=True)] if suspects else []
+        kinds = [*suspects, *self.allowed]  # (the allowed ones last: the growth rule looks at the suspects only)
+        counts = [self.tracker.counts(kinds, frozen=True)] if suspects else []
         runs: list[WindowFindings] = []
         unconfirmed = None
         try:
@@ -192,7 +207,7 @@ class Rerun:
                 if self._latest is not None:
                     runs.append(self._latest)
                 if suspects:
-                    counts.append(self.tracker.counts(suspects, frozen=True))
+                    counts.append(self.tracker.counts(kinds, frozen=True))
                     if not any(grows_every_time([run[i] for run in counts]) for i in range(len(suspects))):
                         break
             # A re-run whose garbage was sampled or capped shows only part of
@@ -207,11 +222,11 @@ class Rerun:
             owners = () if not runs or not self.ownerless else self._owners(runs[0])
             leaks: list[Leak] = []
             if unconfirmed is None and suspects:
-                grown = [(tp, tuple(run[i] for run in counts)) for i, tp in enumerate(suspects)]
+                grown = [(tp, tuple(run[i] for run in counts)) for i, tp in enumerate(kinds)]
                 grown = [(tp, series) for tp, series in grown if grows_every_time(series)]
-                if grown:
+                if self._judged(grown):
                     grown = self._surviving(grown, free_garbage)
-                leaks = self._leaks(grown, explain)
+                    leaks = self._leaks(grown, explain) if self._judged(grown) else []
         finally:
             self._samples = {}
             self._sibling_ids = {}
@@ -256,10 +271,14 @@ class Rerun:
         already needs no audit, and most do (a replaced slot).
         """
         grown = self._alive_in_every_run(grown)
-        if not grown:
+        if not self._judged(grown):
             return grown
         free_garbage()
         return self._alive_in_every_run(grown)
+
+    def _judged(self, grown: list[tuple[type, tuple[int, ...]]]) -> bool:
+        """Whether a kind that is not allowed is among ``grown``: the allowed ones alone are no leak to confirm."""
+        return any(id(tp) not in self._allowed_ids for tp, _ in grown)
 
     def _alive_in_every_run(self, grown: list[tuple[type, tuple[int, ...]]]) -> list[tuple[type, tuple[int, ...]]]:
         now = self.tracker.counts([tp for tp, _ in grown], frozen=True)
@@ -322,7 +341,9 @@ class Rerun:
 
         reaches = {index[type_name(tp)]: as_leaks(both[0]) for tp, both in reach_of.items() if type_name(tp) in index}
         keys = {index[type_name(tp)]: as_leaks(both[1]) for tp, both in reach_of.items() if type_name(tp) in index}
-        return fold(leaks, reaches, keys)
+        allowed = {type_name(tp) for tp in self.allowed}
+        # An allowed kind, and every kind folded under one, is no finding.
+        return [leak for leak in fold(leaks, reaches, keys) if not {leak.class_name, leak.kept_by} & allowed]
 
     def _reaches(
         self, types: list[type], samples: dict[type, object], chain_of: dict[type, Chain]

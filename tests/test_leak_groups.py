@@ -232,3 +232,63 @@ def test_a_kind_with_no_python_referrer_folds_under_a_kind_that_reaches_it_in_an
         reaches = {index[stream]: frozenset({index[decoder], index[codec]})}
         folded.add(tuple(sorted((leak.class_name, leak.kept_by) for leak in fold(order, reaches))))
     assert folded == {(("a.Codec", ""), ("a.Decoder", "a.Stream"), ("a.Stream", ""))}
+
+
+ALLOWED_KEEPER = """
+import io
+import weakref
+
+import pytest
+
+class CaptureIO(io.TextIOWrapper):
+    def __init__(self):
+        super().__init__(io.BytesIO(), encoding="UTF-8", newline="", write_through=True)
+
+class Note:
+    pass
+
+class Own:
+    pass
+
+CACHE = weakref.WeakKeyDictionary()
+OWN = []
+
+def cache_a_stream():
+    stream = CaptureIO()
+    stream.write("x")
+    stream.seek(0)
+    stream.read()  # its decoder: held in a C struct
+    stream.note = Note()  # reached from the stream only
+    stream.own = own = Own()
+    OWN.append(own)  # reached from the stream, and held by a global of its own
+    CACHE[stream] = stream
+
+def test_allowed_by_the_list():
+    cache_a_stream()
+
+@pytest.mark.allow_leaks(reason="the stream cache is by design", types=["test_keeper.CaptureIO"])
+def test_allowed_by_the_marker():
+    cache_a_stream()
+"""
+
+
+def test_what_an_allowed_leak_keeps_is_allowed_with_it(pytester: pytest.Pytester) -> None:
+    """The kinds an allowed kind keeps (its decoder in a C struct, an object only it refers to) are no finding.
+
+    A kind with a root of its own still fails: it leaks whatever keeps the allowed one.
+    """
+    pytester.makepyfile(test_keeper=ALLOWED_KEEPER)
+    args = ("--gc-guard", "-p", "no:cacheprovider", "-p", "no:randomly", "--gc-guard-report=report.json")
+    result = pytester.runpytest_subprocess(*args, "-o", "gc_guard_allow=leaks: test_keeper.CaptureIO")
+    result.assert_outcomes(passed=2, errors=2)
+    report = json.loads((pytester.path / "report.json").read_text())
+    tests = {t["nodeid"].rsplit("::", 1)[-1]: t for t in report["tests"]}
+    for name in ("test_allowed_by_the_list", "test_allowed_by_the_marker"):
+        leaks = [f["type"] for f in tests[name]["findings"] if f["kind"] == "leak"]
+        assert leaks == ["test_keeper.Own"], name
+    result.stdout.no_fnmatch_line("*Incremental*")
+    result.stdout.no_fnmatch_line("*Note*")
+    # Not allowed, the stream is the leak, and keeps the others but Own.
+    plain = pytester.runpytest_subprocess(*args)
+    plain.assert_outcomes(passed=2, errors=2)
+    plain.stdout.fnmatch_lines(["*with 3 more kinds it keeps: IncrementalDecoder, IncrementalEncoder, Note*"])

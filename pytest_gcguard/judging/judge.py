@@ -88,6 +88,10 @@ class Triage:
     failing: tuple[Cycle, ...]  # cycles that fail unless a re-run shows them one-time
     unsure: tuple[Cycle, ...]  # of those, the ones a re-run must check
     suspects: tuple[type, ...]  # suspect types whose growth is still to be checked
+    # Suspect types the marker or the allow list allows: never judged, but
+    # followed by a re-run that happens anyway, so that the kinds they keep
+    # alive are allowed with them (``rerun.Rerun``).
+    allowed_suspects: tuple[type, ...] = ()
     # Why an allowance did not allow failing cycles, one line each: the marker's
     # max_objects exceeded, members its types or the allow list do not cover.
     exceeded: str | None = None
@@ -113,20 +117,19 @@ def triage(
     notes += coverage_notes(failing, cycle_allowance, policy.allow)
     # (Uncollectable garbage stays for good, even made once: no re-run tells it apart.)
     unsure = tuple(c for c in failing if c.kind in (CYCLE, STDLIB))
-    checked = []
+    checked: list[type] = []
+    allowed_suspects: list[type] = []
     for tp in suspects:
         mro = [type_name(k) for k in type_mro(tp)]
-        if leak_allowance is not None and leak_allowance.covers(mro):
-            continue
-        if policy.allow.covers_leak(mro):
-            continue
-        checked.append(tp)
+        covered = (leak_allowance is not None and leak_allowance.covers(mro)) or policy.allow.covers_leak(mro)
+        (allowed_suspects if covered else checked).append(tp)
     return Triage(
         allowed=frozenset(allowed),
         known=frozenset(known),
         failing=failing,
         unsure=unsure,
         suspects=tuple(checked),
+        allowed_suspects=tuple(allowed_suspects),
         exceeded="\n".join(notes) or None,
     )
 
