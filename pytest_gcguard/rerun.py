@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from pytest_gcguard.engine.chains import NO_REFERRER
 from pytest_gcguard.engine.chains import referrer_chains
 from pytest_gcguard.engine.chains import thread_names
 from pytest_gcguard.engine.findings import Chain
@@ -300,18 +301,23 @@ class Rerun:
             ignore = explain.ignore
             ignored = {tp for tp, _ in grown if tp in samples and ignore is not None and ignore(samples[tp])}
             types = [tp for tp, _ in grown if tp in samples and tp not in ignored]
-            chains = referrer_chains(
-                [samples[tp] for tp in types],
-                explain.owners,
-                explain.labeller,
-                frozen=True,
-                siblings=[frozenset(self._sibling_ids.get(tp, ())) for tp in types],
-                ignore=frozenset({id(samples), id(self.__dict__)}),
-            )
-            chain_of = dict(zip(types, chains))
+            chain_of = self._chains(types, samples, explain, look_in_structs=False)
+            reach_of = self._reaches(types, samples, chain_of)
+            # A kind nothing visible refers to, that no other kind reaches
+            # either, may be held in a C struct: only its search makes the
+            # heap pass that looks for one (a leaked stream's decoder folds
+            # under the stream without it).
+            c_held = [
+                tp
+                for i, tp in enumerate(types)
+                if chain_of[tp].root == NO_REFERRER
+                and not any(other is not tp and i in reach_of.get(other, ((),))[0] for other in types)
+            ]
+            if c_held:
+                chain_of.update(self._chains(c_held, samples, explain, look_in_structs=True))
+                reach_of = self._reaches(types, samples, chain_of)  # (a chain's new root can be a weak-keyed registry)
             sites = explain.sites
             site_of = {tp: sites.site(samples[tp]) for tp in types} if sites is not None else {}
-            reach_of = self._reaches(types, samples, chain_of)
         finally:
             samples.clear()
         running = self._started_threads()
@@ -344,6 +350,21 @@ class Rerun:
         allowed = {type_name(tp) for tp in self.allowed}
         # An allowed kind, and every kind folded under one, is no finding.
         return [leak for leak in fold(leaks, reaches, keys) if not {leak.class_name, leak.kept_by} & allowed]
+
+    def _chains(
+        self, types: list[type], samples: dict[type, object], explain: Explainers, *, look_in_structs: bool
+    ) -> dict[type, Chain]:
+        """One chain per kind, from its sample: one batched referrer search."""
+        chains = referrer_chains(
+            [samples[tp] for tp in types],
+            explain.owners,
+            explain.labeller,
+            frozen=True,
+            siblings=[frozenset(self._sibling_ids.get(tp, ())) for tp in types],
+            ignore=frozenset({id(samples), id(self.__dict__)}),
+            look_in_structs=look_in_structs,
+        )
+        return dict(zip(types, chains))
 
     def _reaches(
         self, types: list[type], samples: dict[type, object], chain_of: dict[type, Chain]

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import codecs
+import gc
+import io
 import threading
+import time
 from typing import Any
 from typing import ClassVar
 
+import pytest
+from _pytest.capture import CaptureIO
+
+from pytest_gcguard.engine.chains import opaque_holders
 from pytest_gcguard.engine.chains import referrer_chain
 from pytest_gcguard.engine.introspect import is_python_class
 from pytest_gcguard.engine.labels import Labeller
@@ -183,3 +191,74 @@ def test_the_tracker_sees_growth_and_eviction() -> None:
     assert grows_every_time(entries)
     slots = [s[1] for s in series]
     assert grows_every_time(slots)
+
+
+STREAMS: list[io.TextIOWrapper] = []
+HELD: dict[str, object] = {}
+
+
+def _new_decoder(make: Any) -> tuple[object, object]:
+    """``make()``'s stream and the codec decoder it made (held by its newline decoder only)."""
+    kind = type(codecs.getincrementaldecoder("utf-8")())
+    before = [obj for obj in gc.get_objects() if type(obj) is kind]
+    stream = make()
+    (decoder,) = [obj for obj in gc.get_objects() if type(obj) is kind and not any(obj is old for old in before)]
+    return stream, decoder
+
+
+def test_the_search_goes_on_past_a_holder_the_collector_cannot_look_into() -> None:
+    """A stream's decoder: held by its newline decoder, a C struct without GC support up to 3.12 (seen on 3.13+)."""
+    stream, decoder = _new_decoder(lambda: io.TextIOWrapper(io.BytesIO(b"x"), encoding="utf-8"))
+    STREAMS.append(stream)  # type: ignore[arg-type]
+    try:
+        chain = referrer_chain(decoder)
+        assert chain.root == f"module {__name__}, global STREAMS"
+        assert [hop.type_token for hop in chain.hops] == [
+            "list",
+            "_io.TextIOWrapper",
+            "_io.IncrementalNewlineDecoder",
+            type(decoder).__module__ + ".IncrementalDecoder",
+        ]
+    finally:
+        STREAMS.clear()
+        del stream, decoder
+
+
+def test_the_search_goes_on_once_past_pytest_s_objects_a_library_keeps() -> None:
+    """pytest's capture stream kept by a library's global: the library keeps its decoder, whatever the version."""
+    stream, decoder = _new_decoder(CaptureIO)
+    HELD["stream"] = stream
+    try:
+        chain = referrer_chain(decoder)
+        assert chain.root == f"module {__name__}, global HELD"
+        assert not chain.held_by_pytest
+        assert [hop.type_token for hop in chain.hops][:2] == ["dict", "_pytest.capture.CaptureIO"]
+    finally:
+        HELD.clear()
+        del stream, decoder
+
+
+def test_what_only_pytest_holds_past_its_own_objects_is_pytest_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream, decoder = _new_decoder(CaptureIO)
+    monkeypatch.setattr("_pytest.capture.GCGUARD_HELD", stream, raising=False)  # a global of pytest's own module
+    try:
+        chain = referrer_chain(decoder)
+        assert chain.root == "pytest's own structures"
+        assert chain.held_by_pytest
+    finally:
+        del stream, decoder
+
+
+def test_the_look_into_c_structs_is_bounded_by_the_search_s_deadline() -> None:
+    stream, decoder = _new_decoder(lambda: io.TextIOWrapper(io.BytesIO(b"x"), encoding="utf-8"))
+    (newlines,) = [ref for ref in gc.get_referents(stream) if type(ref).__name__ == "IncrementalNewlineDecoder"]
+    wanted = {id(decoder): decoder}
+    try:
+        assert opaque_holders(wanted, set(), time.monotonic() - 1) == {}  # past its deadline: reads nothing
+        found = opaque_holders(wanted, set(), time.monotonic() + 10)
+        if gc.is_tracked(newlines):  # 3.13+: the collector sees into it, gc.get_referrers finds it
+            assert found == {}
+        else:
+            assert list(found) == [id(decoder)] and found[id(decoder)] is newlines
+    finally:
+        del stream, decoder, newlines, wanted

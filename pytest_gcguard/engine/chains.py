@@ -3,7 +3,11 @@
 Roots are named plainly: a module global, an attribute of a class its module
 holds, a local of a
 running frame (in which thread), or "C code (no Python referrer)" when the
-search ends at an object nothing visible refers to.
+search ends at an object nothing visible refers to.  Before it says so, one
+pass over the heap's referents looks for an object the collector cannot
+look into that holds it (``opaque_holders``): ``io.TextIOWrapper``'s
+newline decoder holds the codec's decoder in its C struct, and the chain
+goes on from there.
 
 One ``gc.get_referrers()`` call walks the whole heap, so the search is
 level-batched: the whole frontier goes into one call (depth x one heap pass,
@@ -16,17 +20,23 @@ frames and containers (objgraph's classic pitfall).
 from __future__ import annotations
 
 import gc
+import itertools
+import operator
 import sys
 import threading
 import time
 import types
+from collections.abc import Iterator
+from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import cast
 
 from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Hop
 from pytest_gcguard.engine.introspect import frame_locals
+from pytest_gcguard.engine.introspect import is_opaque
 from pytest_gcguard.engine.introspect import module_dict
+from pytest_gcguard.engine.introspect import opaque_words
 from pytest_gcguard.engine.introspect import plain_str
 from pytest_gcguard.engine.introspect import referents
 from pytest_gcguard.engine.introspect import type_name
@@ -45,6 +55,11 @@ NO_REFERRER = "C code (no Python referrer)"
 # Bounds of one search: levels of referrers, and seconds.
 MAX_DEPTH = 12
 TIME_LIMIT = 2.0
+# The look for holders the collector cannot see into reads the referents of
+# the heap's objects this many objects at a time, and at most this many
+# referents in all (then the search ends as if it found none).
+OPAQUE_CHUNK = 10_000
+OPAQUE_BUDGET = 5_000_000
 
 
 def _module_dicts() -> dict[int, str]:
@@ -151,6 +166,7 @@ def referrer_chains(
     siblings: Sequence[frozenset[int]] | None = None,
     ignore: frozenset[int] = frozenset(),
     roots_from: types.FrameType | None = None,
+    look_in_structs: bool = True,
 ) -> list[Chain]:
     """``referrer_chain`` for many targets at once: one heap pass per level for all of them.
 
@@ -161,7 +177,10 @@ def referrer_chains(
     library API's ``explain``): it and the frames it was called from are
     running frames whose locals are roots, while the frames between it and
     this call are ours.  Without it the whole stack is ours (the plugin's
-    hooks, called by pytest).
+    hooks, called by pytest).  ``look_in_structs=False``: a search that meets
+    no visible referrer ends at C code without the heap pass that looks for
+    a C struct holding it (``opaque_holders``), for a caller that has a
+    cheaper way to tell (``rerun.Rerun._leaks``: another leaked kind that holds it).
     """
     owners = owners or CodeOwners()
     labeller = labeller or Labeller()
@@ -182,6 +201,9 @@ def referrer_chains(
         ]
         ours.update(id(search) for search in searches)
         ours.update({id(searches), id(context)})
+        if not look_in_structs:
+            for search in searches:
+                search.looked_in_structs = True
         _run(searches, context, max_depth, deadline)
         return [search.result or search.cut(context, max_depth) for search in searches]
     finally:
@@ -214,10 +236,22 @@ class _Search:
         self.held_by_pytest = False
         self.siblings = siblings
         self.result: Chain | None = None
+        self.dead_end = False  # nothing the collector sees refers to the frontier
+        self.looked_in_structs = False
+        # pytest's objects that refer to the frontier, walked past only at a dead end (``pass_pytest``),
+        # and the chain the search ends with if that finds no root of the code under test.
+        self.pytest_objects: list[tuple[object, object]] = []
+        self.pytest_fallback: Chain | None = None
 
     def ids(self) -> list[int]:
         """Our containers that refer to objects under search: never referrers."""
-        return [id(self.__dict__), id(self.child_of), id(self.frontier)]
+        return [
+            id(self.__dict__),
+            id(self.child_of),
+            id(self.frontier),
+            id(self.pytest_objects),
+            *map(id, self.pytest_objects),
+        ]
 
     def chain(
         self,
@@ -236,8 +270,52 @@ class _Search:
         return Chain(root, hops, shared=shared, thread=thread, module_global=module_global, **flags)
 
     def cut(self, context: _Context, max_depth: int) -> Chain:
+        if self.pytest_fallback is not None:
+            return self.pytest_fallback  # (what the search had before walking past pytest's objects)
         reason = f"chain cut at depth {self.depth}" if self.depth >= max_depth else "chain search timed out"
         return self.chain(context, reason, self.last, complete=False)
+
+    def end_at_c_code(self, context: _Context) -> None:
+        registry = c_registry(self.frontier[0])
+        root = f"{NO_REFERRER}: {registry}" if registry else NO_REFERRER
+        self.result = self.chain(context, root, self.frontier[0])
+
+    def pass_pytest(self, context: _Context) -> None:
+        """Go on, once, from the objects of pytest's that refer to the frontier.
+
+        A library that keeps one of pytest's objects keeps what that object
+        holds: pytest's capture stream (``capsys``) that click 8.1.8's
+        stream cache keeps holds its codec decoder, which then leaks per
+        test -- the library's leak, not pytest's retention.  Only what holds
+        pytest's objects is looked at, not pytest's objects beyond them: if
+        pytest's objects (or its modules) are all that hold them too, or the
+        search is cut, the chain is pytest's own, as it was before.
+        """
+        self.pytest_fallback = self.chain(context, "pytest's own structures", self.frontier[0], held_by_pytest=True)
+        self.frontier = []
+        for referrer, child in self.pytest_objects:
+            self.child_of[id(referrer)] = child
+            self.frontier.append(referrer)
+        self.pytest_objects.clear()
+        self.last = self.frontier[0]
+        self.depth += 1
+
+    def leave_dead_end(self, context: _Context, holders: Mapping[int, object]) -> None:
+        """Go on from the holders found in C structs (``opaque_holders``), or end at C code: once per search."""
+        self.dead_end = False
+        self.looked_in_structs = True
+        found = [(holders[id(obj)], obj) for obj in self.frontier if id(obj) in holders]
+        found = [(holder, child) for holder, child in found if id(holder) not in self.seen]
+        if not found:
+            self.end_at_c_code(context)
+            return
+        self.frontier = []
+        for holder, child in found:
+            self.seen.add(id(holder))
+            self.child_of[id(holder)] = child
+            self.frontier.append(holder)
+        self.last = self.frontier[0]
+        self.depth += 1
 
     def check_running(self, context: _Context) -> None:
         for obj in self.frontier:
@@ -263,8 +341,12 @@ class _Search:
             if owners.is_harness(referrer) or (rid in modules and owners.module_origin(modules[rid]) is Origin.HARNESS):
                 # pytest's own structures (items, fixture definitions, reports,
                 # its modules' globals) are not where a leak of the code under
-                # test lives; a chain only they explain is pytest's retention.
+                # test lives; a chain only they explain is pytest's retention --
+                # unless what holds one of pytest's objects is not pytest
+                # (``pass_pytest``).
                 self.held_by_pytest = True
+                if rid not in modules and self.pytest_fallback is None:
+                    self.pytest_objects.append((referrer, child))
                 continue
             self.child_of[rid] = child
             module = modules.get(rid)
@@ -291,12 +373,16 @@ class _Search:
                 return
             next_frontier.append(referrer)
         if not next_frontier:
-            if self.held_by_pytest:
+            if self.pytest_fallback is not None:
+                self.result = self.pytest_fallback  # past pytest's objects, nothing but pytest again
+            elif self.pytest_objects:
+                self.pass_pytest(context)
+            elif self.held_by_pytest:
                 self.result = self.chain(context, "pytest's own structures", self.frontier[0], held_by_pytest=True)
+            elif self.looked_in_structs:
+                self.end_at_c_code(context)
             else:
-                registry = c_registry(self.frontier[0])
-                root = f"{NO_REFERRER}: {registry}" if registry else NO_REFERRER
-                self.result = self.chain(context, root, self.frontier[0])
+                self.dead_end = True  # the caller looks for holders the collector cannot see (``opaque_holders``)
             return
         self.last = next_frontier[0]
         self.frontier = next_frontier
@@ -341,6 +427,79 @@ def _run(searches: list[_Search], context: _Context, max_depth: int, deadline: f
         for search in active:
             search.advance(context, referrers)
         referrers.clear()
+        ended = [search for search in active if search.dead_end]
+        if ended:
+            wanted = {id(obj): obj for search in ended for obj in search.frontier}
+            ours.update({id(ended), id(wanted)})
+            holders = opaque_holders(wanted, ours, deadline)
+            for search in ended:
+                search.leave_dead_end(context, holders)
+            holders.clear()
+            wanted.clear()
+
+
+def opaque_holders(wanted: Mapping[int, object], ours: set[int], deadline: float) -> dict[int, object]:
+    """For the objects in ``wanted`` (by id): one that holds it where the collector cannot look, if any.
+
+    Such a holder is an object of a C type without GC support
+    (``introspect.opaque_words``): ``gc.get_referrers`` never names it, but
+    an object the collector tracks refers to it -- a stream to its newline
+    decoder -- so it is among the referents of the heap's objects.  One pass
+    over them, in chunks, bounded by ``OPAQUE_BUDGET`` referents and the
+    search's deadline.  A module is not asked for its referents: its
+    ``tp_traverse`` visits its C state, interpreter internals
+    (python/cpython#122695, see ``introspect.referents``); its namespace is
+    a dict of its own.  ``ours``: ids of the caller's objects, never read.
+    """
+    found: dict[int, object] = {}
+    # By id(type), decided once per type: whose instances may hide references,
+    # and which are modules.  The per-object work is done by C code (map,
+    # compress): the heap's referents are millions.
+    kinds: dict[int, type] = {}
+    hiding: set[int] = set()
+    modules: set[int] = set()
+    objects = gc.get_objects()
+    ours.add(id(objects))
+    read = 0
+    try:
+        for start in range(0, len(objects), OPAQUE_CHUNK):
+            if read >= OPAQUE_BUDGET or time.monotonic() >= deadline:
+                break
+            chunk = objects[start : start + OPAQUE_CHUNK]
+            _classify(chunk, kinds, hiding, modules)
+            skip = ours | {id(obj) for obj in itertools.compress(chunk, map(modules.__contains__, _type_ids(chunk)))}
+            chunk = list(itertools.compress(chunk, map(operator.not_, map(skip.__contains__, map(id, chunk)))))
+            referents_ = gc.get_referents(*chunk)
+            chunk.clear()
+            read += len(referents_)
+            _classify(referents_, kinds, hiding, modules)
+            for ref in itertools.compress(referents_, map(hiding.__contains__, _type_ids(referents_))):
+                for word in opaque_words(ref):
+                    if word in wanted:
+                        found.setdefault(word, ref)
+            referents_.clear()
+        return found
+    finally:
+        objects.clear()
+        kinds.clear()
+
+
+def _type_ids(objects: list[object]) -> Iterator[int]:
+    return map(id, map(type, objects))
+
+
+def _classify(objects: list[object], kinds: dict[int, type], hiding: set[int], modules: set[int]) -> None:
+    """Add the types of ``objects`` not seen yet to ``kinds``, and to ``hiding`` or ``modules`` where they are."""
+    found = dict(zip(_type_ids(objects), map(type, objects)))  # (by id: a metaclass's __hash__ is code)
+    for key, kind in found.items():
+        if key in kinds:
+            continue
+        kinds[key] = kind
+        if is_opaque(kind):
+            hiding.add(key)
+        elif issubclass(kind, types.ModuleType):
+            modules.add(key)
+    found.clear()
 
 
 def _hops(start: object, child_of: dict[int, object], labeller: Labeller) -> tuple[tuple[Hop, ...], object | None]:

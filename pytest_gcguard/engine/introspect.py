@@ -80,7 +80,10 @@ _OBJECT_HEADER = object.__basicsize__  # ob_refcnt and ob_type (and the free-thr
 _WORD = struct.calcsize("P")
 _OPAQUE_WORDS = 32  # of an object's fixed part, at most
 # Fixed parts with no object pointer in them (beyond the header): nothing to read.
-_FLAT = frozenset({str, bytes, bytearray, int, float, complex, bool, type(None), type(...), type(NotImplemented)})
+# (By id: a set would ask a metaclass's __hash__.)
+_FLAT = frozenset(
+    map(id, (str, bytes, bytearray, int, float, complex, bool, type(None), type(...), type(NotImplemented)))
+)
 
 
 @overload
@@ -105,6 +108,11 @@ def is_python_class(tp: type) -> bool:
     return bool(flags & _HEAPTYPE) and not (_HAS_IMMUTABLETYPE and flags & _IMMUTABLETYPE)
 
 
+def is_opaque(tp: type) -> bool:
+    """Whether instances of ``tp`` may hold references the collector cannot see (``opaque_words``)."""
+    return sys.implementation.name == "cpython" and not type_flags(tp) & _GC_TYPE and id(tp) not in _FLAT
+
+
 def opaque_words(obj: object) -> tuple[int, ...]:
     """The pointer-sized words of ``obj``'s fixed part, when its type has no GC support; else nothing.
 
@@ -119,7 +127,7 @@ def opaque_words(obj: object) -> tuple[int, ...]:
     only on CPython, where an id is the object's address.
     """
     tp = type(obj)
-    if sys.implementation.name != "cpython" or type_flags(tp) & _GC_TYPE or tp in _FLAT:
+    if not is_opaque(tp):
         return ()
     count = min((_type_basicsize(tp) - _OBJECT_HEADER) // _WORD, _OPAQUE_WORDS)
     if count <= 0:

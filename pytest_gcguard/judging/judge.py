@@ -134,6 +134,12 @@ def triage(
     )
 
 
+def _root_allowed(leak: Leak, allow: AllowList) -> bool:
+    """Whether the leak's chain starts at a global of a module the allow list covers."""
+    root = leak.chain.module_global if leak.chain is not None else None
+    return root is not None and allow.covers_leak([root[0]])
+
+
 def _fragments_of_allowed_cycles(failing: Sequence[Cycle], marked: Sequence[Cycle], allowed: set[int]) -> list[Cycle]:
     """The chains a sample cut short, when everything else the window's sample shows is allowed.
 
@@ -221,6 +227,12 @@ def decide(
         else:
             status = INFO
         entries.append((cycle, status))
+    # A leak whose chain starts at a global of a module the allow list
+    # covers is that module's, whatever its kind (a stream's codec decoder
+    # that click's stream cache keeps), and so are the kinds folded under it.
+    kept_by_allowed = {leak.class_name for leak in seen.leaks if _root_allowed(leak, policy.allow)}
+    allowed_leaks = [leak for leak in seen.leaks if {leak.class_name, leak.kept_by} & kept_by_allowed]
+    seen = dataclasses.replace(seen, leaks=tuple(leak for leak in seen.leaks if leak not in allowed_leaks))
     known_leaks = [leak for leak in seen.leaks if policy.is_known(nodeid, "leak", leak.shape)]
     # Growth that survived a collection of the whole heap is a leak, also
     # when only C code holds it (codecs.register, sys.addaudithook,
