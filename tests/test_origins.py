@@ -332,3 +332,18 @@ def test_code_run_in_a_namespace_of_its_own_names_no_origin() -> None:
     exec("def render():\n    return 1\n", namespace)
     assert CodeOwners().named_origin(namespace["render"]) is None
     assert CodeOwners().named_origin(test_code_run_in_a_namespace_of_its_own_names_no_origin) is not None
+
+
+def test_a_class_a_test_made_under_a_module_nothing_loaded_is_the_test_s() -> None:
+    """click 8.1.8's test_is_jupyter_kernel_output sets a local class's __module__ to "ipykernel.faked"."""
+
+    class Fake:
+        pass
+
+    Fake.__module__ = "nowhere_loaded.faked"
+    owners = CodeOwners(test_modules=[__name__])
+    assert owners.type_origin(Fake) is Origin.TEST
+    # Not made in a test module's function, or the module is loaded: the name is all there is to go by.
+    assert CodeOwners().type_origin(Fake) is Origin.USER
+    Elsewhere = type("Elsewhere", (), {"__module__": "nowhere_loaded.faked", "__qualname__": "make.<locals>.Elsewhere"})
+    assert owners.type_origin(Elsewhere) is Origin.USER

@@ -229,7 +229,28 @@ class CodeOwners:
             return Origin.NEUTRAL
         if origin is Origin.STDLIB and _made_by_a_factory(tp, module):
             return self._factory_class_origin(tp)
+        if origin is Origin.USER and module not in sys.modules and self._made_in_a_test(tp):
+            return Origin.TEST
         return origin
+
+    def _made_in_a_test(self, tp: type) -> bool:
+        """A class whose ``__module__`` names no loaded module, made inside a function a test module defines.
+
+        A test may set a local class's ``__module__`` to fake a library's
+        (click 8.1.8's ``test_is_jupyter_kernel_output``: ``"ipykernel.faked"``);
+        a module nothing loaded tells nothing, but the qualified name still
+        says where the class statement ran (``test_x.<locals>.Fake``).
+        """
+        qualname = type_qualname(tp)
+        if qualname is None or ".<locals>." not in qualname:
+            return False
+        function = qualname.partition(".<locals>.")[0]
+        top = function.partition(".")[0]  # a test class's method: its class is the test module's
+        for name in self._test_modules:
+            namespace = module_dict(sys.modules.get(name))
+            if namespace is not None and top in namespace:
+                return True
+        return False
 
     def untrue_module(self, tp: type) -> bool:
         """Whether ``tp.__module__`` names a standard-library class factory, not where ``tp`` was made.
