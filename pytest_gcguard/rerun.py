@@ -48,6 +48,10 @@ from pytest_gcguard.judging.judge import Observation
 from pytest_gcguard.observe import WindowFindings
 
 
+# Times a leak's chain is searched again past the bounded caches it went through (``_past_bounded_caches``).
+BOUNDED_CACHE_SEARCHES = 3
+
+
 def run_again(item: pytest.Item, nextitem: pytest.Item | None) -> list[pytest.TestReport]:
     """Run ``item`` once more; its reports are returned, never logged.
 
@@ -302,6 +306,7 @@ class Rerun:
             ignored = {tp for tp, _ in grown if tp in samples and ignore is not None and ignore(samples[tp])}
             types = [tp for tp, _ in grown if tp in samples and tp not in ignored]
             chain_of = self._chains(types, samples, explain, look_in_structs=False)
+            cached = self._past_bounded_caches(types, samples, explain, chain_of)
             reach_of = self._reaches(types, samples, chain_of)
             # A kind nothing visible refers to, that no other kind reaches
             # either, may be held in a C struct: only its search makes the
@@ -324,8 +329,8 @@ class Rerun:
         leaks = []
         for tp, series in grown:
             chain = chain_of.get(tp)
-            if tp in ignored or (chain is not None and chain.held_by_pytest):
-                continue  # the ignore hook said so; or pytest's own bookkeeping grows per run
+            if tp in ignored or id(tp) in cached or (chain is not None and chain.held_by_pytest):
+                continue  # the ignore hook said so; a bounded cache fills; or pytest's own bookkeeping grows per run
             site = site_of.get(tp, "")
             shares = self._type_sites.get(tp, Counter())
             leaks.append(
@@ -350,6 +355,46 @@ class Rerun:
         allowed = {type_name(tp) for tp in self.allowed}
         # An allowed kind, and every kind folded under one, is no finding.
         return [leak for leak in fold(leaks, reaches, keys) if not {leak.class_name, leak.kept_by} & allowed]
+
+    def _past_bounded_caches(
+        self, types: list[type], samples: dict[type, object], explain: Explainers, chain_of: dict[type, Chain]
+    ) -> set[int]:
+        """The kinds (by id) that only bounded caches keep; the others get a chain that goes through none.
+
+        A cache with a maximum size (``functools.lru_cache(maxsize=128)``:
+        typing's caches of ``Annotated[...]`` and generic aliases keep the
+        classes they were made with -- pydantic's models) grows with every
+        run until it is full, and no further: a few re-runs cannot tell it
+        from a leak by counting.  So a chain through one is searched again
+        past it: if another root holds the kind too, that is its chain and
+        it is a leak; if nothing else does (or pytest only), it is not.  A
+        search cut short keeps the chain through the cache: not proven bounded.
+        """
+        caches: set[int] = set()
+        cached: set[int] = set()
+        for _ in range(BOUNDED_CACHE_SEARCHES):
+            through = [tp for tp in types if chain_of[tp].bounded and id(tp) not in cached]
+            if not through:
+                break
+            for tp in through:
+                caches.update(chain_of[tp].bounded)
+            again = referrer_chains(
+                [samples[tp] for tp in through],
+                explain.owners,
+                explain.labeller,
+                frozen=True,
+                siblings=[frozenset(self._sibling_ids.get(tp, ())) for tp in through],
+                ignore=frozenset({id(samples), id(self.__dict__), *caches}),
+                look_in_structs=False,
+            )
+            for tp, chain in zip(through, again):
+                if chain.held_by_pytest or (chain.complete and chain.root == NO_REFERRER):
+                    cached.add(id(tp))
+                elif chain.complete:
+                    chain_of[tp] = chain  # (through another bounded cache: searched again)
+                else:
+                    types = [kind for kind in types if kind is not tp]  # cut short: the chain through the cache stays
+        return cached
 
     def _chains(
         self, types: list[type], samples: dict[type, object], explain: Explainers, *, look_in_structs: bool

@@ -423,3 +423,58 @@ def test_cache_machinery_objects_are_not_suspects() -> None:
 
     alias = typing.Dict[str, Mine]  # noqa: UP006 - a typing._GenericAlias on purpose
     assert suspect_classes([alias, Mine()], CodeOwners()) == {Mine: 1}
+
+
+LRU_CACHES = """
+import functools
+
+class Key:
+    pass
+
+class Other:
+    pass
+
+KEPT = []
+
+@functools.lru_cache(maxsize=128)  # typing's caches of Annotated[...] and generic aliases are such
+def bounded(key):
+    return [key]
+
+@functools.lru_cache(maxsize=None)
+def unbounded(key):
+    return [key]
+
+def test_fills_a_bounded_cache():
+    bounded(Key())
+
+def test_fills_an_unbounded_cache():
+    unbounded(Other())
+
+def test_a_bounded_cache_and_a_list():
+    key = Key()
+    bounded(key)
+    KEPT.append(key)
+"""
+
+
+def test_a_cache_with_a_maxsize_is_no_leak_before_it_is_full(pytester: pytest.Pytester) -> None:
+    """One entry per run, far from its 128: it grows on every re-run, but only up to its maxsize.
+
+    pydantic 2.10's suite: typing's caches keep the models its tests define (452 "leaks").  A cache
+    without a maxsize leaks; so does a key that something else keeps too, with that chain.
+    """
+    pytester.makepyfile(test_caches=LRU_CACHES)
+    result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=3, errors=2)
+    text = result.stdout.str()
+    assert "ERROR at teardown of test_fills_a_bounded_cache" not in text
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_fills_an_unbounded_cache*",
+            "gc-guard: test leaks 1 Other object per run*",
+            "  kept alive by: module test_caches, global unbounded",
+            "*ERROR at teardown of test_a_bounded_cache_and_a_list*",
+            "gc-guard: test leaks 1 Key object per run*",
+            "  kept alive by: module test_caches, global KEPT",
+        ]
+    )

@@ -35,6 +35,7 @@ from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Hop
 from pytest_gcguard.engine.introspect import frame_locals
 from pytest_gcguard.engine.introspect import is_opaque
+from pytest_gcguard.engine.introspect import lru_cache_bound
 from pytest_gcguard.engine.introspect import module_dict
 from pytest_gcguard.engine.introspect import opaque_words
 from pytest_gcguard.engine.introspect import plain_str
@@ -267,7 +268,17 @@ class _Search:
         shared = 0
         if holder is not None and self.siblings:
             shared = sum(1 for ref in referents(holder) if id(ref) in self.siblings)
-        return Chain(root, hops, shared=shared, thread=thread, module_global=module_global, **flags)
+        bounded = _bounded_caches(start, self.child_of)
+        return Chain(
+            root,
+            hops,
+            shared=shared,
+            thread=thread,
+            module_global=module_global,
+            bounded=tuple(bounded),
+            bounded_by=f"functools.lru_cache(maxsize={next(iter(bounded.values()))})" if bounded else "",
+            **flags,
+        )
 
     def cut(self, context: _Context, max_depth: int) -> Chain:
         if self.pytest_fallback is not None:
@@ -500,6 +511,18 @@ def _classify(objects: list[object], kinds: dict[int, type], hiding: set[int], m
         elif issubclass(kind, types.ModuleType):
             modules.add(key)
     found.clear()
+
+
+def _bounded_caches(start: object, child_of: dict[int, object]) -> dict[int, int]:
+    """The ``functools.lru_cache`` wrappers with a maxsize on the path from ``start``: id -> maxsize."""
+    found = {}
+    node: object | None = start
+    while node is not None:
+        bound = lru_cache_bound(node)
+        if bound is not None:
+            found[id(node)] = bound
+        node = child_of.get(id(node))
+    return found
 
 
 def _hops(start: object, child_of: dict[int, object], labeller: Labeller) -> tuple[tuple[Hop, ...], object | None]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import dis
+import functools
 import gc
 import signal
 import struct
@@ -111,6 +112,25 @@ def is_python_class(tp: type) -> bool:
 def is_opaque(tp: type) -> bool:
     """Whether instances of ``tp`` may hold references the collector cannot see (``opaque_words``)."""
     return sys.implementation.name == "cpython" and not type_flags(tp) & _GC_TYPE and id(tp) not in _FLAT
+
+
+_LRU_CACHE_WRAPPER = type(functools.lru_cache(maxsize=1)(len))  # functools._lru_cache_wrapper (C)
+_lru_cache_info: Callable[[object], tuple[Any, ...]] = vars(_LRU_CACHE_WRAPPER)["cache_info"]
+
+
+def lru_cache_bound(obj: object) -> int | None:
+    """The ``maxsize`` of a ``functools.lru_cache`` wrapper; None for anything else, or an unbounded one.
+
+    Read with the wrapper type's own ``cache_info`` (C code), never through
+    the object's attributes.
+    """
+    if type(obj) is not _LRU_CACHE_WRAPPER:
+        return None
+    try:
+        maxsize = _lru_cache_info(obj)[2]  # CacheInfo(hits, misses, maxsize, currsize)
+    except Exception:
+        return None
+    return maxsize if type(maxsize) is int else None
 
 
 def opaque_words(obj: object) -> tuple[int, ...]:
