@@ -20,6 +20,7 @@ import threading
 import warnings
 from collections import Counter
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -378,16 +379,8 @@ class Rerun:
                 break
             for tp in through:
                 caches.update(chain_of[tp].bounded)
-            again = referrer_chains(
-                [samples[tp] for tp in through],
-                explain.owners,
-                explain.labeller,
-                frozen=True,
-                siblings=[frozenset(self._sibling_ids.get(tp, ())) for tp in through],
-                ignore=frozenset({id(samples), id(self.__dict__), *caches}),
-                look_in_structs=False,
-            )
-            for tp, chain in zip(through, again):
+            again = self._chains(through, samples, explain, look_in_structs=False, past=caches)
+            for tp, chain in again.items():
                 if chain.held_by_pytest or (chain.complete and chain.root == NO_REFERRER):
                     cached.add(id(tp))
                 elif chain.complete:
@@ -397,16 +390,25 @@ class Rerun:
         return cached
 
     def _chains(
-        self, types: list[type], samples: dict[type, object], explain: Explainers, *, look_in_structs: bool
+        self,
+        types: list[type],
+        samples: dict[type, object],
+        explain: Explainers,
+        *,
+        look_in_structs: bool,
+        past: Iterable[int] = (),
     ) -> dict[type, Chain]:
-        """One chain per kind, from its sample: one batched referrer search."""
+        """One chain per kind, from its sample: one batched referrer search.
+
+        ``past``: ids of objects the search never walks through (bounded caches).
+        """
         chains = referrer_chains(
             [samples[tp] for tp in types],
             explain.owners,
             explain.labeller,
             frozen=True,
             siblings=[frozenset(self._sibling_ids.get(tp, ())) for tp in types],
-            ignore=frozenset({id(samples), id(self.__dict__)}),
+            ignore=frozenset({id(samples), id(self.__dict__), *past}),
             look_in_structs=look_in_structs,
         )
         return dict(zip(types, chains))
