@@ -20,7 +20,6 @@ import threading
 import warnings
 from collections import Counter
 from collections.abc import Callable
-from collections.abc import Iterable
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -47,10 +46,6 @@ from pytest_gcguard.engine.survivors import LiveTracker
 from pytest_gcguard.engine.survivors import grows_every_time
 from pytest_gcguard.judging.judge import Observation
 from pytest_gcguard.observe import WindowFindings
-
-
-# Times a leak's chain is searched again past the bounded caches it went through (``_past_bounded_caches``).
-BOUNDED_CACHE_SEARCHES = 3
 
 
 def run_again(item: pytest.Item, nextitem: pytest.Item | None) -> list[pytest.TestReport]:
@@ -368,25 +363,21 @@ class Rerun:
         run until it is full, and no further: a few re-runs cannot tell it
         from a leak by counting.  So a chain through one is searched again
         past it: if another root holds the kind too, that is its chain and
-        it is a leak; if nothing else does (or pytest only), it is not.  A
-        search cut short keeps the chain through the cache: not proven bounded.
+        it is a leak; if nothing else does (or pytest only), it is not.  The
+        search goes past every such cache on the heap at once (a class that
+        several of typing's caches keep).  A search cut short keeps the
+        chain through the cache: not proven bounded.
         """
-        caches: set[int] = set()
+        through = [tp for tp in types if chain_of[tp].bounded]
+        if not through:
+            return set()
         cached: set[int] = set()
-        for _ in range(BOUNDED_CACHE_SEARCHES):
-            through = [tp for tp in types if chain_of[tp].bounded and id(tp) not in cached]
-            if not through:
-                break
-            for tp in through:
-                caches.update(chain_of[tp].bounded)
-            again = self._chains(through, samples, explain, look_in_structs=False, past=caches)
-            for tp, chain in again.items():
-                if chain.held_by_pytest or (chain.complete and chain.root == NO_REFERRER):
-                    cached.add(id(tp))
-                elif chain.complete:
-                    chain_of[tp] = chain  # (through another bounded cache: searched again)
-                else:
-                    types = [kind for kind in types if kind is not tp]  # cut short: the chain through the cache stays
+        for tp, chain in self._chains(through, samples, explain, look_in_structs=False, past_caches=True).items():
+            if chain.held_by_pytest or (chain.complete and chain.root == NO_REFERRER):
+                cached.add(id(tp))
+            elif chain.complete:
+                chain_of[tp] = chain
+            # (cut short: the chain through the cache stays, and the leak)
         return cached
 
     def _chains(
@@ -396,11 +387,11 @@ class Rerun:
         explain: Explainers,
         *,
         look_in_structs: bool,
-        past: Iterable[int] = (),
+        past_caches: bool = False,
     ) -> dict[type, Chain]:
         """One chain per kind, from its sample: one batched referrer search.
 
-        ``past``: ids of objects the search never walks through (bounded caches).
+        ``past_caches``: the searches never walk through a bounded cache.
         """
         chains = referrer_chains(
             [samples[tp] for tp in types],
@@ -408,8 +399,9 @@ class Rerun:
             explain.labeller,
             frozen=True,
             siblings=[frozenset(self._sibling_ids.get(tp, ())) for tp in types],
-            ignore=frozenset({id(samples), id(self.__dict__), *past}),
+            ignore=frozenset({id(samples), id(self.__dict__)}),
             look_in_structs=look_in_structs,
+            past_bounded_caches=past_caches,
         )
         return dict(zip(types, chains))
 

@@ -440,12 +440,21 @@ KEPT = []
 def bounded(key):
     return [key]
 
+@functools.lru_cache(maxsize=64)
+def bounded_too(key):
+    return [key]
+
 @functools.lru_cache(maxsize=None)
 def unbounded(key):
     return [key]
 
 def test_fills_a_bounded_cache():
     bounded(Key())
+
+def test_fills_two_bounded_caches():  # a pydantic model sits in several of typing's caches
+    key = Key()
+    bounded(key)
+    bounded_too(key)
 
 def test_fills_an_unbounded_cache():
     unbounded(Other())
@@ -465,9 +474,10 @@ def test_a_cache_with_a_maxsize_is_no_leak_before_it_is_full(pytester: pytest.Py
     """
     pytester.makepyfile(test_caches=LRU_CACHES)
     result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-p", "no:randomly")
-    result.assert_outcomes(passed=3, errors=2)
+    result.assert_outcomes(passed=4, errors=2)
     text = result.stdout.str()
     assert "ERROR at teardown of test_fills_a_bounded_cache" not in text
+    assert "ERROR at teardown of test_fills_two_bounded_caches" not in text
     result.stdout.fnmatch_lines(
         [
             "*ERROR at teardown of test_fills_an_unbounded_cache*",

@@ -33,6 +33,7 @@ from typing import cast
 
 from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Hop
+from pytest_gcguard.engine.introspect import LRU_CACHE_WRAPPER
 from pytest_gcguard.engine.introspect import frame_locals
 from pytest_gcguard.engine.introspect import is_opaque
 from pytest_gcguard.engine.introspect import lru_cache_bound
@@ -168,6 +169,7 @@ def referrer_chains(
     ignore: frozenset[int] = frozenset(),
     roots_from: types.FrameType | None = None,
     look_in_structs: bool = True,
+    past_bounded_caches: bool = False,
 ) -> list[Chain]:
     """``referrer_chain`` for many targets at once: one heap pass per level for all of them.
 
@@ -182,6 +184,8 @@ def referrer_chains(
     no visible referrer ends at C code without the heap pass that looks for
     a C struct holding it (``opaque_holders``), for a caller that has a
     cheaper way to tell (``rerun.Rerun._leaks``: another leaked kind that holds it).
+    ``past_bounded_caches``: no search walks through a ``functools.lru_cache``
+    with a maxsize (``bounded_cache_ids``): what else holds the targets.
     """
     owners = owners or CodeOwners()
     labeller = labeller or Labeller()
@@ -205,6 +209,8 @@ def referrer_chains(
         if not look_in_structs:
             for search in searches:
                 search.looked_in_structs = True
+        if past_bounded_caches:
+            ours.update(bounded_cache_ids())
         _run(searches, context, max_depth, deadline)
         return [search.result or search.cut(context, max_depth) for search in searches]
     finally:
@@ -268,15 +274,13 @@ class _Search:
         shared = 0
         if holder is not None and self.siblings:
             shared = sum(1 for ref in referents(holder) if id(ref) in self.siblings)
-        bounded = _bounded_caches(start, self.child_of)
         return Chain(
             root,
             hops,
             shared=shared,
             thread=thread,
             module_global=module_global,
-            bounded=tuple(bounded),
-            bounded_by=f"functools.lru_cache(maxsize={next(iter(bounded.values()))})" if bounded else "",
+            bounded=_through_a_bounded_cache(start, self.child_of),
             **flags,
         )
 
@@ -513,16 +517,30 @@ def _classify(objects: list[object], kinds: dict[int, type], hiding: set[int], m
     found.clear()
 
 
-def _bounded_caches(start: object, child_of: dict[int, object]) -> dict[int, int]:
-    """The ``functools.lru_cache`` wrappers with a maxsize on the path from ``start``: id -> maxsize."""
-    found = {}
+def _through_a_bounded_cache(start: object, child_of: dict[int, object]) -> bool:
+    """Whether a ``functools.lru_cache`` wrapper with a maxsize is on the path from ``start``."""
     node: object | None = start
     while node is not None:
-        bound = lru_cache_bound(node)
-        if bound is not None:
-            found[id(node)] = bound
+        if lru_cache_bound(node) is not None:
+            return True
         node = child_of.get(id(node))
-    return found
+    return False
+
+
+def bounded_cache_ids() -> set[int]:
+    """The ids of every ``functools.lru_cache`` wrapper with a maxsize that the collector sees now.
+
+    One pass over ``gc.get_objects()``, its type tests done by C code; the
+    caller unfreezes the heap first (caches made at import are frozen).
+    """
+    objects = gc.get_objects()
+    try:
+        wrappers = itertools.compress(
+            objects, map(operator.is_, map(type, objects), itertools.repeat(LRU_CACHE_WRAPPER))
+        )
+        return {id(wrapper) for wrapper in wrappers if lru_cache_bound(wrapper) is not None}
+    finally:
+        objects.clear()
 
 
 def _hops(start: object, child_of: dict[int, object], labeller: Labeller) -> tuple[tuple[Hop, ...], object | None]:

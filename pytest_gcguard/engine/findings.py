@@ -205,11 +205,9 @@ class Chain:
     # The module and the global's name when the root is a module global (the
     # root's words say the same, for the reader).  Likewise never serialised.
     module_global: tuple[str, str] | None = field(default=None, compare=False)
-    # Bounded caches on the chain (``functools.lru_cache`` with a maxsize):
-    # their ids, while the search's caller holds the heap still, and how the
-    # first is told ("functools.lru_cache(maxsize=128)").  Never serialised.
-    bounded: tuple[int, ...] = field(default=(), compare=False)
-    bounded_by: str = field(default="", compare=False)
+    # The chain goes through a bounded cache (``functools.lru_cache`` with a
+    # maxsize): what it keeps may only fill it.  Never serialised.
+    bounded: bool = field(default=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -114,8 +114,8 @@ def is_opaque(tp: type) -> bool:
     return sys.implementation.name == "cpython" and not type_flags(tp) & _GC_TYPE and id(tp) not in _FLAT
 
 
-_LRU_CACHE_WRAPPER = type(functools.lru_cache(maxsize=1)(len))  # functools._lru_cache_wrapper (C)
-_lru_cache_info: Callable[[object], tuple[Any, ...]] = vars(_LRU_CACHE_WRAPPER)["cache_info"]
+LRU_CACHE_WRAPPER = type(functools.lru_cache(maxsize=1)(len))  # functools._lru_cache_wrapper (C)
+_lru_cache_info: Callable[[object], tuple[Any, ...]] = vars(LRU_CACHE_WRAPPER)["cache_info"]
 
 
 def lru_cache_bound(obj: object) -> int | None:
@@ -124,7 +124,7 @@ def lru_cache_bound(obj: object) -> int | None:
     Read with the wrapper type's own ``cache_info`` (C code), never through
     the object's attributes.
     """
-    if type(obj) is not _LRU_CACHE_WRAPPER:
+    if type(obj) is not LRU_CACHE_WRAPPER:
         return None
     try:
         maxsize = _lru_cache_info(obj)[2]  # CacheInfo(hits, misses, maxsize, currsize)
