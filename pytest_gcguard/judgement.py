@@ -107,7 +107,8 @@ class Judgement:
             rerun_seconds = time.perf_counter() - started  # the summary says what re-runs cost
             if observation.owners:  # cycles of plain containers, now with the module that made them
                 cycles = with_owners(cycles, observation)
-                plan = self._triage(nodeid, cycles, [])  # the allow list may cover them now
+                # The allow list may cover them now.  (The same suspects: the allowed ones say what decide drops.)
+                plan = self._triage(nodeid, cycles, list(findings.suspects))
         verdict = decide(
             nodeid,
             cycles,

@@ -308,12 +308,8 @@ class Rerun:
             # either, may be held in a C struct: only its search makes the
             # heap pass that looks for one (a leaked stream's decoder folds
             # under the stream without it).
-            c_held = [
-                tp
-                for i, tp in enumerate(types)
-                if chain_of[tp].root == NO_REFERRER
-                and not any(other is not tp and i in reach_of.get(other, ((),))[0] for other in types)
-            ]
+            reached = {i for j, tp in enumerate(types) if tp in reach_of for i in reach_of[tp][0] if i != j}
+            c_held = [tp for i, tp in enumerate(types) if chain_of[tp].root == NO_REFERRER and i not in reached]
             if c_held:
                 chain_of.update(self._chains(c_held, samples, explain, look_in_structs=True))
                 reach_of = self._reaches(types, samples, chain_of)  # (a chain's new root can be a weak-keyed registry)
@@ -348,9 +344,8 @@ class Rerun:
 
         reaches = {index[type_name(tp)]: as_leaks(both[0]) for tp, both in reach_of.items() if type_name(tp) in index}
         keys = {index[type_name(tp)]: as_leaks(both[1]) for tp, both in reach_of.items() if type_name(tp) in index}
-        allowed = {type_name(tp) for tp in self.allowed}
-        # An allowed kind, and every kind folded under one, is no finding.
-        return [leak for leak in fold(leaks, reaches, keys) if not {leak.class_name, leak.kept_by} & allowed]
+        # (The allowed kinds are among them, folded like the others: judge.decide drops them and what they keep.)
+        return fold(leaks, reaches, keys)
 
     def _past_bounded_caches(
         self, types: list[type], samples: dict[type, object], explain: Explainers, chain_of: dict[type, Chain]

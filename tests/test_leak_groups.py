@@ -335,3 +335,18 @@ def test_pytest_s_capture_stream_a_library_keeps_is_the_library_s_leak(pytester:
         "--gc-guard", "-p", "no:cacheprovider", "-o", "gc_guard_allow=cycles: mylib"
     )
     cycles_only.assert_outcomes(passed=1, errors=1)
+
+
+def test_what_an_allowed_leak_keeps_is_allowed_also_when_a_cycle_s_owner_was_traced(pytester: pytest.Pytester) -> None:
+    """A ring of plain lists has no owner until the traced re-run names one, and the test is triaged again then."""
+    source = ALLOWED_KEEPER.replace(
+        "    CACHE[stream] = stream", "    CACHE[stream] = stream\n    ring = []\n    ring.append(ring)"
+    )
+    pytester.makepyfile(test_keeper=source)
+    args = ("--gc-guard", "-p", "no:cacheprovider", "-p", "no:randomly", "--gc-guard-report=report.json")
+    result = pytester.runpytest_subprocess(*args, "-o", "gc_guard_allow=leaks: test_keeper.CaptureIO")
+    result.assert_outcomes(passed=2, errors=2)
+    report = json.loads((pytester.path / "report.json").read_text())
+    for test in report["tests"]:
+        assert [f["type"] for f in test["findings"] if f["kind"] == "leak"] == ["test_keeper.Own"], test["nodeid"]
+        assert any(f["kind"] == "cycle" and f.get("allocated_in") for f in test["findings"]), test["nodeid"]

@@ -227,12 +227,15 @@ def decide(
         else:
             status = INFO
         entries.append((cycle, status))
-    # A leak whose chain starts at a global of a module the allow list
-    # covers is that module's, whatever its kind (a stream's codec decoder
-    # that click's stream cache keeps), and so are the kinds folded under it.
-    kept_by_allowed = {leak.class_name for leak in seen.leaks if _root_allowed(leak, policy.allow)}
-    allowed_leaks = [leak for leak in seen.leaks if {leak.class_name, leak.kept_by} & kept_by_allowed]
-    seen = dataclasses.replace(seen, leaks=tuple(leak for leak in seen.leaks if leak not in allowed_leaks))
+    # An allowed kind (the re-runs followed it only to fold what it keeps), a
+    # leak whose chain starts at a global of a module the allow list covers
+    # (a stream's codec decoder that click's stream cache keeps), and the
+    # kinds folded under either, are no finding.
+    allowed_kinds = {type_name(tp) for tp in triage.allowed_suspects}
+    allowed_kinds.update(leak.class_name for leak in seen.leaks if _root_allowed(leak, policy.allow))
+    seen = dataclasses.replace(
+        seen, leaks=tuple(leak for leak in seen.leaks if not {leak.class_name, leak.kept_by} & allowed_kinds)
+    )
     known_leaks = [leak for leak in seen.leaks if policy.is_known(nodeid, "leak", leak.shape)]
     # Growth that survived a collection of the whole heap is a leak, also
     # when only C code holds it (codecs.register, sys.addaudithook,
