@@ -528,7 +528,7 @@ def test_a_module_entry_covers_every_member_the_module_owns(
         result.stdout.fnmatch_lines([f"3 tests created reference cycles: 3 shapes, 3 findings ({counts})"])
         output = result.stdout.str()
         assert "  [1 test, allowed] ValueError('boom') --.__traceback__--> " in output
-        assert "  [1 test, allowed] class mylib.make_registry.<locals>.Node " in output
+        assert "  [1 test, allowed] function make_registry.<locals>.build (mylib.py:8) " in output
     if failing == 1:
         assert list(teardown_sections(result.stdout.str())) == ["test_closure_on_another_module_s_object"]
 

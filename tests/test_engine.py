@@ -51,6 +51,86 @@ def test_the_window_finds_a_cycle_made_inside_it() -> None:
     assert cycles[0].objects == 2
 
 
+class Router:
+    """werkzeug's URL map in miniature: one map, its rules, each rule a cycle with a bound method of its own."""
+
+    def __init__(self, *names: str) -> None:
+        self.by_name = {name: Route(self, name) for name in names}
+
+
+class Route:
+    def __init__(self, router: Router, name: str) -> None:
+        self.router, self.name = router, name
+        self.build = self.make_url  # a rule's cycle with its own bound method
+
+    def make_url(self) -> str:
+        return self.name
+
+
+def test_a_component_is_told_the_same_whatever_order_the_collector_saved_it_in() -> None:
+    """The path starts at the kind the component has fewest of (the router), not at its first object in gc.garbage.
+
+    The collector's order depends on what earlier collections moved where, so
+    it differs between a test's run and its re-run: a path from the router
+    one run and from a route the next read as two shapes, and the re-run's
+    cycle did not "recur".
+    """
+    state = GcState()
+    window = GarbageWindow(state)
+    window.open()
+    try:
+        Router("a", "b", "c")
+    finally:
+        result = window.close()
+        state.restore()
+    garbage = result.garbage
+    try:
+        told = {
+            tuple(c.shape for c in explain_garbage(list(order), CodeOwners()))
+            for order in (garbage, garbage[::-1], garbage[2:] + garbage[:2])
+        }
+        assert len(told) == 1
+        (shapes,) = told
+        assert len(shapes) == 1
+        assert shapes[0].startswith("dict [] -> tests.test_engine.Route .router -> tests.test_engine.Router")
+    finally:
+        garbage.clear()
+
+
+def _recursive_closures() -> None:
+    """Three recursive closures, 4, 3 and 2 of each: every one a function, its closure tuple and a cell."""
+    for count, name in ((4, "walk"), (3, "match"), (2, "view")):
+        for _ in range(count):
+            exec(f"def make():\n    def {name}():\n        return {name}\n    return {name}\nmake()", {})
+
+
+def test_cycles_alike_but_for_their_functions_are_counted_each_under_its_own_shape() -> None:
+    """Past three cycles of one kind, size and member types, the rest are counted onto the first -- by function too.
+
+    By types alone, the three described first (in the collector's order)
+    took the counts of the others: werkzeug's ``update`` closure was
+    counted under ``match`` in one run and not in its re-run.
+    """
+    state = GcState()
+    window = GarbageWindow(state)
+    window.open()
+    try:
+        _recursive_closures()
+    finally:
+        result = window.close()
+        state.restore()
+    garbage = result.garbage
+    try:
+        told = set()
+        for order in (garbage, garbage[::-1]):
+            cycles = [c for c in explain_garbage(list(order)) if "<locals>" in c.shape]  # (not make's own)
+            counts = {c.shape.split("function:")[1].split(" ")[0]: c.count for c in cycles}
+            told.add(tuple(sorted(counts.items())))
+        assert told == {(("make.<locals>.match", 3), ("make.<locals>.view", 2), ("make.<locals>.walk", 4))}
+    finally:
+        garbage.clear()
+
+
 def test_the_window_leaves_debug_flags_callbacks_and_garbage_alone() -> None:
     """After the window, gc.get_debug(), gc.callbacks and gc.garbage are as before."""
     debug, callbacks, garbage = gc.get_debug(), list(gc.callbacks), list(gc.garbage)

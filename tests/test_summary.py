@@ -188,7 +188,7 @@ def test_a_first_run_that_fails_many_tests_ends_with_how_to_adopt(
             "8 tests created reference cycles: 3 shapes, 8 findings (8 failed)",
             "  [[]4 tests] Graph --.me--> Graph",
             "*",
-            "  [[]3 tests] test_schema_a.<locals>.MySchema --.fields--> dict (len=1) --[[]'f'[]]--> Field *",
+            "  [[]3 tests] Field --.parent--> test_schema_a.<locals>.MySchema --.fields--> dict (len=1) --*",
             "      test_adopt.py::test_schema_a, test_adopt.py::test_schema_b, test_adopt.py::TestC::test_schema_c",
         ]
     )
