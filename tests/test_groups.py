@@ -92,6 +92,28 @@ def test_a_shape_is_grouped_under_its_first_owners_module(owners: tuple[tuple[st
     assert origin_module(ring("x", *owners)) == module
 
 
+@pytest.mark.parametrize(
+    ("shown", "module"),
+    [
+        ("web.Request", "web"),  # an instance the path shows, not the sorted first owner (the class of form)
+        ("data.Headers", "data"),
+        ("class:mod.B", "mod"),  # a class the path shows
+        ("dict", "form"),  # no owner on the path: the sorted first
+    ],
+)
+def test_a_shape_is_grouped_under_the_owner_its_path_shows(shown: str, module: str) -> None:
+    """werkzeug's ``Request .environ -> dict -> Request`` has an ``EnvironHeaders`` in it the path does not show."""
+    owners = (
+        ("data.Headers",),
+        ("web.Request", "base.Request"),
+        ("<class>", "form.make.<locals>.Form"),
+        ("<class>", "mod.B"),
+    )
+    path = (Hop("x", "dict", "['k']"), Hop("y", shown, ".environ"))
+    cycle = Cycle(CYCLE, path, 1, 4, 0, member_types=tuple(sorted(owners)))
+    assert origin_module(cycle) == module
+
+
 def test_a_real_run_groups_by_the_module_that_made_the_cycle(
     pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
 ) -> None:

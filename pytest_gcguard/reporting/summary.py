@@ -91,14 +91,30 @@ def _summary_token(token: str) -> str:
 
 
 def origin_module(cycle: Cycle) -> str:
-    """The module the summary groups a shape under: its first owner's (``Cycle.member_types``, which is sorted).
+    """The module the summary groups a shape under: the owner of the first member its path shows, else its first owner.
+
+    A cycle's members can be more than its printed path: werkzeug's
+    ``Request .environ -> dict -> Request`` has the request's
+    ``EnvironHeaders`` in it too, and ``Cycle.member_types`` is sorted, so
+    the first owner alone put the shape under ``werkzeug.datastructures``, a
+    module no hop of the line under it names.  So the owners of the path's
+    objects come first, in the path's order (the canonical rotation: the
+    same for every run), then the rest as sorted.
 
     An instance's or a class's owner is a qualified name, whose module part
     is taken (``lib.graph.Node`` -> ``lib.graph``, ``lib.make.<locals>.C`` ->
     ``lib``); any other tagged owner (code, an allocating module) is a module
     name already.  A shape with no owner is ``NO_OWNER``'s.
     """
-    for entry in cycle.member_types:
+    hops = {hop.type_token.removeprefix("class:"): i for i, hop in reversed(list(enumerate(cycle.path)))}
+    late = len(hops)
+
+    def shown_at(entry: tuple[str, ...]) -> int:
+        names = owner_names(entry)
+        shown = bool(names) and (not is_tagged(entry) or entry[0] == CLASS_MEMBER)
+        return hops.get(names[0], late) if shown else late
+
+    for entry in sorted(cycle.member_types, key=shown_at):  # (stable: the rest keep their sorted order)
         names = owner_names(entry)
         if not names:
             continue
