@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
@@ -401,3 +402,56 @@ def pytest_collect_file(file_path, parent):
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*ERROR at teardown of ring*"])
     assert_cycle(result.stdout.str(), ["Graph('one')", "Graph('two')"], [".next", ".next"])
+
+
+KEPT_BY_SAVED_LIB = """
+class App:
+    def __init__(self):
+        self.me = self  # the app's own cycle: garbage once the test's frame is gone
+
+
+class Ctx:
+    pass
+
+
+def fail_and_keep(ctx):
+    try:
+        raise ValueError("kept")
+    except ValueError as exc:
+        ctx.err = exc  # ctx -> exc -> traceback -> this frame -> ctx; the frame's f_back is the caller's
+
+
+def handle():
+    fail_and_keep(Ctx())
+"""
+
+KEPT_BY_SAVED_TESTS = """
+import lib
+
+
+def test_app_and_error():
+    app = lib.App()
+    lib.handle()
+    junk = [[] for _ in range(30_000)]  # the collector runs now, while this frame still runs
+    del junk
+"""
+
+
+def test_a_cycle_kept_alive_by_garbage_saved_earlier_in_the_test_is_found(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """A collection in the middle of the test saves the error's cycle, whose frames lead back to the test's frame.
+
+    Once the test returns, its frame and its locals (the app) are kept
+    alive only by that saved garbage: the window's last collection must
+    still find the app's cycle, in the first run and in the re-run alike
+    (werkzeug's test client and Flask's app: a re-run whose collector ran
+    in the middle of the test called the app's cycle one-time).
+    """
+    pytester.makepyfile(lib=KEPT_BY_SAVED_LIB, test_kept=KEPT_BY_SAVED_TESTS)
+    result = guarded("--gc-guard-report=report.json")
+    result.assert_outcomes(passed=1, errors=1)
+    data = json.loads((pytester.path / "report.json").read_text())
+    (test,) = data["tests"]
+    statuses = {finding["shape"]: finding["status"] for finding in test["findings"]}
+    assert statuses.get("lib.App .me -> (back)") == "failed", statuses

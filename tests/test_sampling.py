@@ -17,6 +17,7 @@ import pytest
 
 from pytest_gcguard.engine import batch
 from pytest_gcguard.engine.saving import SAVE_CAP
+from pytest_gcguard.engine.saving import SavedGarbage
 
 
 # The code under test's classes: a cycle among a test module's own instances is test-local.
@@ -276,3 +277,42 @@ def test_a_re_run_that_kept_part_of_its_garbage_proves_no_cycle_one_time(
     findings = _tests(pytester)["test_big_and_lazy"]["findings"]
     [finding] = [f for f in findings if f["shape"].startswith("samplelib.Lazy")]
     assert finding["status"] == "failed"
+
+
+def _objects(n: int) -> list[object]:
+    return [[i] for i in range(n)]  # (distinct lists: ids kept distinct while they live)
+
+
+def test_what_the_window_gives_back_is_saved_again_with_what_it_kept_alive() -> None:
+    """The last collection saves the given-back objects and the ones only they kept alive, all analysed."""
+    saves = SavedGarbage(cap=10)
+    first = _objects(4)
+    saves.keep(first)
+    saves.give_back()
+    assert saves.objects == []
+    kept_alive = _objects(3)  # (a test's frame and its locals, freed only once the saved garbage was dropped)
+    saves.keep(first + kept_alive)
+    assert saves.objects == first + kept_alive
+    assert saves.saving and not saves.sampled and not saves.unanalysed
+
+
+def test_what_the_window_gives_back_past_the_cap_is_kept_and_the_rest_released_not_sampled() -> None:
+    """Past the cap the batch is not a first batch to sample: what was kept stays kept, saving stops."""
+    saves = SavedGarbage(cap=10)
+    first = _objects(8)
+    saves.keep(first)
+    saves.give_back()
+    more = _objects(6)
+    saves.keep(more[:3] + first + more[3:])
+    assert saves.objects == first
+    assert not saves.saving and not saves.sampled and not saves.unanalysed
+
+
+def test_nothing_is_given_back_once_saving_stopped() -> None:
+    """A window past its cap keeps what it kept: the last collection saves nothing more."""
+    saves = SavedGarbage(cap=10)
+    first = _objects(8)
+    saves.keep(first)
+    saves.keep(_objects(5))  # past the cap: released, saving stops
+    saves.give_back()
+    assert saves.objects == first

@@ -41,6 +41,8 @@ class SavedGarbage:
         # Objects kept, then handed over before the window closed (``take_objects``
         # in the middle of a test: its own gc.collect()): they count for the cap.
         self.released = 0
+        # ids of the objects ``give_back`` dropped, till the next batch saves them again.
+        self._given_back: frozenset[int] = frozenset()
 
     def keep(self, batch: list[object]) -> None:
         """What one collection saved: kept, sampled, or -- past the cap -- released, and saving stops.
@@ -54,7 +56,13 @@ class SavedGarbage:
         unanalysed till the window's garbage is dropped: counted exactly, and
         no collection in between frees (and counts again) or saves it.
         """
-        if self.objects or self.released:
+        given, self._given_back = self._given_back, frozenset()
+        if given and self.released + len(batch) > self.cap:
+            # Past the cap: what was kept before is kept, the rest released,
+            # as if nothing had been given back.
+            self.objects = [obj for obj in batch if id(obj) in given]
+            self.saving = False
+        elif self.objects or self.released or given:
             if self.released + len(self.objects) + len(batch) > self.cap:
                 self.saving = False
             else:
@@ -67,6 +75,27 @@ class SavedGarbage:
             self.sampled = len(batch)
             self.unsaved += len(batch) - len(self.objects)
             self.saving = False
+
+    def give_back(self) -> None:
+        """Drop the objects kept, for the window's last collection to save again with what only they kept alive.
+
+        What a collection in the middle of a test saved is held by us, and
+        holds what it refers to: a frame of a traceback saved while the test
+        ran points back (``f_back``) to the test's frame, and once the test
+        returned, that frame and its locals (the app its fixtures made) are
+        kept alive by the saved garbage alone.  No later collection finds
+        them, so whether they were reported depended on whether the collector
+        happened to run before the test returned.  Dropped, the kept objects
+        are cyclic garbage again (every one is in a cycle or referred to by
+        one), and the window's last collection saves them with the rest.
+        Not once saving stopped or a batch was sampled: those are cut short
+        on purpose (the cap).  The batch that saves them again is not a first
+        batch to sample: past the cap, what was kept before is kept and the
+        rest released, as without giving back (``keep``).
+        """
+        if self.saving and not self.unanalysed and self.objects:
+            self._given_back = frozenset(map(id, self.objects))
+            self.objects = []
 
     def take_objects(self) -> tuple[list[object], list[object]]:
         """The objects kept, and the rest of a sampled batch, handed over: the caller must drop them."""

@@ -321,6 +321,8 @@ class GarbageWindow:
         # garbage is found now.  What collections freed while it was gone is
         # lost, and the test is not judged (GcCallbacks.rearm).
         unwatched = entries.rearm()
+        with callbacks.LOCK:
+            saves.give_back()
         # Everything made since a freeze is in the young generations unless a
         # collection in the window moved some of it further (or the test
         # unfroze the heap): then a collection of the young generations
