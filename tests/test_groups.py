@@ -127,9 +127,12 @@ def test_a_real_run_groups_by_the_module_that_made_the_cycle(
                     def __init__(self):
                         self.me = self
 
+                class Port:
+                    pass
+
                 class Edge:
                     def __init__(self):
-                        self.other = Node()
+                        self.other = Port()
                         self.other.back = self
                 """
             ),
@@ -162,7 +165,7 @@ def test_a_real_run_groups_by_the_module_that_made_the_cycle(
         "  [3 tests] Node --.me--> Node",
         "      made by the project (mylib.graph)",
         "      test_lib.py::test_node[0], test_lib.py::test_node[1], test_lib.py::test_node[2]",
-        "  [1 test] Edge --.other--> Node --.back--> Edge",
+        "  [1 test] Edge --.other--> Port --.back--> Edge",
         "      made by the project (mylib.graph)",
         "      test_lib.py::test_edge",
         "mylib.views — 1 test, 1 shape",

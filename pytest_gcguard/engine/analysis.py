@@ -669,7 +669,7 @@ def _describe_broken(
     into their instances, as on a cycle's path.
     """
     members = set(group)
-    vertex = _start(group, objects)
+    vertex = _starts(group, objects)[0]
     chain, seen = [vertex], {vertex}
     while len(chain) < MAX_PATH_HOPS:
         following = [k for k in children[vertex] if k in members and k not in seen]
@@ -764,25 +764,47 @@ def _telling(obj: object) -> int:
     return 5 if module.partition(".")[0] in _GENERAL_PURPOSE else 4  # interpreter internals: 5
 
 
-def _start(members: Sequence[int], objects: Sequence[object]) -> int:
-    """The member a component's path starts from: the most telling, of the kind it has fewest of, by name.
+def _starts(members: Sequence[int], objects: Sequence[object]) -> list[int]:
+    """Where a component's path may start, best first: the most telling, the kind it has fewest of, by name.
 
     Not the first in the garbage's order, which is the collector's (where
     earlier collections moved each object), so it can differ between two
     runs of one test: werkzeug's URL ``Map`` and its ``Rule``s are one
-    component, and each rule also makes a cycle with its builder method; a
-    path from the map one run and from a rule the next reads as two shapes,
-    and the re-run's cycle did not "recur" (a false one-time verdict, and a
-    fingerprint that changes).  The kind with fewest members is the one the
-    others hang off (the map, not one of its rules).  Between members of one
+    component; a path from the map one run and from a rule the next read
+    as two shapes, and the re-run's cycle did not "recur" (a false one-time
+    verdict, and a fingerprint that changes).  The kind with fewest members
+    is the one the others hang off (the map, not one of its rules).  One
+    member per kind, of the most telling rank only; between members of one
     kind, the garbage's order still decides.
     """
+    ranks = [_telling(objects[v]) for v in members]
     tokens = [_shape_token(objects[v]) for v in members]
     counts = Counter(tokens)
-    best = min(
-        range(len(members)), key=lambda i: (_telling(objects[members[i]]), counts[tokens[i]], tokens[i], members[i])
-    )
-    return members[best]
+    best = min(ranks)
+    first: dict[str, int] = {}
+    for i, v in enumerate(members):
+        if ranks[i] == best and v < first.get(tokens[i], v + 1):
+            first[tokens[i]] = v
+    return [first[token] for token in sorted(first, key=lambda token: (counts[token], token))]
+
+
+# Kinds whose shortest cycles are compared for a component's path (``_path``):
+# each costs a breadth-first search of the component.
+_KINDS_TRIED = 4
+
+
+def _path(component: list[int], objects: Sequence[object], children: list[list[int]]) -> list[int]:
+    """The shortest of the shortest cycles through a member of each of the first few kinds ``_starts`` gives.
+
+    The shortest says the most with the least, and groups best: werkzeug's
+    request and its environ are a cycle of two (``Request .environ -> dict
+    -> Request``), which a path from the request's headers object in the
+    same component tells in three; a path through as many kinds as it can
+    reach would spell out each test's own URL rules.  Ties go to the
+    earlier kind.
+    """
+    paths = [shortest_cycle(v, component, children) for v in _starts(component, objects)[:_KINDS_TRIED]]
+    return min(paths, key=len)
 
 
 def _shape_token(obj: object) -> str:
@@ -811,7 +833,7 @@ def _describe(
     shapes_only: bool = False,
 ) -> Cycle:
     site, allocator = sites
-    path = shortest_cycle(_start(component, objects), component, children)
+    path = _path(component, objects, children)
     hops = []
     for position, vertex in enumerate(path):
         if MAX_PATH_HOPS <= position < len(path) - _PATH_TAIL:
