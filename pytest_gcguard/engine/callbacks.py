@@ -71,12 +71,21 @@ OPEN: list[GcCallbacks] = []
 _muted = 0
 
 
-def collect_unsaved() -> None:
-    """Full collections that no window saves anything of (window.discard), settled (``settle``)."""
+def collect_unsaved(dropped: int | None = None) -> None:
+    """Full collections that no window saves anything of (window.discard), settled (``settle``).
+
+    ``dropped``: how many saved objects the caller just let go of.  A first
+    collection that frees exactly that many freed only them, and their
+    finalizers ran when they were saved (once, PEP 442; weak references
+    were cleared then too): nothing can have bred, and the second
+    collection ``settle`` would make to be sure is spared -- a full one
+    after every heap audit, one of the young generations after every
+    window that saved garbage.
+    """
     global _muted
     _muted += 1
     try:
-        settle()
+        settle(expected=dropped)
     finally:
         _muted -= 1
 
@@ -110,7 +119,7 @@ def _is_ours(callback: object) -> bool:
 SETTLE_ROUNDS = 4
 
 
-def settle(generation: int = 2) -> int:
+def settle(generation: int = 2, *, expected: int | None = None) -> int:
     """Collect until a collection finds nothing (at most SETTLE_ROUNDS times); how many objects they found.
 
     Finalizers run by a collection (``__del__``, weak references'
@@ -118,13 +127,16 @@ def settle(generation: int = 2) -> int:
     finds.  Left behind by one of gc-guard's own collections, it would be
     frozen with the heap when the next window opens, and a heap audit would
     report it as a cycle through objects older than the test.
+    ``expected``: a first collection that finds exactly this many is the
+    last (``collect_unsaved``).
     """
     found = 0
     for _ in range(SETTLE_ROUNDS):
         collected = _COLLECT(generation)
         found += collected
-        if not collected:
+        if not collected or collected == expected:
             break
+        expected = None
     return found
 
 

@@ -141,11 +141,11 @@ def discard(result: WindowResult) -> None:
     call in a test under ``--gc-guard``), would save it again for that
     window, which would then report the inner block's cycles as its own.
     """
-    had_garbage = bool(result.garbage)
+    dropped = len(result.garbage) + len(result.unanalysed)
     result.garbage.clear()
     result.unanalysed.clear()
-    if had_garbage:
-        collect_unsaved()
+    if dropped:
+        collect_unsaved(dropped)
 
 
 def _holds_sentinel(objects: list[object]) -> bool:
@@ -299,10 +299,11 @@ class GarbageWindow:
         finalizers bred, as a cycle through old objects of the tests since.
         """
         found = bool(result.garbage or result.unanalysed or result.unsaved)
+        dropped = len(result.garbage) + len(result.unanalysed)
         result.garbage.clear()
         result.unanalysed.clear()
         if found:
-            collect_unsaved()  # (the heap is unfrozen: a full collection of it)
+            collect_unsaved(dropped)  # (the heap is unfrozen: a full collection of it)
         if refreeze:
             gc.freeze()
             self._state.froze = True
