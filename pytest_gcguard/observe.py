@@ -41,6 +41,9 @@ class WindowFindings:
     sampled: int = 0  # the objects one collection found, of which the window analysed a sample (its cap)
     tracker: LiveTracker | None = None  # weak references to the suspects' survivors
     finalizer_warnings: list[str] = field(default_factory=list)  # warnings made errors, raised in finalizers
+    # Threads the test started that still ran when the window closed (engine/threads.py):
+    # what they hold was not garbage yet, so the window may have seen part of the test's cycles.
+    threads_running: int = 0
 
     def is_clean(self) -> bool:
         return not (

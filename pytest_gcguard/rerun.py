@@ -214,8 +214,9 @@ class Rerun:
             # A re-run whose garbage was sampled or capped shows only part of
             # it: a shape missing from it may be in the rest, so it proves no
             # cycle one-time (which part is sampled depends on when the
-            # collector ran, not on the test).
-            whole = bool(runs) and not (runs[0].sampled or runs[0].unsaved)
+            # collector ran, not on the test).  Nor does one whose test left a
+            # thread running: what the thread still held was not garbage yet.
+            whole = bool(runs) and not (runs[0].sampled or runs[0].unsaved or runs[0].threads_running)
             recurring = {c.shape_key for c in runs[0].cycles} if whole else None
             one_time = (
                 set() if recurring is None else {c.shape_key for c in self.unsure if c.shape_key not in recurring}

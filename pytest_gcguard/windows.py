@@ -11,6 +11,7 @@ re-run (``rerun.Rerun``, which returns what it observed).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 from collections.abc import Iterator
@@ -35,6 +36,8 @@ from pytest_gcguard.engine.sites import Tracing
 from pytest_gcguard.engine.survivors import MAX_SURVIVORS
 from pytest_gcguard.engine.survivors import ClassVerdicts
 from pytest_gcguard.engine.survivors import cut_short
+from pytest_gcguard.engine.threads import running_threads
+from pytest_gcguard.engine.threads import wait_for_started
 from pytest_gcguard.engine.window import GarbageWindow
 from pytest_gcguard.engine.window import WindowResult
 from pytest_gcguard.judgement import FirstRun
@@ -81,6 +84,8 @@ class TestWindows:
         self._item: pytest.Item | None = None  # the test whose window is open
         # What the test's own gc.collect() calls saved, explained at once (see _own_collect).
         self._early: WindowFindings | None = None
+        # The threads running when the window opened (engine/threads.py): None when only the main one did.
+        self._threads: frozenset[int] | None = None
 
     def set_owners(self, owners: CodeOwners, rootpath: Path) -> None:
         self.owners = owners
@@ -143,6 +148,7 @@ class TestWindows:
         # before a module's or class's own teardown.
         item.addfinalizer(functools.partial(self.close, item))
         self._item, self._early = item, None
+        self._threads = running_threads()
         owncollect.install(self._own_collect)
 
     def _own_collect(self) -> None:
@@ -187,6 +193,8 @@ class TestWindows:
         if stats is not None:
             stats.pause()
         try:
+            # What a thread the test started still holds is not garbage yet: wait a little for it to end.
+            straggling = wait_for_started(self._threads)
             result = self.window.close()
             if has_findings(result) or self.run.explains_every_window or early is not None:
                 explain = self.explainers(item)
@@ -204,6 +212,8 @@ class TestWindows:
             if stats is not None:
                 stats.resume()
         del result
+        if straggling:
+            findings = dataclasses.replace(findings, threads_running=straggling)
         if self._leaks:
             self._unscanned = findings  # its survivors are looked at when the teardown report is made
         self.run.window_closed(item, findings)

@@ -455,3 +455,56 @@ def test_a_cycle_kept_alive_by_garbage_saved_earlier_in_the_test_is_found(
     (test,) = data["tests"]
     statuses = {finding["shape"]: finding["status"] for finding in test["findings"]}
     assert statuses.get("lib.App .me -> (back)") == "failed", statuses
+
+
+THREAD_LIB = """
+import threading
+import time
+
+
+class Job:
+    def __init__(self):
+        self.me = self  # garbage once the thread that runs it ends
+
+
+def work_in_background():
+    job = Job()
+
+    def run(job=job):
+        time.sleep(0.2)  # ends a moment after the test returns
+
+    threading.Thread(target=run).start()
+"""
+
+THREAD_TESTS = """
+import lib
+
+
+def test_starts_a_worker():
+    lib.work_in_background()
+
+
+def test_next():
+    pass
+"""
+
+
+def test_a_cycle_a_thread_of_the_test_held_a_moment_longer_is_the_test_s(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """The window waits a little for the threads its test started, then collects: the job's cycle is that test's.
+
+    Without the wait, the thread held the job past the window's last
+    collection: the test passed (its re-run too), and the cycle landed in
+    whichever later window the thread ended in (Starlette's TestClient and
+    AnyIO's worker threads: one-time verdicts that came and went with timing).
+    """
+    pytester.makepyfile(lib=THREAD_LIB, test_thread=THREAD_TESTS)
+    result = guarded("--gc-guard-report=report.json")
+    result.assert_outcomes(passed=2, errors=1)
+    data = json.loads((pytester.path / "report.json").read_text())
+    by_test = {test["nodeid"].rsplit("::", 1)[-1]: test for test in data["tests"]}
+    assert [(f["shape"], f["status"]) for f in by_test["test_starts_a_worker"]["findings"]] == [
+        ("lib.Job .me -> (back)", "failed")
+    ]
+    assert by_test.get("test_next", {"findings": []})["findings"] == []

@@ -18,4 +18,5 @@ engine also serves the library API (``pytest_gcguard.api``).
 * ``sites``: allocation sites (tracemalloc).
 * ``findings``: the plain data the rest of the package consumes.
 * ``gcstats``: collections per generation (``--gc-guard-stats``).
+* ``threads``: the threads a test started that still run when its window closes.
 """
