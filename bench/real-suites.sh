@@ -31,6 +31,8 @@ SUITES=(
     # on Werkzeug, Jinja2, click and blinker: whose cycle is whose. Its test_cli.py imports a name
     # pytest 9 removed (_pytest.monkeypatch.notset): pytest 8 here.
     "flask|flask==3.1.2|asgiref python-dotenv pytest<9|tests|"
+    # ASGI on AnyIO: TestClient runs the app in a portal thread per client; asyncio and trio.
+    "starlette|starlette==0.41.3|anyio==4.6.2 httpx==0.27.2 trio itsdangerous jinja2 python-multipart pyyaml|tests|"
 )
 
 # pytest with SIGINT's default handler back: a shell started in the background ignores SIGINT, its
