@@ -152,6 +152,10 @@ def explain_garbage(
     )
     if wanted is not None and not wanted:
         return _group(cycles)  # every wanted shape is found: the rest cannot change the answer
+    if wanted:
+        cycles += _wanted_in_components(found, objects, parents, labeller, owners, wanted)
+        if not wanted:
+            return _group(cycles)
     # Everything the collector saved is unreachable, so it is in a cycle or
     # kept by one.  What is neither here is held through references that
     # gc.get_referents does not report (C code whose tp_traverse is
@@ -340,6 +344,62 @@ def _is_stale_namespace(namespace: dict[Any, Any]) -> bool:
 def _built(obj: object) -> bool:
     """A class, a function or a builtin object: what a class decorator builds, never an instance of a Python class."""
     return is_a(obj, type) or not is_python_class(type(obj))
+
+
+# Breadth-first steps (members visited) a re-run may spend looking for a
+# wanted shape through other members of its components (``_wanted_in_components``).
+WANTED_SEARCH_BUDGET = 200_000
+
+
+def _wanted_in_components(
+    found: _Found,
+    objects: Sequence[object],
+    parents: list[list[int]],
+    labeller: Labeller,
+    owners: CodeOwners,
+    wanted: set[str],
+) -> list[Cycle]:
+    """The wanted shapes a re-run made inside components told by another of their cycles.
+
+    A component is told by one cycle (``_path``), through the few kinds it
+    has fewest of; which those are depends on what else it holds, and that
+    can change between a run and its re-run (an exception and its
+    traceback joined to Starlette's test client in one run and not the
+    next).  A wanted shape missing from the exemplars may still be the
+    shortest cycle through another member: each member is tried, until every
+    wanted shape is found or ``WANTED_SEARCH_BUDGET`` steps are spent.  Found
+    ones are returned as cycles of their own (the re-run compares shapes
+    only); ``wanted`` loses them.
+    """
+    extra: list[Cycle] = []
+    budget = WANTED_SEARCH_BUDGET
+    for kind, component, children in found:
+        if kind not in (CYCLE, STDLIB) or len(component) < 2:
+            continue
+        for start in sorted(component):
+            budget -= len(component)
+            if budget < 0:
+                return extra
+            path = shortest_cycle(start, component, children)
+            cycle = _describe(
+                kind,
+                component,
+                children,
+                [],
+                objects,
+                parents,
+                labeller,
+                (_no_site, _no_module),
+                owners=owners,
+                shapes_only=True,
+                path=path,
+            )
+            if cycle.shape_key in wanted:
+                wanted.discard(cycle.shape_key)
+                extra.append(cycle)
+                if not wanted:
+                    return extra
+    return extra
 
 
 def _describe_components(
@@ -831,9 +891,11 @@ def _describe(
     observe: Observer | None = None,
     owners: CodeOwners | None = None,
     shapes_only: bool = False,
+    path: list[int] | None = None,
 ) -> Cycle:
     site, allocator = sites
-    path = _path(component, objects, children)
+    if path is None:
+        path = _path(component, objects, children)
     hops = []
     for position, vertex in enumerate(path):
         if MAX_PATH_HOPS <= position < len(path) - _PATH_TAIL:
