@@ -23,7 +23,8 @@ class Node:
         return f"Node({self.name!r})"
 
 
-def _cycles_of(make: Any) -> list[Cycle]:
+def _garbage_of(make: Any) -> list[object]:
+    """What ``make`` left as cyclic garbage, saved by a window around it: the caller must clear it."""
     state = GcState()
     window = GarbageWindow(state)
     window.open()
@@ -32,10 +33,15 @@ def _cycles_of(make: Any) -> list[Cycle]:
     finally:
         result = window.close()
         state.restore()
+    return result.garbage
+
+
+def _cycles_of(make: Any) -> list[Cycle]:
+    garbage = _garbage_of(make)
     try:
-        return explain_garbage(result.garbage, CodeOwners())
+        return explain_garbage(garbage, CodeOwners())
     finally:
-        result.garbage.clear()
+        garbage.clear()
 
 
 def _pair() -> None:
@@ -75,15 +81,7 @@ def test_a_component_is_told_the_same_whatever_order_the_collector_saved_it_in()
     one run and from a route the next read as two shapes, and the re-run's
     cycle did not "recur".
     """
-    state = GcState()
-    window = GarbageWindow(state)
-    window.open()
-    try:
-        Router("a", "b", "c")
-    finally:
-        result = window.close()
-        state.restore()
-    garbage = result.garbage
+    garbage = _garbage_of(lambda: Router("a", "b", "c"))
     try:
         told = {
             tuple(c.shape for c in explain_garbage(list(order), CodeOwners()))
@@ -95,18 +93,6 @@ def test_a_component_is_told_the_same_whatever_order_the_collector_saved_it_in()
         assert shapes[0] == "method .__self__ -> tests.test_engine.Route .build -> (back)"
     finally:
         garbage.clear()
-
-
-def _garbage_of(make: Any) -> list[object]:
-    state = GcState()
-    window = GarbageWindow(state)
-    window.open()
-    try:
-        make()
-    finally:
-        result = window.close()
-        state.restore()
-    return result.garbage
 
 
 def _router_without_builders() -> None:
@@ -154,15 +140,7 @@ def test_cycles_alike_but_for_their_functions_are_counted_each_under_its_own_sha
     took the counts of the others: werkzeug's ``update`` closure was
     counted under ``match`` in one run and not in its re-run.
     """
-    state = GcState()
-    window = GarbageWindow(state)
-    window.open()
-    try:
-        _recursive_closures()
-    finally:
-        result = window.close()
-        state.restore()
-    garbage = result.garbage
+    garbage = _garbage_of(_recursive_closures)
     try:
         told = set()
         for order in (garbage, garbage[::-1]):
