@@ -45,4 +45,5 @@ def test_the_usual_single_thread_makes_no_set_of_idents() -> None:
     if threading.active_count() == 1:
         assert idents is None
     else:
-        assert idents == {thread.ident for thread in threading.enumerate() if thread.ident is not None}
+        assert idents is not None
+        assert set(idents) == {thread.ident for thread in threading.enumerate() if thread.ident is not None}
