@@ -61,6 +61,32 @@ def set_cycle():
 def dict_cycle():
     n = Node("d")
     n.other = {"k" + str(i): (n if i == 3 else i) for i in range(6)}
+
+class Router:  # one component, told by one of its cycles whatever the collector's order
+    def __init__(self, *names):
+        self.by_name = {name: Route(self, name) for name in names}
+
+class Route:
+    def __init__(self, router, name):
+        self.router, self.name = router, name
+        self.build = self.url  # each route's own loop too
+
+    def url(self):
+        return self.name
+
+def router():
+    Router("a", "b", "c")
+
+import threading
+import time
+
+class Job:
+    def __init__(self):
+        self.me = self
+
+def work_in_background():
+    job = Job()
+    threading.Thread(target=lambda job=job: time.sleep(0.1)).start()  # holds the job a moment past the test
 """
 )
 
@@ -95,6 +121,12 @@ def test_set_cycle():
 
 def test_dict_cycle():
     lib.dict_cycle()
+
+def test_router():
+    lib.router()
+
+def test_worker():
+    lib.work_in_background()
 """
 
 
@@ -108,7 +140,7 @@ def test_two_runs_with_other_hash_seeds_give_the_same_report_and_baseline(
     for seed in seeds:
         monkeypatch.setenv("PYTHONHASHSEED", seed)
         result = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "--gc-guard-report=report.json")
-        result.assert_outcomes(passed=8, errors=4)  # ring, leak, set and dict cycles
+        result.assert_outcomes(passed=10, errors=6)  # ring, leak, set and dict cycles, router, the worker's job
         reports.append((pytester.path / "report.json").read_bytes())
         update = pytester.runpytest_subprocess(
             "--gc-guard",
@@ -122,6 +154,7 @@ def test_two_runs_with_other_hash_seeds_give_the_same_report_and_baseline(
     assert reports[0] == reports[1]
     assert baselines[0] == baselines[1]
     assert b'"status": "one-time"' in reports[0]  # the lazily made cycle is told apart, on both runs
+    assert reports[0].count(b'"status": "one-time"') == 1  # and no other: not the router's, not the job's
 
 
 # The hostile review's order cases: a one-time cycle and a per-call cycle of
