@@ -127,6 +127,8 @@ class Rerun:
         self._sibling_ids: dict[type, list[int]] = {}
         self._type_sites: dict[type, Counter[str]] = {}
         self._sites: SiteFinder | None = None
+        # Chains from a root found before the audit (``_not_cached``), for ``_leaks``.
+        self._rooted: dict[type, Chain] = {}
         # The threads running when the latest re-run started, by (ident, native
         # id): a thread not among them was started by the test.  Not by ident
         # alone: pthread reuses a finished thread's ident for the next thread.
@@ -227,10 +229,18 @@ class Rerun:
                 grown = [(tp, tuple(run[i] for run in counts)) for i, tp in enumerate(kinds)]
                 grown = [(tp, series) for tp, series in grown if grows_every_time(series)]
                 if self._judged(grown):
+                    grown = self._alive_in_every_run(grown)
+                if self._judged(grown):
+                    # What a search can call no leak needs no audit: pydantic's
+                    # models, kept by typing's bounded caches, paid a collection of
+                    # the whole heap each before their search said so.
+                    grown = self._not_cached(grown, explain)
+                if self._judged(grown):
                     grown = self._surviving(grown, free_garbage)
                     leaks = self._leaks(grown, explain) if self._judged(grown) else []
         finally:
             self._samples = {}
+            self._rooted = {}
             self._sibling_ids = {}
             self._type_sites = {}
             self._latest = None
@@ -278,6 +288,37 @@ class Rerun:
         free_garbage()
         return self._alive_in_every_run(grown)
 
+    def _not_cached(
+        self, grown: list[tuple[type, tuple[int, ...]]], explain: Explainers
+    ) -> list[tuple[type, tuple[int, ...]]]:
+        """``grown`` without the kinds a search already calls no leak: only bounded caches, or pytest, keep them.
+
+        Searched before the heap audit (``_surviving``), which only a kind
+        that may still be a leak needs.  A chain from a root through a
+        bounded cache proves its sample alive, and the search past every
+        bounded cache tells whether anything else holds it, as after an
+        audit (``_past_bounded_caches``); a chain that ends at pytest's
+        objects is pytest's bookkeeping either way.  Every other kind is
+        searched again after the audit, as before: a chain that found no
+        root may be frozen garbage's.  The allowed kinds stay: they are
+        never judged, and the fold needs them.
+        """
+        judged = [tp for tp, _ in grown if id(tp) not in self._allowed_ids and tp in self._samples]
+        if not judged:
+            return grown
+        chain_of = self._chains(judged, self._samples, explain, look_in_structs=False)
+        pytest_only = {id(tp) for tp, chain in chain_of.items() if chain.complete and chain.held_by_pytest}
+        through = [tp for tp, chain in chain_of.items() if chain.complete and chain.bounded]
+        cached = self._past_bounded_caches(through, self._samples, explain, chain_of) if through else set()
+        # A chain from a root (not C code, not cut short) holds after the
+        # audit too: no garbage is on a path from a root.  ``_leaks`` reuses it.
+        self._rooted = {
+            tp: chain
+            for tp, chain in chain_of.items()
+            if chain.complete and chain.root != NO_REFERRER and not chain.held_by_pytest and id(tp) not in cached
+        }
+        return [(tp, series) for tp, series in grown if id(tp) not in cached and id(tp) not in pytest_only]
+
     def _judged(self, grown: list[tuple[type, tuple[int, ...]]]) -> bool:
         """Whether a kind that is not allowed is among ``grown``: the allowed ones alone are no leak to confirm."""
         return any(id(tp) not in self._allowed_ids for tp, _ in grown)
@@ -302,8 +343,10 @@ class Rerun:
             ignore = explain.ignore
             ignored = {tp for tp, _ in grown if tp in samples and ignore is not None and ignore(samples[tp])}
             types = [tp for tp, _ in grown if tp in samples and tp not in ignored]
-            chain_of = self._chains(types, samples, explain, look_in_structs=False)
-            cached = self._past_bounded_caches(types, samples, explain, chain_of)
+            rooted, self._rooted = self._rooted, {}
+            fresh = [tp for tp in types if tp not in rooted]
+            chain_of = {**self._chains(fresh, samples, explain, look_in_structs=False), **rooted} if fresh else rooted
+            cached = self._past_bounded_caches(fresh, samples, explain, chain_of)
             reach_of = self._reaches(types, samples, chain_of)
             # A kind nothing visible refers to, that no other kind reaches
             # either, may be held in a C struct: only its search makes the
