@@ -16,7 +16,6 @@ returns an ``Observation`` (``judging/judge.py``).
 from __future__ import annotations
 
 import contextlib
-import threading
 import warnings
 from collections import Counter
 from collections.abc import Callable
@@ -44,6 +43,9 @@ from pytest_gcguard.engine.shapes import OPTIMISED
 from pytest_gcguard.engine.sites import SiteFinder
 from pytest_gcguard.engine.survivors import LiveTracker
 from pytest_gcguard.engine.survivors import grows_every_time
+from pytest_gcguard.engine.threads import ThreadId
+from pytest_gcguard.engine.threads import running_threads
+from pytest_gcguard.engine.threads import started_since
 from pytest_gcguard.judging.judge import Observation
 from pytest_gcguard.observe import WindowFindings
 
@@ -132,13 +134,13 @@ class Rerun:
         # The threads running when the latest re-run started, by (ident, native
         # id): a thread not among them was started by the test.  Not by ident
         # alone: pthread reuses a finished thread's ident for the next thread.
-        self._threads_before: frozenset[tuple[int | None, int | None]] = frozenset()
+        self._threads_before: frozenset[ThreadId] | None = None
 
     # -- what the guard hands to the current run
 
     def start(self, item: pytest.Item) -> None:
         self._samples = {}  # drop what we hold of the last re-run before the heap is frozen again
-        self._threads_before = frozenset(_thread_id(thread) for thread in threading.enumerate())
+        self._threads_before = running_threads()
 
     def teardown(self, nextitem: pytest.Item | None) -> None:
         pass
@@ -479,13 +481,5 @@ class Rerun:
 
     def _started_threads(self) -> dict[int, str]:
         """The threads other than the main thread that the latest re-run started and that still run: name by ident."""
-        started = {
-            thread.ident
-            for thread in threading.enumerate()
-            if thread is not threading.main_thread() and _thread_id(thread) not in self._threads_before
-        }
+        started = {thread.ident for thread in started_since(self._threads_before)}
         return {ident: name for ident, name in thread_names().items() if ident is not None and ident in started}
-
-
-def _thread_id(thread: threading.Thread) -> tuple[int | None, int | None]:
-    return thread.ident, getattr(thread, "native_id", None)  # (native_id: 3.8+, not on every platform)

@@ -36,6 +36,7 @@ from pytest_gcguard.engine.sites import Tracing
 from pytest_gcguard.engine.survivors import MAX_SURVIVORS
 from pytest_gcguard.engine.survivors import ClassVerdicts
 from pytest_gcguard.engine.survivors import cut_short
+from pytest_gcguard.engine.threads import ThreadId
 from pytest_gcguard.engine.threads import running_threads
 from pytest_gcguard.engine.threads import wait_for_started
 from pytest_gcguard.engine.window import GarbageWindow
@@ -85,7 +86,7 @@ class TestWindows:
         # What the test's own gc.collect() calls saved, explained at once (see _own_collect).
         self._early: WindowFindings | None = None
         # The threads running when the window opened (engine/threads.py): None when only the main one did.
-        self._threads: frozenset[int] | None = None
+        self._threads: frozenset[ThreadId] | None = None
 
     def set_owners(self, owners: CodeOwners, rootpath: Path) -> None:
         self.owners = owners

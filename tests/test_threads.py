@@ -6,6 +6,7 @@ import threading
 import time
 
 from pytest_gcguard.engine.threads import running_threads
+from pytest_gcguard.engine.threads import thread_id
 from pytest_gcguard.engine.threads import wait_for_started
 
 
@@ -30,7 +31,7 @@ def test_threads_running_before_are_not_waited_for() -> None:
     older.start()
     try:
         before = running_threads()
-        assert before is not None and older.ident in before
+        assert before is not None and thread_id(older) in before
         start = time.monotonic()
         assert wait_for_started(before, budget=5) == 0
         assert time.monotonic() - start < 1
@@ -46,4 +47,4 @@ def test_the_usual_single_thread_makes_no_set_of_idents() -> None:
         assert idents is None
     else:
         assert idents is not None
-        assert set(idents) == {thread.ident for thread in threading.enumerate() if thread.ident is not None}
+        assert set(idents) == {thread_id(thread) for thread in threading.enumerate()}
