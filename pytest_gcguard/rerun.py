@@ -231,7 +231,7 @@ class Rerun:
                 grown = [(tp, tuple(run[i] for run in counts)) for i, tp in enumerate(kinds)]
                 grown = [(tp, series) for tp, series in grown if grows_every_time(series)]
                 if self._judged(grown):
-                    grown = self._alive_in_every_run(grown)
+                    grown = self._alive_in_every_run(grown)  # (a replaced slot ends here, with no audit)
                 if self._judged(grown):
                     # What a search can call no leak needs no audit: pydantic's
                     # models, kept by typing's bounded caches, paid a collection of
@@ -280,13 +280,11 @@ class Rerun:
         Kinds counted over the heap (not weakly referable, or too many)
         must still have grown by one per run.
 
-        The re-runs do not freeze the heap, so what one re-run dropped the
-        live count's collection has freed: a kind that fails the rule
-        already needs no audit, and most do (a replaced slot).
+        The caller has checked the rule once before the audit: the re-runs
+        do not freeze the heap, so what one re-run dropped the live count's
+        collection has freed, and a kind that fails the rule already needs
+        no audit -- most do (a replaced slot).
         """
-        grown = self._alive_in_every_run(grown)
-        if not self._judged(grown):
-            return grown
         free_garbage()
         return self._alive_in_every_run(grown)
 
