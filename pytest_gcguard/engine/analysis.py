@@ -153,7 +153,7 @@ def explain_garbage(
     if wanted is not None and not wanted:
         return _group(cycles)  # every wanted shape is found: the rest cannot change the answer
     if wanted:
-        cycles += _wanted_in_components(found, objects, parents, labeller, owners, wanted)
+        cycles += _wanted_in_components(found, objects, labeller, wanted)
         if not wanted:
             return _group(cycles)
     # Everything the collector saved is unreachable, so it is in a cycle or
@@ -354,9 +354,7 @@ WANTED_SEARCH_BUDGET = 200_000
 def _wanted_in_components(
     found: _Found,
     objects: Sequence[object],
-    parents: list[list[int]],
     labeller: Labeller,
-    owners: CodeOwners,
     wanted: set[str],
 ) -> list[Cycle]:
     """The wanted shapes a re-run made inside components told by another of their cycles.
@@ -381,19 +379,7 @@ def _wanted_in_components(
             if budget < 0:
                 return extra
             path = shortest_cycle(start, component, children)
-            cycle = _describe(
-                kind,
-                component,
-                children,
-                [],
-                objects,
-                parents,
-                labeller,
-                (_no_site, _no_module),
-                owners=owners,
-                shapes_only=True,
-                path=path,
-            )
+            cycle = Cycle(kind, _path_hops(path, objects, labeller, _no_site), 1, len(component), 0)
             if cycle.shape_key in wanted:
                 wanted.discard(cycle.shape_key)
                 extra.append(cycle)
@@ -432,7 +418,8 @@ def _describe_components(
     extra: dict[int, list[int]] = {}  # index in cycles -> [count, objects, kept_alive] to add
     for kind, component, children in found:
         hangers = reachable(component, full, blocked=blocked)
-        signature = (kind, len(component), tuple(sorted(_shape_token(objects[v]) for v in component)))
+        tokens = [_shape_token(objects[v]) for v in component]
+        signature = (kind, len(component), tuple(sorted(tokens)))
         seen = described.setdefault(signature, [])
         if len(seen) >= MAX_DESCRIBED_PER_SIGNATURE:
             if observe is not None:
@@ -446,7 +433,18 @@ def _describe_components(
         seen.append(len(cycles))
         cycles.append(
             _describe(
-                kind, component, children, hangers, objects, parents, labeller, sites, observe, owners, shapes_only
+                kind,
+                component,
+                children,
+                hangers,
+                objects,
+                parents,
+                labeller,
+                sites,
+                observe,
+                owners,
+                shapes_only,
+                tokens=tokens,
             )
         )
         if wanted is not None:
@@ -824,7 +822,7 @@ def _telling(obj: object) -> int:
     return 5 if module.partition(".")[0] in _GENERAL_PURPOSE else 4  # interpreter internals: 5
 
 
-def _starts(members: Sequence[int], objects: Sequence[object]) -> list[int]:
+def _starts(members: Sequence[int], objects: Sequence[object], tokens: Sequence[str] | None = None) -> list[int]:
     """Where a component's path may start, best first: the most telling, the kind it has fewest of, by name.
 
     Not the first in the garbage's order, which is the collector's (where
@@ -838,7 +836,8 @@ def _starts(members: Sequence[int], objects: Sequence[object]) -> list[int]:
     kind, the garbage's order still decides.
     """
     ranks = [_telling(objects[v]) for v in members]
-    tokens = [_shape_token(objects[v]) for v in members]
+    if tokens is None:  # (``_shape_token`` of each member, in order: the caller's signature has them)
+        tokens = [_shape_token(objects[v]) for v in members]
     counts = Counter(tokens)
     best = min(ranks)
     first: dict[str, int] = {}
@@ -853,7 +852,9 @@ def _starts(members: Sequence[int], objects: Sequence[object]) -> list[int]:
 _KINDS_TRIED = 4
 
 
-def _path(component: list[int], objects: Sequence[object], children: list[list[int]]) -> list[int]:
+def _path(
+    component: list[int], objects: Sequence[object], children: list[list[int]], tokens: Sequence[str] | None = None
+) -> list[int]:
     """The shortest of the shortest cycles through a member of each of the first few kinds ``_starts`` gives.
 
     The shortest says the most with the least, and groups best: werkzeug's
@@ -863,7 +864,7 @@ def _path(component: list[int], objects: Sequence[object], children: list[list[i
     reach would spell out each test's own URL rules.  Ties go to the
     earlier kind.
     """
-    paths = [shortest_cycle(v, component, children) for v in _starts(component, objects)[:_KINDS_TRIED]]
+    paths = [shortest_cycle(v, component, children) for v in _starts(component, objects, tokens)[:_KINDS_TRIED]]
     return min(paths, key=len)
 
 
@@ -892,20 +893,12 @@ def _describe(
     owners: CodeOwners | None = None,
     shapes_only: bool = False,
     path: list[int] | None = None,
+    tokens: Sequence[str] | None = None,
 ) -> Cycle:
     site, allocator = sites
     if path is None:
-        path = _path(component, objects, children)
-    hops = []
-    for position, vertex in enumerate(path):
-        if MAX_PATH_HOPS <= position < len(path) - _PATH_TAIL:
-            if position == MAX_PATH_HOPS:
-                skipped = len(path) - MAX_PATH_HOPS - _PATH_TAIL
-                hops.append(Hop(f"… {skipped} more objects …", "…", "…"))
-            continue
-        obj = objects[vertex]
-        head = objects[path[(position + 1) % len(path)]]
-        hops.append(Hop(labeller.label(obj), _shape_token(obj), labeller.edge_label(obj, head), site(obj)))
+        path = _path(component, objects, children, tokens)
+    hops = _path_hops(path, objects, labeller, site)
     members = set(component)
     folded = 0
     for v in component:
@@ -918,7 +911,7 @@ def _describe(
     hanger_types = Counter(() if shapes_only else (short_type_name(type(objects[v])) for v in hangers))
     cycle = Cycle(
         kind=kind,
-        path=_fold_instance_dicts(tuple(hops)),
+        path=hops,
         count=1,
         objects=len(component) - folded,
         kept_alive=len(hangers),
@@ -934,6 +927,23 @@ def _describe(
             triples.append((obj, labeller.edge_label(obj, head), head))
         observe(kind, [objects[v] for v in component], triples, cycle)
     return cycle
+
+
+def _path_hops(
+    path: list[int], objects: Sequence[object], labeller: Labeller, site: Callable[[object], str]
+) -> tuple[Hop, ...]:
+    """The printed hops of a cycle's path: at most ``MAX_PATH_HOPS`` and a tail, instance dicts folded."""
+    hops = []
+    for position, vertex in enumerate(path):
+        if MAX_PATH_HOPS <= position < len(path) - _PATH_TAIL:
+            if position == MAX_PATH_HOPS:
+                skipped = len(path) - MAX_PATH_HOPS - _PATH_TAIL
+                hops.append(Hop(f"… {skipped} more objects …", "…", "…"))
+            continue
+        obj = objects[vertex]
+        head = objects[path[(position + 1) % len(path)]]
+        hops.append(Hop(labeller.label(obj), _shape_token(obj), labeller.edge_label(obj, head), site(obj)))
+    return _fold_instance_dicts(tuple(hops))
 
 
 def _fold_instance_dicts(hops: tuple[Hop, ...]) -> tuple[Hop, ...]:
