@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import gc
+from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 from pytest_gcguard.engine.analysis import explain_garbage
@@ -93,6 +96,37 @@ def test_a_component_is_told_the_same_whatever_order_the_collector_saved_it_in()
         assert shapes[0] == "method .__self__ -> tests.test_engine.Route .build -> (back)"
     finally:
         garbage.clear()
+
+
+class Client:
+    """Starlette's test client in miniature: a bound method of its own, and at times a finished future."""
+
+    def __init__(self, *, with_future: bool) -> None:
+        self.send = self.request  # the project's own cycle, in every run
+        if with_future:  # a library's cycle joins it in some runs (trio's shuffled scheduling)
+            self.future: Future[Client] = Future()
+            self.future.set_result(self)
+
+    def request(self) -> None:
+        pass
+
+
+def test_a_librarys_cycle_that_joins_the_projects_does_not_change_how_it_is_told() -> None:
+    """The project's kinds start the path: a stdlib future in the component does not make it another shape.
+
+    Told by the kind it has fewest of alone, the component was told by the
+    future's cycle in the runs that had one (its type's name sorts first),
+    and its fingerprint came and went with the library's scheduling.
+    """
+    owners = CodeOwners(root=str(Path(__file__).parents[1]))
+    told = []
+    for with_future in (False, True):
+        garbage = _garbage_of(functools.partial(Client, with_future=with_future))
+        try:
+            told.append([c.shape for c in explain_garbage(garbage, owners)])
+        finally:
+            garbage.clear()
+    assert told[0] == told[1] == ["method .__self__ -> tests.test_engine.Client .send -> (back)"]
 
 
 def _router_without_builders() -> None:
@@ -226,6 +260,7 @@ def test_the_plugin_keeps_no_garbage_alive(pytester: Any) -> None:
     """After the session, no object of a reported cycle is still alive: findings are plain data."""
     pytester.makeconftest(
         """
+import functools
 import gc
 
 def pytest_unconfigure(config):
