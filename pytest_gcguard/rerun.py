@@ -19,10 +19,13 @@ import contextlib
 import warnings
 from collections import Counter
 from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Mapping
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+import pluggy
 import pytest
 
 from pytest_gcguard.engine.chains import NO_REFERRER
@@ -54,14 +57,51 @@ def run_again(item: pytest.Item, nextitem: pytest.Item | None) -> list[pytest.Te
     """Run ``item`` once more; its reports are returned, never logged.
 
     Warnings the run emits are recorded and dropped, so the test's warnings
-    are not reported twice; filters (``-W error``) still apply.
+    are not reported twice; filters (``-W error``) still apply.  Reports
+    the test logs itself are returned too (``_unlogged``).
     """
     from _pytest.runner import runtestprotocol
 
     if hasattr(item, "_request"):
         item._request = False
-    with warnings.catch_warnings(record=True):
-        return runtestprotocol(item, log=False, nextitem=nextitem)
+    with warnings.catch_warnings(record=True), _unlogged(item.config) as logged:
+        reports = runtestprotocol(item, log=False, nextitem=nextitem)
+    return [*reports, *logged]
+
+
+@contextlib.contextmanager
+def _unlogged(config: pytest.Config) -> Iterator[list[pytest.TestReport]]:
+    """Reports logged during the block are kept in the list given, never logged.
+
+    ``runtestprotocol(log=False)`` does not log the phases' reports, but a
+    subtest's report is logged by the code that runs it, through the item's
+    hook relay: pytest 9's ``subtests`` fixture and unittest's ``subTest``
+    (``_pytest/subtests.py``, ``_pytest/unittest.py``), pytest-subtests on
+    pytest 8.  A re-run then doubled the session's "subtests passed"
+    (pyparsing's suite: 3,235 for 1,543), and a subtest that failed in the
+    re-run only failed the session.  The relay's caller is swapped for one
+    that keeps what it is given: ``item.ihook`` is the relay itself, or a
+    proxy that reads its callers from the relay when asked
+    (``PluginManager.subset_hook_caller``).
+    """
+    relay = config.hook
+    logged: list[pytest.TestReport] = []
+
+    def keep(name: str, impls: object, kwargs: Mapping[str, object], firstresult: bool) -> list[object]:
+        report = kwargs.get("report")
+        if isinstance(report, pytest.TestReport):
+            logged.append(report)
+        return []
+
+    original = getattr(relay, _LOGREPORT)
+    setattr(relay, _LOGREPORT, pluggy.HookCaller(_LOGREPORT, keep))
+    try:
+        yield logged
+    finally:
+        setattr(relay, _LOGREPORT, original)
+
+
+_LOGREPORT = "pytest_runtest_logreport"
 
 
 def run_failed(reports: list[pytest.TestReport]) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -239,6 +240,47 @@ def test_rerunfailures_judges_the_attempt_whose_outcome_stands_and_reports_it_on
     # Each judged attempt re-runs once (what one test showed is not remembered for the next).
     assert summary[5].startswith("re-ran 2 tests (2 runs, ") and len(summary) == 6
     assert "leaked objects" not in result.stdout.str()
+
+
+# -- subtests ------------------------------------------------------------------
+
+SUBTESTS = """
+import unittest
+
+import lib
+
+RUNS = []
+
+
+class TestRings(unittest.TestCase):
+    def test_rings(self):
+        RUNS.append(1)
+        for i in range(3):
+            with self.subTest(i=i):
+                lib.ring()
+                assert len(RUNS) == 1 or i != 2, "fails in the re-run only"
+"""
+
+
+def test_a_re_runs_subtests_are_not_logged_and_a_failed_one_is_not_the_sessions(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """unittest's subTest logs each subtest's report itself (pytest 9): a re-run's stay the re-run's.
+
+    Logged, they doubled the session's "subtests passed" (pyparsing's suite),
+    and a subtest failing in the re-run only failed the session.  The
+    re-run's failure makes its findings unconfirmed, as a failed re-run's.
+    """
+    pytester.makepyfile(lib=LIB, test_sub=SUBTESTS)
+    plain = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")  # (-q: pytest 9 counts passed subtests)
+    plain.assert_outcomes(passed=1)
+    result = guarded("--gc-guard-mode=warn", "-q")
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=1, warnings=1)
+    counted = [re.findall(r"(\d+ (?:subtests )?(?:passed|failed))", run.outlines[-1]) for run in (plain, result)]
+    assert counted[0] == counted[1]  # pytest 9: ["1 passed", "3 subtests passed"]; pytest 8: ["1 passed"]
+    note = "whether its cycles recur could not be told: the re-run failed in call"
+    assert f"test_sub.py::TestRings::test_rings: {note}" in result.outlines
 
 
 # -- pytest-timeout -----------------------------------------------------------

@@ -254,6 +254,8 @@ def decide(
         note = window_note  # why the window cannot be judged (the test unfroze the heap, ...)
     elif walk_note is not None:
         note = walk_note  # why its survivors were not looked at (a walk cut short)
+    elif seen.unconfirmed and triage.unsure and not triage.suspects:
+        note = f"whether its cycles recur could not be told: {seen.unconfirmed}"
     elif seen.unconfirmed:
         note = f"a possible leak could not be confirmed: {seen.unconfirmed}"
     elif unexplained:
