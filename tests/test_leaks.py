@@ -213,6 +213,66 @@ def test_a_running_thread_s_local_is_the_root(
     assert entry["chain"]["root"].endswith(" in thread holder")
 
 
+SERVER = """
+import queue
+import threading
+
+import pytest
+
+import lib
+
+INBOX = queue.Queue()
+
+
+def serve():
+    backlog = []  # what the server gets round to later: asyncio's cancelled timers, keep-alive connections
+    while True:
+        entry = INBOX.get()
+        if entry is None:
+            return
+        backlog.append(entry)
+        entry.done.set()
+
+
+@pytest.fixture(scope="session")
+def server():
+    thread = threading.Thread(target=serve, name="server", daemon=True)
+    thread.start()
+    yield
+    INBOX.put(None)
+    thread.join()
+
+
+@pytest.mark.parametrize("n", [1, 2])  # (the first test's window has the session fixture's setup)
+def test_request(server, n):
+    entry = lib.Entry("request")
+    entry.done = threading.Event()
+    INBOX.put(entry)
+    assert entry.done.wait(5)
+"""
+
+
+def test_what_a_thread_running_beside_the_tests_holds_is_not_judged(
+    leaks: Callable[..., pytest.RunResult], pytester: pytest.Pytester
+) -> None:
+    """A server a session fixture runs in a thread: what it holds depends on its timing, so it is not judged.
+
+    httpx's suite: uvicorn's event loop, in a thread for the session, kept one
+    cancelled keep-alive timer per request in its schedule until it got round
+    to dropping them, and 34 tests failed on a "leak".
+    """
+    result = leaks(SERVER)
+    result.assert_outcomes(passed=2)
+    # (Which of the two has it is the thread's timing: a suspect of a test whose
+    # entry the server still held in a local when the test was judged.)
+    result.stdout.fnmatch_lines(
+        ["test_it.py::test_request?[12]?: not judged: kept by thread server, still running at the end of the test: *"]
+    )
+    found = [e for payload in _payloads(pytester).values() for e in payload["leaks"]]
+    assert ("lib.Entry", "not-judged", "server") in {(e["type"], e["status"], e["running_thread"]) for e in found}
+    assert {e["status"] for e in found} == {"not-judged"}
+
+
 def test_a_rerun_that_fails_keeps_the_outcome_and_says_unconfirmed(
     leaks: Callable[..., pytest.RunResult],
 ) -> None:

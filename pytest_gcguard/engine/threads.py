@@ -7,8 +7,7 @@ past the window's last collection in one run and not in the next: their
 cycles would be reported, or not, by timing -- and what it drops later lands
 in a later test's window.  So the window waits for such threads, for at most
 ``STRAGGLER_WAIT`` seconds in all; one still running after that is counted,
-and a re-run that had one proves no cycle one-time (``rerun.Rerun``, which
-also names a leak's running thread from ``started_since``).
+and a re-run that had one proves no cycle one-time (``rerun.Rerun``).
 """
 
 from __future__ import annotations
