@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import uuid
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,28 @@ def test_a_librarys_cycle_that_joins_the_projects_does_not_change_how_it_is_told
         finally:
             garbage.clear()
     assert told[0] == told[1] == ["method .__self__ -> tests.test_engine.Client .send -> (back)"]
+
+
+def _wrap_dict() -> None:
+    """structlog's ``wrap_dict`` in miniature: a class per call, named with a uuid, dropped at once."""
+    type(f"WrappedDict-{uuid.uuid4()}", (dict,), {})
+
+
+def test_a_class_named_anew_on_every_call_makes_one_shape() -> None:
+    """A generated name (a uuid, a long hex number) is one name in a shape: the cycle recurs in a re-run.
+
+    With the uuid in its shape, each run's class cycle was another shape,
+    so a per-call cycle was told one-time (structlog's suite: 18 tests).
+    """
+    shapes = []
+    for _ in range(2):
+        garbage = _garbage_of(_wrap_dict)
+        try:
+            shapes.append({c.shape for c in explain_garbage(garbage, CodeOwners())})
+        finally:
+            garbage.clear()
+    assert shapes[0] == shapes[1]
+    assert any("WrappedDict-<id>" in shape for shape in shapes[0])
 
 
 def _router_without_builders() -> None:

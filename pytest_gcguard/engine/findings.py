@@ -32,6 +32,20 @@ UNLOADED = "unloaded"
 UNCOLLECTABLE = "uncollectable"
 
 _INDEX = re.compile(r"\[[^\]]*\]")
+# A name made per call: a uuid or a long hex number in it (structlog's
+# ``wrap_dict`` names each class it makes ``WrappedDict-<uuid4>``).  In a
+# shape it reads as one name: each run's class had another, so its cycle
+# never "recurred" (a per-call cycle told one-time) and each was a shape.
+_GENERATED = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|0x[0-9a-f]{4,}|(?<![0-9a-z])[0-9a-f]{16,}(?![0-9a-z])",
+    re.IGNORECASE,
+)
+
+
+def _hop_shape(hop: Hop) -> str:
+    """A hop's part of a shape: its type (generated names made one) and its edge (indices and keys blanked)."""
+    return f"{_GENERATED.sub('<id>', hop.type_token)} {_INDEX.sub('[]', hop.edge)}"
+
 
 # Origins of a cycle (Cycle.origin): whose code made it (ownership.CodeOwners.named_origin).
 PROJECT = "project"  # code under the rootdir, not in site-packages
@@ -172,7 +186,7 @@ class Cycle:
 
 def chain_shape(path: tuple[Hop, ...], *, sampled: bool = False) -> str:
     """The shape of an open chain (an untraced cycle, or one cut short by sampling): no rotation."""
-    chain = " -> ".join(f"{hop.type_token} {_INDEX.sub('[]', hop.edge)}".rstrip() for hop in path)
+    chain = " -> ".join(_hop_shape(hop).rstrip() for hop in path)
     return chain + (" (sampled)" if sampled else " (untraced)")
 
 
@@ -182,7 +196,7 @@ def cycle_shape(path: tuple[Hop, ...]) -> str:
     Indices and dict keys are dropped (``[3]`` and ``['k']`` both become
     ``[]``) so that the same structure built with other values has one shape.
     """
-    tokens = [f"{hop.type_token} {_INDEX.sub('[]', hop.edge)}" for hop in path]
+    tokens = [_hop_shape(hop) for hop in path]
     if not tokens:
         return ""
     rotations = [tokens[i:] + tokens[:i] for i in range(len(tokens))]
@@ -230,7 +244,7 @@ class Chain:
 
     @property
     def shape(self) -> str:
-        return f"{self.root}: " + " -> ".join(f"{h.type_token} {_INDEX.sub('[]', h.edge)}".rstrip() for h in self.hops)
+        return f"{self.root}: " + " -> ".join(_hop_shape(h).rstrip() for h in self.hops)
 
 
 @dataclass(frozen=True)
