@@ -65,8 +65,8 @@ def test_kinds_one_leaked_object_keeps_are_one_report(pytester: pytest.Pytester)
         [
             "*gc-guard: test leaks 1 Holder object per run*",
             "*kept alive by: module test_groups, global KEPT*",
-            "*with 3 more kinds it keeps: Left, Middle, Right*",
-            "*1 test leaked objects: 1 kind (and 3 more kinds they keep)*",
+            "*with 3 more kinds kept with it: Left, Middle, Right*",
+            "*1 test leaked objects: 1 kind (and 3 more kinds kept with them)*",
         ]
     )
     assert len([line for line in result.stdout.lines if line.startswith("gc-guard: test leaks")]) == 1
@@ -101,6 +101,27 @@ def test_a_leak_kept_by_a_thread_still_running_is_not_judged(pytester: pytest.Py
 def _leak(name: str, root: str, hops: int) -> Leak:
     chain = Chain(root, tuple(Hop(f"h{i}", "T", ".x") for i in range(hops)))
     return Leak(name, (1, 2, 3), chain)
+
+
+def test_two_kinds_one_holder_keeps_are_one_leak_and_a_registry_s_entries_are_not() -> None:
+    """Chains that go down from one root through the same first object and reference fold; other keys do not.
+
+    A cached stream's decoder and encoder: neither reaches the other, and the
+    stream (a C type) is no kind of its own (structlog's WRITE_LOCKS).  One
+    search may tell the cache's attribute through its instance dict.
+    """
+    root = "module a, global CACHE"
+    stream = Hop("<Stream at 0x1>", "a.Stream", "<attribute>")
+    decoder = Leak(
+        "a.Decoder", (1, 2, 3), Chain(root, (Hop("<Cache>", "a.Cache", ".data"), stream, Hop("D", "a.D", "")))
+    )
+    through_dict = (Hop("<Cache>", "a.Cache", ".__dict__"), Hop("dict", "dict", "['data']"), stream)
+    encoder = Leak("a.Encoder", (1, 2, 3), Chain(root, (*through_dict, Hop("E", "a.E", ""))))
+    entry_a = Leak("a.A", (1, 2, 3), Chain(root, (Hop("dict (len=2)", "dict", "['a']"), Hop("A", "a.A", ""))))
+    entry_b = Leak("a.B", (1, 2, 3), Chain(root, (Hop("dict (len=2)", "dict", "['b']"), Hop("B", "a.B", ""))))
+    for order in itertools.permutations([decoder, encoder, entry_a, entry_b]):
+        folded = {leak.class_name: leak.kept_by for leak in fold(order, {})}
+        assert folded == {"a.Decoder": "", "a.Encoder": "a.Decoder", "a.A": "", "a.B": ""}
 
 
 def test_folding_depends_on_names_and_chains_never_on_order() -> None:
@@ -160,7 +181,7 @@ def test_a_weak_keyed_entry_whose_key_a_leak_keeps_is_folded_into_it(pytester: p
     first = text.split("ERROR at teardown of test_leaks_a_loop_and_its_state", 1)[1].split("ERROR at teardown", 1)[0]
     assert first.count("gc-guard: test leaks") == 1
     assert "test leaks 1 Loop object per run" in first
-    assert "with 1 more kind it keeps: State" in first
+    assert "with 1 more kind kept with it: State" in first
     second = text.split("ERROR at teardown of test_leaks_a_state_no_leak_keeps", 1)[1]
     assert "test leaks 1 Other object per run" in second
     assert "kept alive by: module test_registries, global STATES" in second
@@ -209,7 +230,7 @@ def test_a_kind_held_where_the_collector_cannot_look_folds_under_the_leak_that_h
         [
             "*gc-guard: test leaks 1 CaptureIO object per run*",
             "*kept alive by: module test_streams, global CACHE*",
-            "*with 2 more kinds it keeps: IncrementalDecoder, IncrementalEncoder*",
+            "*with 2 more kinds kept with it: IncrementalDecoder, IncrementalEncoder*",
         ]
     )
     result.stdout.no_fnmatch_line("*no Python referrer*")
@@ -291,7 +312,7 @@ def test_what_an_allowed_leak_keeps_is_allowed_with_it(pytester: pytest.Pytester
     # Not allowed, the stream is the leak, and keeps the others but Own.
     plain = pytester.runpytest_subprocess(*args)
     plain.assert_outcomes(passed=2, errors=2)
-    plain.stdout.fnmatch_lines(["*with 3 more kinds it keeps: IncrementalDecoder, IncrementalEncoder, Note*"])
+    plain.stdout.fnmatch_lines(["*with 3 more kinds kept with it: IncrementalDecoder, IncrementalEncoder, Note*"])
 
 
 LIBRARY_CACHING_STDOUT = """
@@ -328,6 +349,13 @@ def test_pytest_s_capture_stream_a_library_keeps_is_the_library_s_leak(pytester:
         "IncrementalEncoder": "module mylib, global _CACHE",
     }
     result.stdout.no_fnmatch_line("*no Python referrer*")
+    # One leak: the stream holds both, neither reaches the other (engine/keepers.py, _down_together).
+    kept_by = {f["type"].rsplit(".", 1)[-1]: f.get("kept_by", "") for f in test["findings"] if f["kind"] == "leak"}
+    assert sorted(kept_by.values(), key=bool)[0] == "" and sorted(kept_by.values(), key=bool)[1].endswith(
+        ("IncrementalDecoder", "IncrementalEncoder")
+    )
+    assert len([line for line in result.outlines if line.startswith("gc-guard: test leaks")]) == 1
+    result.stdout.fnmatch_lines(["*with 1 more kind kept with it: Incremental*coder"])
     # The library's global keeps them: allowing the library's leaks allows them, whatever their kind.
     allowed = pytester.runpytest_subprocess("--gc-guard", "-p", "no:cacheprovider", "-o", "gc_guard_allow=mylib")
     allowed.assert_outcomes(passed=1)

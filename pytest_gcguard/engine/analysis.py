@@ -40,6 +40,7 @@ from pytest_gcguard.engine.findings import UNLOADED
 from pytest_gcguard.engine.findings import Cycle
 from pytest_gcguard.engine.findings import Hop
 from pytest_gcguard.engine.findings import allocating_modules
+from pytest_gcguard.engine.findings import fold_instance_dicts
 from pytest_gcguard.engine.graph import ObjectGraph
 from pytest_gcguard.engine.graph import is_cycle
 from pytest_gcguard.engine.graph import reachable
@@ -744,7 +745,7 @@ def _describe_broken(
         hops.append(Hop(labeller.label(obj), _shape_token(obj), edge, site(obj)))
     return Cycle(
         kind=kind,
-        path=_fold_instance_dicts(tuple(hops)) if sampled else tuple(hops),
+        path=fold_instance_dicts(tuple(hops)) if sampled else tuple(hops),
         count=1,
         objects=len(group),
         kept_alive=0,
@@ -972,36 +973,7 @@ def _path_hops(
         obj = objects[vertex]
         head = objects[path[(position + 1) % len(path)]]
         hops.append(Hop(labeller.label(obj), _shape_token(obj), labeller.edge_label(obj, head), site(obj)))
-    return _fold_instance_dicts(tuple(hops))
-
-
-def _fold_instance_dicts(hops: tuple[Hop, ...]) -> tuple[Hop, ...]:
-    """``obj .__dict__ -> dict ['name'] -> x`` reads as ``obj .name -> x``.
-
-    On 3.9/3.10 (and on 3.11+ once a ``__dict__`` was materialised) the
-    instance dict is a separate object in the cycle; users think in attributes.
-    """
-    if len(hops) < 2:
-        return hops
-    result = list(hops)
-    changed = True
-    while changed and len(result) > 1:
-        changed = False
-        for i, hop in enumerate(result):
-            nxt = result[(i + 1) % len(result)]
-            if (
-                hop.edge == ".__dict__"
-                and nxt.type_token == "dict"
-                and nxt.edge.startswith("['")
-                and nxt.edge.endswith("']")
-            ):
-                name = nxt.edge[2:-2]
-                if name.isidentifier():
-                    result[i] = dataclasses.replace(hop, edge=f".{name}")
-                    del result[(i + 1) % len(result)]
-                    changed = True
-                    break
-    return tuple(result)
+    return fold_instance_dicts(tuple(hops))
 
 
 def merge_cycles(first: list[Cycle], then: list[Cycle]) -> list[Cycle]:

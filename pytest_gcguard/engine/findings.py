@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from typing import Any
 
 
@@ -188,6 +189,35 @@ def chain_shape(path: tuple[Hop, ...], *, sampled: bool = False) -> str:
     """The shape of an open chain (an untraced cycle, or one cut short by sampling): no rotation."""
     chain = " -> ".join(_hop_shape(hop).rstrip() for hop in path)
     return chain + (" (sampled)" if sampled else " (untraced)")
+
+
+def fold_instance_dicts(hops: tuple[Hop, ...]) -> tuple[Hop, ...]:
+    """``obj .__dict__ -> dict ['name'] -> x`` reads as ``obj .name -> x``.
+
+    On 3.9/3.10 (and on 3.11+ once a ``__dict__`` was materialised) the
+    instance dict is a separate object in the cycle; users think in attributes.
+    """
+    if len(hops) < 2:
+        return hops
+    result = list(hops)
+    changed = True
+    while changed and len(result) > 1:
+        changed = False
+        for i, hop in enumerate(result):
+            nxt = result[(i + 1) % len(result)]
+            if (
+                hop.edge == ".__dict__"
+                and nxt.type_token == "dict"
+                and nxt.edge.startswith("['")
+                and nxt.edge.endswith("']")
+            ):
+                name = nxt.edge[2:-2]
+                if name.isidentifier():
+                    result[i] = replace(hop, edge=f".{name}")
+                    del result[(i + 1) % len(result)]
+                    changed = True
+                    break
+    return tuple(result)
 
 
 def cycle_shape(path: tuple[Hop, ...]) -> str:

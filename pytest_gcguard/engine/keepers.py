@@ -33,7 +33,9 @@ from dataclasses import replace
 from typing import cast
 
 from pytest_gcguard.engine.chains import NO_REFERRER
+from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.engine.findings import fold_instance_dicts
 from pytest_gcguard.engine.introspect import opaque_words
 
 
@@ -203,7 +205,10 @@ def fold(
     refers to (``reached_kinds``).  A keeps B when A reaches B and both
     chains have the same root, or B's found no Python referrer (A holds B
     where the collector cannot look), or when A reaches the key of the weak-keyed
-    registry entry that holds B (``keys[a]``, ``registry_keys``).  A kind kept only by kinds it keeps in turn
+    registry entry that holds B (``keys[a]``, ``registry_keys``), or both
+    chains go down from their root through one first object
+    (``_down_together``: two kinds one holder keeps, each "keeping" the
+    other).  A kind kept only by kinds it keeps in turn
     (a loop and the runner it refers to, which refers back) heads its
     group: of those, the one with the shortest chain (closest to the root),
     then by name -- never by address or dict order.  Every other kind goes
@@ -219,6 +224,8 @@ def fold(
         if a == b or chain_a is None or chain_b is None:
             return False
         if b in through_keys.get(a, frozenset()):
+            return True
+        if chain_b.root == chain_a.root and _down_together(chain_a, chain_b):
             return True
         return b in reaches.get(a, frozenset()) and chain_b.root in (chain_a.root, NO_REFERRER)
 
@@ -244,6 +251,23 @@ def fold(
     return [
         replace(leak, kept_by=leaks[kept_by[i]].class_name) if i in kept_by else leak for i, leak in enumerate(leaks)
     ]
+
+
+def _down_together(a: Chain, b: Chain) -> bool:
+    """Whether two chains from one root go down through the same first object and reference, then part.
+
+    Two kinds held by one object the leak keeps: an ``io.TextIOWrapper`` a
+    library caches per stream (structlog's ``WRITE_LOCKS``, click's stream
+    cache) holds its codec's decoder and encoder, neither of which reaches
+    the other; the wrapper itself is no suspect (a C type).  They are one
+    leak.  Kinds held by one registry under other keys or indices part at
+    their first hop (``['a']``, ``['b']``), and stay leaks of their own.
+    """
+    if not (a.complete and b.complete and a.hops and b.hops):
+        return False
+    # (Instance dicts folded: one search may label an attribute ``.__dict__ -> dict ['data']``, the other ``.data``.)
+    first, other = fold_instance_dicts(a.hops[:2])[0], fold_instance_dicts(b.hops[:2])[0]
+    return (first.label, first.type_token, first.edge) == (other.label, other.type_token, other.edge)
 
 
 def folded_leaks(leaks: Sequence[Leak]) -> list[tuple[Leak, list[Leak]]]:

@@ -266,7 +266,7 @@ def decide(
         groups = folded_leaks(running)
         names = ", ".join(sorted(head.class_name for head, _ in groups))
         kept = sum(len(kinds) for _, kinds in groups)
-        more = f" (and {kept} more {'kind' if kept == 1 else 'kinds'} they keep)" if kept else ""
+        more = f" (and {kept} more {'kind' if kept == 1 else 'kinds'} kept with them)" if kept else ""
         note = f"not judged: kept by thread {threads}, still running at the end of the test: {names}{more}"
     return Verdict(
         cycles=tuple(entries),

@@ -422,7 +422,7 @@ class Summary:
         leaks = sorted(self.leaks.values(), key=lambda s: (-len(s.tests), s.exemplar.shape))
         tests = {t for s in leaks for t in s.tests}
         kept = {name for s in leaks for name in s.kept}
-        more = f" (and {counted(len(kept), 'more kind')} they keep)" if kept else ""
+        more = f" (and {counted(len(kept), 'more kind')} kept with them)" if kept else ""
         lines = [f"{counted(len(tests), 'test')} leaked objects: {counted(len(leaks), 'kind')}{more}"]
         for leak_stats in leaks:
             leak = leak_stats.exemplar

@@ -261,10 +261,10 @@ def _fix_hint(hint: Hint | None, hinted: set[str], indent: str) -> list[str]:
 
 
 def kept_kinds_line(kept: Sequence[str]) -> str:
-    """``with 2 more kinds it keeps: Runner, TestRunner`` (short names, sorted; in full when two share one)."""
+    """``with 2 more kinds kept with it: Runner, TestRunner`` (short names, sorted; in full when two share one)."""
     short = [name.rsplit(".", 1)[-1] for name in kept]
     kinds = ", ".join(sorted(s if short.count(s) == 1 else name for s, name in zip(short, kept)))
-    return f"with {plural(len(kept), 'more kind')} it keeps: {kinds}"
+    return f"with {plural(len(kept), 'more kind')} kept with it: {kinds}"
 
 
 def leak_failure_text(leaks: Sequence[Leak]) -> str:
