@@ -33,6 +33,14 @@ SUITES=(
     "flask|flask==3.1.2|asgiref python-dotenv pytest<9|tests|"
     # ASGI on AnyIO: TestClient runs the app in a portal thread per client; asyncio and trio.
     "starlette|starlette==0.41.3|anyio==4.6.2 httpx==0.27.2 trio itsdangerous jinja2 python-multipart pyyaml|tests|"
+    # Packrat and left-recursion caches on ParserElement (class attributes), grammars built per test.
+    # (test_matplotlib_cases.py parses matplotlib's own grammar: matplotlib is not installed.)
+    "pyparsing|pyparsing==3.2.0|railroad-diagrams jinja2|tests|--ignore=tests/test_matplotlib_cases.py"
+    # A uvicorn server in a thread for the session (conftest), clients and transports per test,
+    # sync and async (AnyIO's plugin on asyncio and trio).
+    "httpx|httpx==0.27.2|anyio==4.6.2 trio uvicorn==0.30.6 trustme chardet brotli h2 socksio zstandard click pygments rich|tests|"
+    # Loggers bound and configured per test; processors, contextvars, stdlib logging integration.
+    "structlog|structlog==24.4.0|freezegun pretend pytest-asyncio simplejson|tests|"
 )
 
 # pytest with SIGINT's default handler back: a shell started in the background ignores SIGINT, its
