@@ -15,6 +15,7 @@ from pytest_gcguard.engine.chains import NO_REFERRER
 from pytest_gcguard.engine.findings import Chain
 from pytest_gcguard.engine.findings import Hop
 from pytest_gcguard.engine.findings import Leak
+from pytest_gcguard.engine.findings import fold_instance_dicts
 from pytest_gcguard.engine.keepers import fold
 
 
@@ -122,6 +123,13 @@ def test_two_kinds_one_holder_keeps_are_one_leak_and_a_registry_s_entries_are_no
     for order in itertools.permutations([decoder, encoder, entry_a, entry_b]):
         folded = {leak.class_name: leak.kept_by for leak in fold(order, {})}
         assert folded == {"a.Decoder": "", "a.Encoder": "a.Decoder", "a.A": "", "a.B": ""}
+
+
+def test_a_chain_s_instance_dicts_fold_forwards_only() -> None:
+    """A chain's last hop leads out of it: a dict at its start is not the last object's instance dict."""
+    hops = (Hop("d", "dict", "['x']"), Hop("o", "a.O", ".__dict__"))
+    assert fold_instance_dicts(hops, closed=False) == hops
+    assert fold_instance_dicts(hops) == (Hop("o", "a.O", ".x"),)  # (a cycle's path: the dict is o's)
 
 
 def test_folding_depends_on_names_and_chains_never_on_order() -> None:

@@ -191,11 +191,13 @@ def chain_shape(path: tuple[Hop, ...], *, sampled: bool = False) -> str:
     return chain + (" (sampled)" if sampled else " (untraced)")
 
 
-def fold_instance_dicts(hops: tuple[Hop, ...]) -> tuple[Hop, ...]:
+def fold_instance_dicts(hops: tuple[Hop, ...], *, closed: bool = True) -> tuple[Hop, ...]:
     """``obj .__dict__ -> dict ['name'] -> x`` reads as ``obj .name -> x``.
 
     On 3.9/3.10 (and on 3.11+ once a ``__dict__`` was materialised) the
     instance dict is a separate object in the cycle; users think in attributes.
+    ``closed``: the last hop's edge leads to the first (a cycle's path), not
+    out of the hops (a chain's).
     """
     if len(hops) < 2:
         return hops
@@ -204,6 +206,8 @@ def fold_instance_dicts(hops: tuple[Hop, ...]) -> tuple[Hop, ...]:
     while changed and len(result) > 1:
         changed = False
         for i, hop in enumerate(result):
+            if not closed and i == len(result) - 1:
+                break
             nxt = result[(i + 1) % len(result)]
             if (
                 hop.edge == ".__dict__"

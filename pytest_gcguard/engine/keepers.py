@@ -266,7 +266,7 @@ def _down_together(a: Chain, b: Chain) -> bool:
     if not (a.complete and b.complete and a.hops and b.hops):
         return False
     # (Instance dicts folded: one search may label an attribute ``.__dict__ -> dict ['data']``, the other ``.data``.)
-    first, other = fold_instance_dicts(a.hops[:2])[0], fold_instance_dicts(b.hops[:2])[0]
+    first, other = fold_instance_dicts(a.hops[:2], closed=False)[0], fold_instance_dicts(b.hops[:2], closed=False)[0]
     return (first.label, first.type_token, first.edge) == (other.label, other.type_token, other.edge)
 
 
