@@ -80,7 +80,9 @@ def _unlogged(config: pytest.Config) -> Iterator[list[pytest.TestReport]]:
     re-run only failed the session.  The relay's caller is swapped for one
     that keeps what it is given: ``item.ihook`` is the relay itself, or a
     proxy that reads its callers from the relay when asked
-    (``PluginManager.subset_hook_caller``).
+    (``PluginManager.subset_hook_caller``).  ``pytest_exception_interact``
+    goes quiet too: the runner calls it for a failed phase whatever ``log``
+    says, and ``--pdb`` stopped in a failure no report shows.
     """
     relay = config.hook
     logged: list[pytest.TestReport] = []
@@ -91,15 +93,21 @@ def _unlogged(config: pytest.Config) -> Iterator[list[pytest.TestReport]]:
             logged.append(report)
         return []
 
-    original = getattr(relay, _LOGREPORT)
+    def drop(name: str, impls: object, kwargs: Mapping[str, object], firstresult: bool) -> list[object]:
+        return []  # (the failed phase's report is among runtestprotocol's, or kept by ``keep``)
+
+    originals = {name: getattr(relay, name) for name in (_LOGREPORT, _INTERACT)}
     setattr(relay, _LOGREPORT, pluggy.HookCaller(_LOGREPORT, keep))
+    setattr(relay, _INTERACT, pluggy.HookCaller(_INTERACT, drop))
     try:
         yield logged
     finally:
-        setattr(relay, _LOGREPORT, original)
+        for name, caller in originals.items():
+            setattr(relay, name, caller)
 
 
 _LOGREPORT = "pytest_runtest_logreport"
+_INTERACT = "pytest_exception_interact"
 
 
 def run_failed(reports: list[pytest.TestReport]) -> str | None:

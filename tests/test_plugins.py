@@ -283,6 +283,40 @@ def test_a_re_runs_subtests_are_not_logged_and_a_failed_one_is_not_the_sessions(
     assert f"test_sub.py::TestRings::test_rings: {note}" in result.outlines
 
 
+FAILS_IN_RERUN = """
+import lib
+
+RUNS = []
+
+
+def test_ring():
+    RUNS.append(1)
+    lib.ring()
+    assert len(RUNS) == 1, "fails in the re-run only"
+"""
+
+INTERACT_CONFTEST = """
+def pytest_exception_interact(node, call, report):
+    with open("interact.log", "a") as log:
+        log.write(node.nodeid + "\\n")
+"""
+
+
+def test_a_re_run_s_failure_is_no_exception_to_interact_with(
+    pytester: pytest.Pytester, guarded: Callable[..., pytest.RunResult]
+) -> None:
+    """pytest's runner calls pytest_exception_interact for a failed phase even with log=False: not for a re-run.
+
+    With --pdb, the debugger stopped in a failure that no report shows.
+    """
+    pytester.makepyfile(lib=LIB, test_rerun=FAILS_IN_RERUN)
+    pytester.makeconftest(INTERACT_CONFTEST)
+    result = guarded("--gc-guard-mode=warn")
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(["*whether its cycles recur could not be told: the re-run failed in call*"])
+    assert not (pytester.path / "interact.log").exists()
+
+
 # -- pytest-timeout -----------------------------------------------------------
 
 TIMEOUTS = """
