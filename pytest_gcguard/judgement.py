@@ -119,7 +119,17 @@ class Judgement:
             window_note=findings.not_judged,
             walk_note=findings.walk_note,
         )
-        tell(item, report, findings, verdict, not_judged=not_judged, mode=self.policy.mode, rerun_seconds=rerun_seconds)
+        traced = observation is not None and observation.traced
+        tell(
+            item,
+            report,
+            findings,
+            verdict,
+            not_judged=not_judged,
+            mode=self.policy.mode,
+            rerun_seconds=rerun_seconds,
+            rerun_traced=traced,
+        )
 
     def _triage(self, nodeid: str, cycles: list[Cycle], suspects: list[type]) -> Triage:
         return triage(
@@ -162,6 +172,7 @@ def tell(
     not_judged: bool,
     mode: str,
     rerun_seconds: float = 0.0,
+    rerun_traced: bool = False,
 ) -> None:
     """Put the verdict on the teardown report: the payload, and the failure or the warning."""
     # A warning that the user's filters make an error, raised by a finalizer
@@ -176,6 +187,7 @@ def tell(
         leaks=verdict.leaks,
         reruns=verdict.reruns,
         rerun_seconds=rerun_seconds,
+        rerun_traced=rerun_traced,
         unsaved=findings.unsaved,
         sampled=findings.sampled,
         finalizer_warnings=finalizer,

@@ -239,6 +239,7 @@ def test_rerunfailures_judges_the_attempt_whose_outcome_stands_and_reports_it_on
     ]
     # Each judged attempt re-runs once (what one test showed is not remembered for the next).
     assert summary[5].startswith("re-ran 2 tests (2 runs, ") and len(summary) == 6
+    assert summary[5].endswith(" s) to confirm leaks and tell one-time cycles")  # (Node has a class: no tracing)
     assert "leaked objects" not in result.stdout.str()
 
 

@@ -77,6 +77,7 @@ class Observation:
     # then ``Cycle.member_types``, ``origin`` and ``origin_name`` of the same
     # shape in the traced re-run.
     owners: tuple[tuple[str, tuple[tuple[str, ...], ...], str, str], ...] = ()
+    traced: bool = False  # the first re-run ran under tracemalloc, to learn who allocated those cycles
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,7 @@ def make_payload(
     leaks: Iterable[tuple[Leak, str]] = (),
     reruns: int = 0,
     rerun_seconds: float = 0.0,
+    rerun_traced: bool = False,
     unsaved: int = 0,
     sampled: int = 0,
     finalizer_warnings: list[str] | None = None,
@@ -165,6 +166,8 @@ def make_payload(
     }
     if rerun_seconds:
         payload["rerun_seconds"] = round(rerun_seconds, 3)  # what the re-runs cost (not in the JSON report)
+    if rerun_traced:
+        payload["rerun_traced"] = True  # why they cost it (the summary's re-run line; not in the JSON report)
     if error:
         payload["error"] = error
     if note:
@@ -237,6 +240,7 @@ class Summary:
         self.tests_rerun = 0
         self.reruns = 0
         self.rerun_seconds = 0.0
+        self.traced_tests = 0
         self.unsaved_tests = 0
         self.unsaved = 0
         for nodeid, payload in self._latest.items():
@@ -267,6 +271,7 @@ class Summary:
             self.tests_rerun += 1
             self.reruns += reruns
             self.rerun_seconds += float(payload.get("rerun_seconds", 0.0))
+            self.traced_tests += bool(payload.get("rerun_traced"))
         if not payload.get("leaks") and not payload.get("cycles"):
             return  # (most tests: nothing more to count)
         leaks = [Leak.from_dict(data) for data in payload.get("leaks", ())]
@@ -353,9 +358,13 @@ class Summary:
             lines.extend(self._audit_lines(verbose))
         lines += self._note_lines()
         if lines and self.tests_rerun:
+            # Tracing is most of what a re-run costs where it is needed (marshmallow's
+            # list rings: 4.3 s traced, 1.1 s untraced; docs/performance.md): say so.
+            traced = f"; {self.traced_tests} of them traced, to name who allocated cycles of plain containers"
             lines.append(
                 f"re-ran {counted(self.tests_rerun, 'test')} ({counted(self.reruns, 'run')}, "
                 f"{self.rerun_seconds:.1f} s) to confirm leaks and tell one-time cycles"
+                + (traced if self.traced_tests else "")
             )
         return lines
 
