@@ -173,6 +173,7 @@ class Rerun:
         # One live object per followed type from the latest re-run (for its chain), its siblings' ids, their sites.
         self._samples: dict[type, object] = {}
         self._sibling_ids: dict[type, list[int]] = {}
+        self._sample_runs: dict[type, int] = {}  # the run a kind's sample and siblings are of, when not the latest
         self._type_sites: dict[type, Counter[str]] = {}
         self._sites: SiteFinder | None = None
         # Chains from a root found before the audit (``_not_cached``), for ``_leaks``.
@@ -205,6 +206,7 @@ class Rerun:
     def survivors(self, item: pytest.Item, findings: WindowFindings, young: list[object]) -> None:
         fresh = self.tracker.track(young)
         self._sibling_ids = {}
+        self._sample_runs = {}
         self._type_sites = {}
         for obj in fresh:  # (only objects of followed kinds)
             tp = type(obj)
@@ -276,6 +278,7 @@ class Rerun:
                 if self._judged(grown):
                     grown = self._alive_in_every_run(grown)  # (a replaced slot ends here, with no audit)
                 if self._judged(grown):
+                    self._sample_kept(grown)
                     # What a search can call no leak needs no audit: pydantic's
                     # models, kept by typing's bounded caches, paid a collection of
                     # the whole heap each before their search said so.
@@ -287,6 +290,7 @@ class Rerun:
             self._samples = {}
             self._rooted = {}
             self._sibling_ids = {}
+            self._sample_runs = {}
             self._type_sites = {}
             self._latest = None
         return Observation(
@@ -362,6 +366,30 @@ class Rerun:
             if chain.complete and chain.root != NO_REFERRER and not chain.held_by_pytest and id(tp) not in cached
         }
         return [(tp, series) for tp, series in grown if id(tp) not in cached and id(tp) not in pytest_only]
+
+    def _sample_kept(self, grown: list[tuple[type, tuple[int, ...]]]) -> None:
+        """Each kind's chain is searched from an object the first re-run left, which outlived the later runs.
+
+        The latest run's object can be held by a slot that only keeps the
+        newest (SQLAlchemy's test classes set a module global ``Base`` per
+        test): its chain named that global, while what kept the older runs'
+        objects alive, the leak, went unnamed.  The first run's objects are
+        passed over too: a first call may keep its own for good (a registry
+        that keeps the first class of a name), which is not the growth.
+        Every kind takes its sample from the same run, so what one kind's
+        sample reaches of another's (the fold) is of one run.  A kind
+        counted over the heap keeps the latest run's.
+        """
+        if self.tracker.latest < 2:
+            return  # (the first re-run is the latest: its objects have outlived nothing)
+        for tp, _ in grown:
+            if tp in self._samples:
+                kept = self.tracker.alive_of(tp, 1)
+                if kept:
+                    self._samples[tp] = kept[0]
+                    self._sibling_ids[tp] = [id(obj) for obj in kept]
+                    self._sample_runs[tp] = 1
+                kept.clear()
 
     def _judged(self, grown: list[tuple[type, tuple[int, ...]]]) -> bool:
         """Whether a kind that is not allowed is among ``grown``: the allowed ones alone are no leak to confirm."""
@@ -501,10 +529,10 @@ class Rerun:
         chains = [chain_of.get(tp) for tp in types]
         roots = [chain.module_global if chain is not None else None for chain in chains]
         keys, held = registry_keys(roots, instances)
-        # The latest re-run's live instances, held while the walk looks for
+        # The live instances of the run each sample is of, held while the walk looks for
         # them by id in the C structs the collector cannot look into.
         index_of = {id(tp): i for i, tp in enumerate(types)}
-        alive = [obj for tp in types for obj in self.tracker.latest_alive(tp)]
+        alive = [obj for tp in types for obj in self.tracker.alive_of(tp, self._sample_runs.get(tp))]
         by_id = {id(obj): index_of[id(type(obj))] for obj in alive if id(type(obj)) in index_of}
         by_id.update((id(samples[tp]), i) for i, tp in enumerate(types))
         try:

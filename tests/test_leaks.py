@@ -91,6 +91,21 @@ def cycle_every_call():
 CONSTANT = None
 
 
+class Conn:
+    pass
+
+
+CURRENT = None  # the newest connection: a slot each call replaces
+_closed = []  # the older ones, kept for good: the leak
+
+
+def connect():
+    global CURRENT
+    if CURRENT is not None:
+        _closed.append(CURRENT)
+    CURRENT = Conn()
+
+
 def set_constant_once():
     global CONSTANT
     if CONSTANT is None:
@@ -138,7 +153,7 @@ def test_a_module_registry_leak_fails_with_its_chain_and_growth(leaks: Callable[
         [
             "gc-guard: test leaks 80 Entry objects per run (live count +80, +80, +80 over 3 re-runs)",
             "  kept alive by: module lib, global REGISTRY",
-            "    list (len=320) --[[]319]--> Entry(79)",
+            "    list (len=320) --[[]80]--> Entry(0)",  # (one the first re-run made: it outlived two more)
             '  to exempt: @pytest.mark.allow_leaks(reason="...")',
         ]
     )
@@ -152,9 +167,27 @@ def test_a_class_attribute_cache_leak_names_the_class_and_attribute(leaks: Calla
         [
             "gc-guard: test leaks 80 Entry objects per run*",
             "  kept alive by: class lib.Cache, attribute _store",
-            "    dict (len=320) --['k320']--> Entry(320)",
+            "    dict (len=320) --['k81']--> Entry(81)",
         ]
     )
+
+
+def test_the_chain_is_of_an_object_that_outlived_later_runs(leaks: Callable[..., pytest.RunResult]) -> None:
+    """The newest object sits in a slot the next run replaces; what keeps the older ones is the leak.
+
+    SQLAlchemy's declarative tests set a module global ``Base`` per test;
+    the chain of the latest run's registry named that global, not what kept
+    the earlier runs' registries alive.
+    """
+    result = leaks("import lib\n\ndef test_it():\n    lib.connect()\n")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "gc-guard: test leaks 1 Conn object per run (live count +1, +1, +1 over 3 re-runs)",
+            "  kept alive by: module lib, global _closed",
+        ]
+    )
+    assert "global CURRENT" not in result.stdout.str()
 
 
 def test_bounded_caches_pass(leaks: Callable[..., pytest.RunResult]) -> None:

@@ -292,11 +292,16 @@ class LiveTracker:
         self._runs[key].append(run)
         return True
 
-    def latest_alive(self, kind: type) -> list[object]:
-        """The live objects of ``kind`` that the latest run left (none when it is counted over the heap)."""
+    @property
+    def latest(self) -> int:
+        """The latest run tracked (0: the first)."""
+        return self._tracked - 1
+
+    def alive_of(self, kind: type, run: int | None = None) -> list[object]:
+        """The live objects of ``kind`` that run ``run`` left (default: the latest); none when counted over the heap."""
         key = id(kind)
-        latest = self._tracked - 1
-        found = (ref() for run, ref in zip(self._runs.get(key, ()), self._refs.get(key, ())) if run == latest)
+        made = self.latest if run is None else run
+        found = (ref() for by, ref in zip(self._runs.get(key, ()), self._refs.get(key, ())) if by == made)
         return [obj for obj in found if obj is not None]
 
     def runs_alive(self, kind: type) -> set[int] | None:
