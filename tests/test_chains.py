@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import gc
 import io
+import itertools
 import threading
 import time
 from typing import Any
@@ -13,6 +14,7 @@ from typing import ClassVar
 import pytest
 from _pytest.capture import CaptureIO
 
+from pytest_gcguard.engine.chains import BUDGET_SPENT
 from pytest_gcguard.engine.chains import opaque_holders
 from pytest_gcguard.engine.chains import referrer_chain
 from pytest_gcguard.engine.introspect import is_python_class
@@ -52,6 +54,34 @@ def test_a_module_global_is_the_root() -> None:
         assert chain.shared == 3
     finally:
         REGISTRY.clear()
+
+
+def test_a_chain_does_not_depend_on_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chain is part of a leak's fingerprint: a slow machine must find the same one (no deadline)."""
+    REGISTRY.append(Entry("kept"))
+    try:
+        expected = referrer_chain(REGISTRY[0], labeller=Labeller([__name__]))
+        assert expected.complete and expected.root == f"module {__name__}, global REGISTRY"
+        ticks = itertools.count(0.0, 1000.0)  # a clock that jumps 1000 s at every look
+        monkeypatch.setattr(time, "monotonic", lambda: next(ticks))
+        monkeypatch.setattr(time, "perf_counter", lambda: next(ticks))
+        assert referrer_chain(REGISTRY[0], labeller=Labeller([__name__])) == expected
+    finally:
+        REGISTRY.clear()
+
+
+def test_a_search_over_its_budget_says_so_the_same_way_every_time() -> None:
+    """The budget counts referrers and their referents read: the same heap, the same cut."""
+    target = Entry("wide")
+    holders = [[target] for _ in range(5_000)]  # 5,000 referrers on the first level alone
+    try:
+        first = referrer_chain(target, budget=1_000)
+        assert first.root == BUDGET_SPENT and not first.complete
+        assert referrer_chain(target, budget=1_000).root == BUDGET_SPENT
+        assert referrer_chain(target).complete  # (the default budget reaches the test's frame)
+    finally:
+        holders.clear()
+        del target
 
 
 def test_a_class_attribute_is_the_root_and_the_namespace_is_skipped() -> None:
@@ -249,13 +279,13 @@ def test_what_only_pytest_holds_past_its_own_objects_is_pytest_s(monkeypatch: py
         del stream, decoder
 
 
-def test_the_look_into_c_structs_is_bounded_by_the_search_s_deadline() -> None:
+def test_the_look_into_c_structs_is_bounded_by_its_budget() -> None:
     stream, decoder = _new_decoder(lambda: io.TextIOWrapper(io.BytesIO(b"x"), encoding="utf-8"))
     (newlines,) = [ref for ref in gc.get_referents(stream) if type(ref).__name__ == "IncrementalNewlineDecoder"]
     wanted = {id(decoder): decoder}
     try:
-        assert opaque_holders(wanted, set(), time.monotonic() - 1) == {}  # past its deadline: reads nothing
-        found = opaque_holders(wanted, set(), time.monotonic() + 10)
+        assert opaque_holders(wanted, set(), budget=0) == {}  # no budget: reads nothing
+        found = opaque_holders(wanted, set())
         if gc.is_tracked(newlines):  # 3.13+: the collector sees into it, gc.get_referrers finds it
             assert found == {}
         else:

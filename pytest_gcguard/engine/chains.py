@@ -24,7 +24,6 @@ import itertools
 import operator
 import sys
 import threading
-import time
 import types
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -54,9 +53,17 @@ from pytest_gcguard.engine.ownership import held_by_its_module
 # path, sys.addaudithook's hooks, atexit's callbacks, an extension's state).
 NO_REFERRER = "C code (no Python referrer)"
 
-# Bounds of one search: levels of referrers, and seconds.
+# Bounds of one search: levels of referrers, and work -- never seconds.  A
+# chain is part of a leak's shape and fingerprint: with a 2 s deadline, a
+# search that an idle machine finished was cut short on a loaded one
+# ("chain search timed out"), and the same leak got another fingerprint, which
+# its baseline entry no longer matched (SQLAlchemy's suite, run beside another
+# job).  Each level costs one pass over the heap (``gc.get_referrers``,
+# bounded by the depth) and a read of the referents of what it found, which
+# the budget counts; the same heap gives the same count on every machine.
 MAX_DEPTH = 12
-TIME_LIMIT = 2.0
+WORK_BUDGET = 3_000_000
+BUDGET_SPENT = "chain search over its budget"
 # The look for holders the collector cannot see into reads the referents of
 # the heap's objects this many objects at a time, and at most this many
 # referents in all (then the search ends as if it found none).
@@ -129,7 +136,7 @@ def referrer_chain(
     labeller: Labeller | None = None,
     *,
     max_depth: int = MAX_DEPTH,
-    time_limit: float = TIME_LIMIT,
+    budget: int = WORK_BUDGET,
     frozen: bool = False,
     siblings: frozenset[int] = frozenset(),
     ignore: frozenset[int] = frozenset(),
@@ -148,7 +155,7 @@ def referrer_chain(
         owners,
         labeller,
         max_depth=max_depth,
-        time_limit=time_limit,
+        budget=budget,
         frozen=frozen,
         siblings=[siblings],
         ignore=ignore,
@@ -163,7 +170,7 @@ def referrer_chains(
     labeller: Labeller | None = None,
     *,
     max_depth: int = MAX_DEPTH,
-    time_limit: float = TIME_LIMIT,
+    budget: int = WORK_BUDGET,
     frozen: bool = False,
     siblings: Sequence[frozenset[int]] | None = None,
     ignore: frozenset[int] = frozenset(),
@@ -189,7 +196,6 @@ def referrer_chains(
     """
     owners = owners or CodeOwners()
     labeller = labeller or Labeller()
-    deadline = time.monotonic() + time_limit
     ours: set[int] = set(ignore)  # our own frames and containers: never a referrer
     ours.add(id(targets))
     frame: types.FrameType | None = sys._getframe()
@@ -211,7 +217,7 @@ def referrer_chains(
                 search.looked_in_structs = True
         if past_bounded_caches:
             ours.update(bounded_cache_ids())
-        _run(searches, context, max_depth, deadline)
+        _run(searches, context, max_depth, budget)
         return [search.result or search.cut(context, max_depth) for search in searches]
     finally:
         if frozen:
@@ -287,7 +293,7 @@ class _Search:
     def cut(self, context: _Context, max_depth: int) -> Chain:
         if self.pytest_fallback is not None:
             return self.pytest_fallback  # (what the search had before walking past pytest's objects)
-        reason = f"chain cut at depth {self.depth}" if self.depth >= max_depth else "chain search timed out"
+        reason = f"chain cut at depth {self.depth}" if self.depth >= max_depth else BUDGET_SPENT
         return self.chain(context, reason, self.last, complete=False)
 
     def end_at_c_code(self, context: _Context) -> None:
@@ -404,10 +410,10 @@ class _Search:
         self.depth += 1
 
 
-def _run(searches: list[_Search], context: _Context, max_depth: int, deadline: float) -> None:
-    """Advance every unfinished search one level per ``gc.get_referrers`` call."""
+def _run(searches: list[_Search], context: _Context, max_depth: int, budget: int) -> None:
+    """Advance every unfinished search one level per ``gc.get_referrers`` call, within ``budget`` (``WORK_BUDGET``)."""
     ours = context.ours
-    while time.monotonic() < deadline:
+    while budget > 0:
         for search in searches:
             if search.result is None:
                 search.check_running(context)
@@ -431,11 +437,15 @@ def _run(searches: list[_Search], context: _Context, max_depth: int, deadline: f
             ours.update(search.ids())
         found = gc.get_referrers(*frontier)
         ours.add(id(found))
+        budget -= len(found)
         referrers: list[tuple[object, list[object]]] = []
         for referrer in found:
             if id(referrer) in ours:
                 continue
-            referrers.append((referrer, [r for r in referents(referrer) if id(r) in union]))
+            refs = referents(referrer)
+            budget -= len(refs)
+            referrers.append((referrer, [r for r in refs if id(r) in union]))
+            del refs
         found.clear()
         union.clear()
         del frontier
@@ -446,22 +456,22 @@ def _run(searches: list[_Search], context: _Context, max_depth: int, deadline: f
         if ended:
             wanted = {id(obj): obj for search in ended for obj in search.frontier}
             ours.update({id(ended), id(wanted)})
-            holders = opaque_holders(wanted, ours, deadline)
+            holders = opaque_holders(wanted, ours)
             for search in ended:
                 search.leave_dead_end(context, holders)
             holders.clear()
             wanted.clear()
 
 
-def opaque_holders(wanted: Mapping[int, object], ours: set[int], deadline: float) -> dict[int, object]:
+def opaque_holders(wanted: Mapping[int, object], ours: set[int], budget: int = OPAQUE_BUDGET) -> dict[int, object]:
     """For the objects in ``wanted`` (by id): one that holds it where the collector cannot look, if any.
 
     Such a holder is an object of a C type without GC support
     (``introspect.opaque_words``): ``gc.get_referrers`` never names it, but
     an object the collector tracks refers to it -- a stream to its newline
     decoder -- so it is among the referents of the heap's objects.  One pass
-    over them, in chunks, bounded by ``OPAQUE_BUDGET`` referents and the
-    search's deadline.  A module is not asked for its referents: its
+    over them, in chunks, bounded by ``budget`` referents read (a count,
+    not seconds: what it finds is part of a chain).  A module is not asked for its referents: its
     ``tp_traverse`` visits its C state, interpreter internals
     (python/cpython#122695, see ``introspect.referents``); its namespace is
     a dict of its own.  ``ours``: ids of the caller's objects, never read.
@@ -478,7 +488,7 @@ def opaque_holders(wanted: Mapping[int, object], ours: set[int], deadline: float
     read = 0
     try:
         for start in range(0, len(objects), OPAQUE_CHUNK):
-            if read >= OPAQUE_BUDGET or time.monotonic() >= deadline:
+            if read >= budget:
                 break
             chunk = objects[start : start + OPAQUE_CHUNK]
             _classify(chunk, kinds, hiding, modules)
