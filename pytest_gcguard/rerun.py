@@ -170,7 +170,8 @@ class Rerun:
         self.follows_survivors = bool(self.suspects) or not OPTIMISED
         self.tracker = tracker if tracker is not None else LiveTracker([*suspects, *self.allowed])
         self._latest: WindowFindings | None = None
-        # One live object per followed type from the latest re-run (for its chain), its siblings' ids, their sites.
+        # One live object per followed type (for its chain): the latest re-run's, until ``_sample_kept``
+        # takes one the first re-run made; its siblings' ids (of the same run), the latest run's sites.
         self._samples: dict[type, object] = {}
         self._sibling_ids: dict[type, list[int]] = {}
         self._sample_runs: dict[type, int] = {}  # the run a kind's sample and siblings are of, when not the latest

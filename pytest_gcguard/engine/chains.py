@@ -55,12 +55,13 @@ NO_REFERRER = "C code (no Python referrer)"
 
 # Bounds of one search: levels of referrers, and work -- never seconds.  A
 # chain is part of a leak's shape and fingerprint: with a 2 s deadline, a
-# search that an idle machine finished was cut short on a loaded one
-# ("chain search timed out"), and the same leak got another fingerprint, which
-# its baseline entry no longer matched (SQLAlchemy's suite, run beside another
-# job).  Each level costs one pass over the heap (``gc.get_referrers``,
-# bounded by the depth) and a read of the referents of what it found, which
-# the budget counts; the same heap gives the same count on every machine.
+# search a fast or idle machine finished was cut short on a slower or busier
+# one ("chain search timed out"), and the same leak got another fingerprint,
+# which its baseline entry no longer matched (SQLAlchemy's suite: the same
+# kinds' chains read "timed out" in one run and named a root in another).
+# Each level costs one pass over the heap (``gc.get_referrers``, bounded by
+# the depth) and a read of the referents of what it found, which the budget
+# counts; the same heap gives the same count on every machine.
 MAX_DEPTH = 12
 WORK_BUDGET = 3_000_000
 BUDGET_SPENT = "chain search over its budget"
