@@ -244,11 +244,9 @@ class Rerun:
         counts = [self.tracker.counts(kinds, frozen=True)] if suspects else []
         runs: list[WindowFindings] = []
         unconfirmed = None
-        was_traced = False
         try:
             for attempt in range(repeat if suspects else 1):
                 tracing = traced() if traced is not None and self.ownerless and not attempt else None
-                was_traced = was_traced or tracing is not None
                 with tracing or contextlib.nullcontext():
                     reports = run_again(item, nextitem)
                 unconfirmed = run_failed(reports)
@@ -300,7 +298,7 @@ class Rerun:
             one_time=frozenset(one_time),
             leaks=tuple(leaks),
             owners=owners,
-            traced=was_traced,
+            traced=traced is not None and bool(self.ownerless),  # (the first re-run always runs)
         )
 
     def _owners(self, run: WindowFindings) -> tuple[tuple[str, tuple[tuple[str, ...], ...], str, str], ...]:
